@@ -1,0 +1,1 @@
+"""Canonical data: reading, validating and generating users / items / events."""

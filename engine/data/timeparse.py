@@ -1,0 +1,103 @@
+"""Timestamps in input files: ISO-8601 dates and datetimes, or Unix epoch seconds.
+
+The format of a column is read off a sample of its values (:func:`detect_ts_format`), then the
+whole column is parsed with that format in one vectorised pass (:func:`ts_expr`); a value that
+does not fit becomes null and the validator reports its row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import polars as pl
+
+from engine.data.schema import TS
+
+EPOCH = "epoch"
+EPOCH_MS = "epoch_ms"
+
+# (name, regex a value must match, strptime format, carries a UTC offset)
+_ISO_FORMATS: tuple[tuple[str, re.Pattern[str], str, bool], ...] = (
+    ("iso-datetime", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$"), "%Y-%m-%dT%H:%M:%S%.f", False),
+    ("iso-datetime-space", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$"), "%Y-%m-%d %H:%M:%S%.f", False),
+    ("iso-datetime-utc", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"), "%Y-%m-%dT%H:%M:%S%.fZ", False),
+    (
+        "iso-datetime-offset",
+        re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d$"),
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        True,
+    ),
+    ("iso-date", re.compile(r"^\d{4}-\d\d-\d\d$"), "%Y-%m-%d", False),
+    ("iso-basic-date", re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$"), "%Y%m%d", False),
+)
+_EPOCH_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def detect_ts_format(values: Iterable[str]) -> list[str]:
+    """The formats (strptime patterns, or ``"epoch"``) that together parse every sample value.
+
+    Eight-digit values that are valid calendar dates (``19970101``) are ISO-8601 basic dates;
+    other all-digit values are Unix epoch seconds. Returns ``[]`` for an empty sample; raises
+    ``ValueError`` naming the first value that fits no format.
+
+    >>> detect_ts_format(["2024-01-02", "2024-01-03T10:00:00"])
+    ['%Y-%m-%d', '%Y-%m-%dT%H:%M:%S%.f']
+    >>> detect_ts_format(["1700000000", "1700000100"])
+    ['epoch']
+    """
+    sample = [v for v in values if v is not None and v != ""]
+    if not sample:
+        return []
+    if all(_ISO_FORMATS[-1][1].match(v) for v in sample):
+        return ["%Y%m%d"]
+    if all(_EPOCH_RE.match(v) for v in sample):
+        return [EPOCH]
+    found: list[str] = []
+    for v in sample:
+        for _name, pattern, fmt, _offset in _ISO_FORMATS[:-1]:
+            if pattern.match(v):
+                if fmt not in found:
+                    found.append(fmt)
+                break
+        else:
+            raise ValueError(f"'{v}' is neither an ISO-8601 date/datetime nor Unix epoch seconds")
+    return found
+
+
+def _parse_one(raw: pl.Expr, fmt: str) -> pl.Expr:
+    if fmt == EPOCH:
+        return (raw.cast(pl.Float64, strict=False) * 1_000_000).round(0).cast(pl.Int64).cast(TS)
+    if fmt == EPOCH_MS:
+        return (raw.cast(pl.Float64, strict=False) * 1_000).round(0).cast(pl.Int64).cast(TS)
+    if fmt.endswith("%#z"):
+        # Accept a space or a 'T' between date and time, then convert to UTC and drop the zone.
+        normalised = raw.str.replace(" ", "T", literal=True)
+        return normalised.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(None)
+    if fmt == "%Y-%m-%d" or fmt == "%Y%m%d":
+        return raw.str.to_date(fmt, strict=False).cast(TS)
+    return raw.str.to_datetime(fmt, strict=False, time_unit="us")
+
+
+def ts_expr(raw: pl.Expr, formats: list[str]) -> pl.Expr:
+    """Parse a string column with the detected formats; unparsable values become null."""
+    if not formats:
+        return raw.cast(TS, strict=False)
+    parsed = [_parse_one(raw, fmt) for fmt in formats]
+    return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
+
+
+def ts_from_typed(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """Convert a column that is already typed (Parquet, JSON numbers) to canonical time.
+
+    Returns None for string columns, which go through :func:`detect_ts_format`.
+    """
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            raw = raw.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return raw.cast(TS)
+    if dtype == pl.Date:
+        return raw.cast(TS)
+    if dtype.is_integer() or dtype.is_float():
+        return _parse_one(raw, EPOCH)
+    return None

@@ -1,0 +1,3 @@
+from kpconsole.cli import main
+
+main()

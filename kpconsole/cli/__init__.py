@@ -1,0 +1,91 @@
+"""The ``kpconsole`` command: one sub-command group per area, the TUI when given no arguments."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpconsole import exit_codes
+from kpconsole.cli import common, data, workspace
+from kpconsole.errors import USER_ERRORS
+from kpconsole.session import resolve_workspace
+
+app = typer.Typer(
+    name="kpconsole",
+    help="Operations console for a knowledge platform: data, recommenders, segments, value, community, simulation.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+workspace.register(app)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    workspace_opt: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Workspace folder for every command (or set $KPCONSOLE_WORKSPACE).",
+                     show_default=False),
+    ] = None,
+    no_mouse: Annotated[bool, typer.Option("--no-mouse", help="Console: keyboard only.")] = False,
+) -> None:
+    """With no command, open the console (needs a terminal: use `ssh -t`, or give a command)."""
+    common.root_options.workspace = workspace_opt
+    if ctx.invoked_subcommand is not None:
+        return
+    launch_tui(workspace_opt, mouse=not no_mouse)
+
+
+def launch_tui(workspace_opt: Path | None, *, mouse: bool = True) -> None:
+    """Open the Textual console when stdin and stdout are terminals; else a hint and exit 2."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) or os.environ.get("TERM", "") == "dumb":
+        common.stderr.print(
+            "kpconsole: the console needs a terminal (use `ssh -t HOST kpconsole`), "
+            "or give a command: kpconsole --help"
+        )
+        raise typer.Exit(exit_codes.USAGE)
+    from kpconsole.tui.app import run_console
+
+    run_console(common.session(workspace_opt), mouse=mouse)
+
+
+def _log_internal_error() -> Path | None:
+    """Write the traceback to the workspace's logs/errors.log (or the user's cache); return where."""
+    try:
+        root = resolve_workspace(common.root_options.workspace)
+        folder = root / "logs" if (root / "logs").is_dir() else Path.home() / ".cache" / "kpconsole"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "errors.log"
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc() + "\n")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors are one line on stderr with exit 1; bugs are logged, not shown."""
+    try:
+        app(args=argv, prog_name="kpconsole")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        common.stderr.print("kpconsole: interrupted")
+        sys.exit(130)
+    except USER_ERRORS as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"kpconsole: {message}\n")
+        sys.exit(exit_codes.FAILURE)
+    except Exception as exc:  # a bug: never show a traceback (it may hold secrets)
+        where = _log_internal_error()
+        sys.stderr.write(
+            f"kpconsole: internal error ({type(exc).__name__}); details in {where or 'no log (unwritable)'}\n"
+        )
+        sys.exit(exit_codes.FAILURE)

@@ -1,0 +1,113 @@
+"""``kpconsole data …``: ingest, list, show, delete and generate datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpconsole.cli import common
+from kpconsole.services import datasets
+from kpconsole.services.datasets import IngestRequest
+
+app = typer.Typer(help="Datasets: ingest files or Stack Exchange dumps, list, show, delete, generate.",
+                  no_args_is_help=True)
+
+
+@app.command("ingest")
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A CSV/Parquet/JSONL events file, a folder with events.* "
+                                              "(+ users.*, items.*), or a Stack Exchange dump folder.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the workspace.")],
+    fmt: Annotated[str | None, typer.Option("--format", "-f",
+                                            help="csv, parquet, jsonl, stackexchange or folder [default: by suffix/content]")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", "-m",
+                                                      help="FIELD=COLUMN, e.g. user_id=id_student; users.FIELD / items.FIELD for those files. Repeatable.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="Event kind for every row (instead of a kind column).")] = None,
+    users: Annotated[Path | None, typer.Option("--users", help="A users file (user_id, joined_at, attributes…).")] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="An items file (item_id, kind, creator_id, price, tags, created_at, title, …).")] = None,
+    ts_format: Annotated[str | None, typer.Option("--ts-format", help="epoch, epoch_ms or a strftime format [default: detected]")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite a dataset of the same name.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Validate a file or dump and store it as a dataset; all or nothing."""
+    session = common.session(workspace)
+    request = IngestRequest(
+        path=path, name=name, format=fmt, mapping=datasets.parse_mapping(mapping or []), kind=kind,
+        users=users, items=items, ts_format=ts_format, replace=replace,
+    )
+    with common.progress_bar(f"ingest {name}") as progress:
+        record = datasets.ingest(session, request, progress)
+    common.emit(record, as_json, lambda: _print_record(record, "ingested"))
+
+
+@app.command("list")
+def list_(workspace: common.WorkspaceOpt = None, as_json: common.JsonOpt = False) -> None:
+    """Datasets in the workspace with row counts and time ranges."""
+    records = datasets.list_datasets(common.session(workspace))
+    rows = [
+        (r.name, r.format, r.profile["n_events"], r.profile["n_users"], r.profile["n_items"],
+         _day(r.profile["ts_min"]), _day(r.profile["ts_max"]), r.created_at[:16].replace("T", " "))
+        for r in records
+    ]
+    common.emit(records, as_json, lambda: common.stdout.print(
+        common.table(None, ["name", "format", "events", "users", "items", "from", "to", "ingested"], rows,
+                     right=["events", "users", "items"]) if rows else "no datasets yet: kpconsole data ingest PATH --name NAME"
+    ))
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many top items to list.")] = 10,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Rows, users, items, event kinds, time range and top items of a dataset."""
+    summary = datasets.show(common.session(workspace), name, top)
+    common.emit(summary, as_json, lambda: _print_summary(summary))
+
+
+@app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    workspace: common.WorkspaceOpt = None,
+) -> None:
+    """Remove a dataset and its files (admin)."""
+    session = common.session(workspace)
+    datasets.get(session, name)
+    if not yes and not typer.confirm(f"delete dataset '{name}' and its files?", err=True):
+        raise typer.Exit(1)
+    datasets.delete(session, name)
+    common.note(f"deleted {name}")
+
+
+def _day(iso: str | None) -> str | None:
+    return iso[:10] if iso else None
+
+
+def _print_record(record, verb: str) -> None:
+    p = record.profile
+    common.note(
+        f"{verb} '{record.name}' ({record.format}): {p['n_events']:,} events, {p['n_users']:,} users, "
+        f"{p['n_items']:,} items, {_day(p['ts_min'])} .. {_day(p['ts_max'])}"
+    )
+
+
+def _print_summary(summary: datasets.DatasetSummary) -> None:
+    r = summary.record
+    p = r.profile
+    common.stdout.print(common.kv(f"dataset {r.name}", {
+        "format": r.format, "source": r.source, "events": p["n_events"], "users": p["n_users"], "items": p["n_items"],
+        "from": p["ts_min"], "to": p["ts_max"], "tables": ", ".join(f"{t} {n:,}" for t, n in r.tables.items()),
+        "content hash": r.content_hash[:16], "ingested": f"{r.created_at} by {r.created_by}",
+    }))
+    common.stdout.print()
+    common.stdout.print(common.table("event kinds", ["kind", "events"], list(p["kinds"].items()), right=["events"]))
+    common.stdout.print()
+    cols = [c for c in ("item_id", "kind", "title", "users", "events") if summary.top_items and c in summary.top_items[0]]
+    common.stdout.print(common.table("top items (by distinct users)", cols,
+                                     [[row.get(c) for c in cols] for row in summary.top_items], right=["users", "events"]))

@@ -1,0 +1,23 @@
+"""Which role each action needs: the whole access policy in one table.
+
+Every change goes through :meth:`kpconsole.session.Session.action` with one of these names;
+reads need no entry (every role may read).
+"""
+
+from __future__ import annotations
+
+from kpconsole.identity import Role
+
+REQUIRED_ROLE: dict[str, Role] = {
+    "workspace.init": Role.ADMIN,
+    "data.ingest": Role.OPERATOR,
+    "data.delete": Role.ADMIN,
+    "demo.run": Role.OPERATOR,
+}
+
+
+def required_role(action: str) -> Role:
+    try:
+        return REQUIRED_ROLE[action]
+    except KeyError:
+        raise KeyError(f"action {action!r} is not in kpconsole.policy.REQUIRED_ROLE") from None

@@ -1,0 +1,173 @@
+"""Datasets: ingest, list, show, delete, and loading their tables for other services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from engine.data import stackexchange
+from engine.data.profile import top_items
+from engine.data.sources import format_of
+from engine.data.tabular import TableRequest, ingest_tables
+from engine.progress import Progress, no_progress
+from kpconsole.errors import ConsoleError
+from kpconsole.session import Session
+from store import catalog
+from store.catalog import DatasetRecord
+
+INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "folder")
+CANONICAL_FOLDER_FILES = ("events", "users", "items")
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """What ``kpconsole data ingest`` asks for, in plain values."""
+
+    path: Path
+    name: str
+    format: str | None = None
+    mapping: dict[str, str] | None = None  # "field=column", "users.field=column", "items.field=column"
+    kind: str | None = None
+    users: Path | None = None
+    items: Path | None = None
+    ts_format: str | None = None
+    replace: bool = False
+
+    def params(self) -> dict:
+        return {
+            "path": str(self.path), "format": self.format, "mapping": self.mapping or {}, "kind": self.kind,
+            "users": str(self.users) if self.users else None, "items": str(self.items) if self.items else None,
+            "ts_format": self.ts_format, "replace": self.replace,
+        }
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["user_id=id_student", "items.price=cost"]`` → dict; a bad pair is a one-line error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConsoleError(f"--map {pair!r}: expected FIELD=COLUMN, e.g. --map user_id=id_student")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _split_mapping(mapping: dict[str, str]) -> dict[str, dict[str, str]]:
+    split: dict[str, dict[str, str]] = {"events": {}, "users": {}, "items": {}}
+    for key, value in mapping.items():
+        table, dot, field = key.partition(".")
+        if dot and table in split:
+            split[table][field] = value
+        elif dot:
+            raise ConsoleError(f"--map {key}={value}: the table prefix must be users. or items.")
+        else:
+            split["events"][key] = value
+    return split
+
+
+def detect_format(path: Path, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in INGEST_FORMATS:
+            raise ConsoleError(f"unknown format '{fmt}' (one of {', '.join(INGEST_FORMATS)})")
+        return fmt
+    if path.is_dir():
+        if stackexchange.is_dump(path):
+            return "stackexchange"
+        if _folder_file(path, "events"):
+            return "folder"
+        raise ConsoleError(
+            f"{path}: a folder must be a Stack Exchange dump (Posts.xml, Users.xml, …) "
+            "or hold events.csv|parquet|jsonl (with optional users.* and items.*)"
+        )
+    if not path.exists():
+        raise ConsoleError(f"{path}: no such file or folder")
+    return format_of(path)
+
+
+def _folder_file(folder: Path, stem: str) -> Path | None:
+    for suffix in (".csv", ".parquet", ".jsonl"):
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def ingest(session: Session, request: IngestRequest, progress: Progress = no_progress) -> DatasetRecord:
+    """Validate and store a dataset; all or nothing. Audited as ``data.ingest``."""
+    catalog.check_name(request.name)
+    with session.action("data.ingest", target=request.name, params=request.params()):
+        if catalog.dataset_exists(session.ws, request.name) and not request.replace:
+            raise ConsoleError(f"dataset '{request.name}' already exists (pass --replace to overwrite it)")
+        path = Path(request.path)
+        fmt = detect_format(path, request.format)
+        with catalog.staging_folder(session.ws) as staging:
+            if fmt == "stackexchange":
+                if request.mapping or request.kind or request.users or request.items:
+                    raise ConsoleError("--map, --kind, --users and --items do not apply to a Stack Exchange dump")
+                result = stackexchange.import_dump(path, staging, progress)
+                extra = {"files": result.files}
+            else:
+                inputs = _requests(path, fmt, request)
+                result = ingest_tables(
+                    inputs["events"], staging, users=inputs["users"], items=inputs["items"],
+                    ts_format=request.ts_format, progress=progress,
+                )
+                extra = {}
+            return catalog.register_dataset(
+                session.ws, request.name, staging, replace=request.replace, format=fmt, source=str(path.resolve()),
+                tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
+                params={**request.params(), **extra}, created_by=session.actor.name,
+            )
+
+
+def _requests(path: Path, fmt: str, request: IngestRequest) -> dict[str, TableRequest | None]:
+    """The events, users and items inputs of a tabular ingest."""
+    maps = _split_mapping(request.mapping or {})
+    constants = {"kind": request.kind} if request.kind else {}
+    events = _folder_file(path, "events") if fmt == "folder" else path
+    out: dict[str, TableRequest | None] = {
+        "events": TableRequest(events, None if fmt == "folder" else fmt, maps["events"], constants)
+    }
+    for table, given in (("users", request.users), ("items", request.items)):
+        source = given or (_folder_file(path, table) if fmt == "folder" else None)
+        out[table] = TableRequest(source, None, maps[table]) if source else None
+    return out
+
+
+def list_datasets(session: Session) -> list[DatasetRecord]:
+    return catalog.list_datasets(session.ws)
+
+
+def get(session: Session, name: str) -> DatasetRecord:
+    return catalog.get_dataset(session.ws, name)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    record: DatasetRecord
+    top_items: list[dict]
+
+    def as_dict(self) -> dict:
+        return {**self.record.as_dict(), "top_items": self.top_items}
+
+
+def show(session: Session, name: str, top: int = 10) -> DatasetSummary:
+    record = get(session, name)
+    rows = top_items(load(record, "events"), load(record, "items"), top)
+    return DatasetSummary(record, rows.to_dicts())
+
+
+def delete(session: Session, name: str) -> None:
+    with session.action("data.delete", target=name):
+        catalog.delete_dataset(session.ws, name)
+
+
+def load(record: DatasetRecord, table: str) -> pl.LazyFrame:
+    """A dataset's table as a lazy frame (scan, nothing read until collected)."""
+    if table not in record.tables:
+        raise ConsoleError(
+            f"dataset '{record.name}' has no table '{table}' (tables: {', '.join(record.tables)})"
+        )
+    return pl.scan_parquet(record.table_path(table))

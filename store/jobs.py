@@ -1,0 +1,153 @@
+"""The jobs table: long work recorded so that any process can watch, cancel or recover it.
+
+Status moves queued → running → succeeded | failed | cancelled; a running job whose process
+is gone and whose heartbeat is stale becomes ``lost`` (see :func:`mark_lost`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from store.clock import now
+from store.errors import NotFound
+from store.workspace import Workspace
+
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "failed", "cancelled", "lost")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    kind: str
+    params: dict
+    status: str
+    progress: float
+    message: str
+    metrics: dict
+    pid: int | None
+    heartbeat_at: str | None
+    cancel_requested: bool
+    started_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    log_path: str | None
+    result_kind: str | None
+    result_id: str | None
+    error: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _record(row: dict) -> JobRecord:
+    row = dict(row)
+    row["params"] = json.loads(row["params"])
+    row["metrics"] = json.loads(row["metrics"])
+    row["cancel_requested"] = bool(row["cancel_requested"])
+    return JobRecord(**row)
+
+
+def create_job(ws: Workspace, kind: str, params: dict, started_by: str, log_path: str | None = None) -> int:
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO jobs (kind, params, status, started_by, created_at, log_path) VALUES (?, ?, 'queued', ?, ?, ?)",
+            (kind, json.dumps(params, default=str), started_by, now(), log_path),
+        )
+        return int(cur.lastrowid)
+
+
+def get_job(ws: Workspace, job_id: int) -> JobRecord:
+    rows = list(ws.db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    if not rows:
+        raise NotFound(f"no job {job_id}")
+    return _record(rows[0])
+
+
+def list_jobs(ws: Workspace, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
+    sql, args = "SELECT * FROM jobs", []
+    if status:
+        sql += " WHERE status = ?"
+        args.append(status)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    return [_record(r) for r in ws.db.query(sql, args)]
+
+
+def set_log_path(ws: Workspace, job_id: int, log_path: str) -> None:
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (log_path, job_id))
+
+
+def mark_running(ws: Workspace, job_id: int, pid: int) -> None:
+    stamp = now()
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,"
+            " finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = ?",
+            (pid, stamp, stamp, job_id),
+        )
+
+
+def report_progress(
+    ws: Workspace, job_id: int, fraction: float | None, message: str, metrics: dict | None = None
+) -> bool:
+    """Record progress and a heartbeat; returns whether cancellation has been requested."""
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET progress = COALESCE(?, progress), message = ?, metrics = COALESCE(?, metrics),"
+            " heartbeat_at = ? WHERE id = ?",
+            (fraction, message, json.dumps(metrics) if metrics is not None else None, now(), job_id),
+        )
+        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def heartbeat(ws: Workspace, job_id: int) -> bool:
+    """Touch the heartbeat; returns whether cancellation has been requested."""
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?", (now(), job_id))
+        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def request_cancel(ws: Workspace, job_id: int) -> JobRecord:
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')", (job_id,))
+    return get_job(ws, job_id)
+
+
+def finish(
+    ws: Workspace,
+    job_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    result_kind: str | None = None,
+    result_id: str | None = None,
+) -> None:
+    if status not in FINISHED:
+        raise ValueError(f"finish status must be one of {FINISHED}")
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = ?, finished_at = ?, error = ?, result_kind = COALESCE(?, result_kind),"
+            " result_id = COALESCE(?, result_id), progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END"
+            " WHERE id = ?",
+            (status, now(), error, result_kind, result_id, status, job_id),
+        )
+
+
+def mark_lost(ws: Workspace, job_id: int, reason: str) -> bool:
+    """Mark a job lost if it is still active; returns whether this call changed it."""
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET status = 'lost', finished_at = ?, error = ? WHERE id = ? AND status IN ('queued', 'running')",
+            (now(), reason, job_id),
+        )
+        return cur.rowcount > 0

@@ -1,0 +1,173 @@
+"""A workspace folder: ``state.db`` plus ``data/``, ``models/`` and ``logs/``.
+
+``state.db`` is SQLite in WAL mode with foreign keys on and a busy timeout, so several
+processes (a TUI, a job, a scripted CLI call, a second admin) share it safely. Writes go
+through :meth:`Workspace.transaction`, which takes the write lock up front (``BEGIN
+IMMEDIATE``) and retries while another process holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from store import migrations
+from store.errors import WorkspaceMissing, WorkspaceTooNew
+
+DB_NAME = "state.db"
+FOLDERS = ("data", "models", "logs")
+BUSY_TIMEOUT_MS = 30_000
+LOCK_RETRIES = 20
+
+
+def default_location() -> Path:
+    """``$KPCONSOLE_WORKSPACE``, else ``$XDG_DATA_HOME/kpconsole/workspace`` (~/.local/share/…)."""
+    env = os.environ.get("KPCONSOLE_WORKSPACE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "kpconsole" / "workspace"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Workspace:
+    """An open workspace. Cheap to create; one SQLite connection per thread that uses it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._local = threading.local()
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path) -> Workspace:
+        """Create the folder and its database (or upgrade an existing one); returns it open."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        for folder in FOLDERS:
+            (root / folder).mkdir(exist_ok=True)
+        ws = cls(root)
+        conn = ws.conn
+        conn.execute("PRAGMA journal_mode = WAL")
+        ws._migrate()
+        return ws
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Open an existing workspace, upgrading its schema when it is older than this code."""
+        root = Path(root)
+        if not (root / DB_NAME).is_file():
+            raise WorkspaceMissing(f"no workspace at {root} (create one with: kpconsole init --workspace {root})")
+        ws = cls(root)
+        try:
+            ws._migrate()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            raise WorkspaceMissing(f"{root / DB_NAME} is not a kpconsole database ({exc})") from None
+        return ws
+
+    @staticmethod
+    def exists(root: Path) -> bool:
+        return (Path(root) / DB_NAME).is_file()
+
+    # --- connections and transactions ---------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.root / DB_NAME)
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection (for reads and simple writes)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it commits, or none of it."""
+        conn = self.conn
+        for attempt in range(LOCK_RETRIES):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+            self._local.db = None
+
+    # --- schema -------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        known = migrations.discover()
+        latest = known[-1][0] if known else 0
+        if self.schema_version > latest:
+            raise WorkspaceTooNew(
+                f"workspace {self.root} has schema version {self.schema_version}, newer than this "
+                f"kpconsole understands ({latest}); upgrade kpconsole to open it"
+            )
+        if self.schema_version == latest:
+            return
+        for version, _name, up in known:
+            with self.transaction() as conn:
+                # Re-read inside the lock: another process may have migrated meanwhile.
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                if current >= version:
+                    continue
+                up(conn)
+                conn.execute(f"PRAGMA user_version = {version}")
+
+    # --- folders ------------------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"

@@ -1,0 +1,62 @@
+"""Shared fixtures: real data paths, fresh workspaces, and a way to run the CLI in-process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from kpconsole.session import Session, create_session
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+STACKEXCHANGE = SHARED_DATA / "stackexchange"
+SE_SITES = sorted(p.name for p in STACKEXCHANGE.iterdir() if p.is_dir()) if STACKEXCHANGE.exists() else []
+SAMPLE_DATA = REPO / "sample_data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path_factory):
+    """No test reads the developer's own workspace or writes to their home."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("KPCONSOLE_WORKSPACE", raising=False)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A fresh, initialised workspace folder."""
+    root = tmp_path / "ws"
+    create_session(root)
+    return root
+
+
+@pytest.fixture
+def session(workspace) -> Session:
+    return create_session(workspace)
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (except the SQLite files) with its SHA-256."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.name.startswith("state.db"):
+            state[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
+
+
+def run_cli(args: list[str], workspace: Path | None = None, env: dict | None = None):
+    """Run ``kpconsole`` in a subprocess (exit codes and stderr exactly as a user sees them)."""
+    import subprocess
+    import sys
+
+    full = [sys.executable, "-m", "kpconsole", *args]
+    if workspace is not None:
+        full[3:3] = ["--workspace", str(workspace)]
+    run_env = {**os.environ, **(env or {})}
+    return subprocess.run(full, capture_output=True, text=True, env=run_env, timeout=600)
