@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from kpconsole import exit_codes
-from kpconsole.cli import common, data, workspace
+from kpconsole.cli import common, data, demo, workspace
 from kpconsole.errors import USER_ERRORS
 from kpconsole.session import resolve_workspace
 
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 workspace.register(app)
+demo.register(app)
 
 
 @app.callback(invoke_without_command=True)
@@ -46,9 +47,8 @@ def root(
 def launch_tui(workspace_opt: Path | None, *, mouse: bool = True) -> None:
     """Open the Textual console when stdin and stdout are terminals; else a hint and exit 2."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()) or os.environ.get("TERM", "") == "dumb":
-        common.stderr.print(
-            "kpconsole: the console needs a terminal (use `ssh -t HOST kpconsole`), "
-            "or give a command: kpconsole --help"
+        sys.stderr.write(
+            "kpconsole: the console needs a terminal (use `ssh -t HOST kpconsole`), or give a command: kpconsole --help\n"
         )
         raise typer.Exit(exit_codes.USAGE)
     from kpconsole.tui.app import run_console
@@ -71,21 +71,35 @@ def _log_internal_error() -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors are one line on stderr with exit 1; bugs are logged, not shown."""
+    """Entry point: errors are one line on stderr (exit 2 for usage, 1 otherwise); bugs are
+    logged to the workspace, never shown as a traceback (it may hold secrets)."""
     try:
-        app(args=argv, prog_name="kpconsole")
-    except SystemExit:
-        raise
+        code = app(args=argv, prog_name="kpconsole", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors (bad option, missing argument, …)
+        sys.stderr.write(f"kpconsole: {_usage_line(exc)}\n")
+        sys.exit(getattr(exc, "exit_code", exit_codes.USAGE))
+    except typer.Abort:
+        sys.stderr.write("kpconsole: aborted\n")
+        sys.exit(exit_codes.FAILURE)
     except KeyboardInterrupt:
-        common.stderr.print("kpconsole: interrupted")
+        sys.stderr.write("kpconsole: interrupted\n")
         sys.exit(130)
     except USER_ERRORS as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(f"kpconsole: {message}\n")
         sys.exit(exit_codes.FAILURE)
-    except Exception as exc:  # a bug: never show a traceback (it may hold secrets)
+    except Exception as exc:
         where = _log_internal_error()
         sys.stderr.write(
             f"kpconsole: internal error ({type(exc).__name__}); details in {where or 'no log (unwritable)'}\n"
         )
         sys.exit(exit_codes.FAILURE)
+    sys.exit(code if isinstance(code, int) else exit_codes.OK)
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """``kpconsole data synth: invalid value for OUT: … (see: kpconsole data synth --help)``."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "kpconsole"
+    return f"{path.removeprefix('kpconsole').strip() + ': ' if path != 'kpconsole' else ''}{message} (see: {path} --help)"

@@ -1,0 +1,36 @@
+"""``kpconsole demo``: build a demo workspace from sample_data and print what each step found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpconsole.cli import common
+from kpconsole.demo import prepare_workspace, run_demo
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Folder for the demo workspace.")] = Path(".demo-workspace"),
+    reset: Annotated[bool, typer.Option("--reset", help="Rebuild an existing demo workspace from scratch.")] = False,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Ingest the sample data into a fresh workspace and run every capability on it."""
+    session = prepare_workspace(workspace, reset)
+    common.note(f"demo workspace: {session.ws.root}")
+    results = run_demo(session)
+    if as_json:
+        common.emit_json({"workspace": str(session.ws.root), "steps": [
+            {"title": r.title, "figures": r.figures} for r in results]})
+        return
+    for r in results:
+        common.stdout.rule(r.title, align="left")
+        for line in r.lines:
+            common.stdout.print(line, soft_wrap=True)
+        common.stdout.print()
+    common.stdout.print(f"Open the console on it: kpconsole --workspace {session.ws.root}")

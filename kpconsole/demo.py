@@ -1,0 +1,96 @@
+"""``kpconsole demo``: a fresh workspace built from sample_data, one step per capability.
+
+Each step is a function ``(session, demo) -> DemoResult`` registered in :data:`STEPS`; a step
+prints nothing itself: it returns a title, the figures it produced (for ``--json``) and the
+lines a person reads. Steps run in order; a later step may use what an earlier one made
+(``demo.made``: e.g. the dataset names, model ids).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import kpconsole
+from kpconsole.errors import ConsoleError
+from kpconsole.services import datasets
+from kpconsole.services.datasets import IngestRequest
+from kpconsole.session import Session, create_session
+from store.workspace import DB_NAME
+
+PLATFORM = "platform"
+COMMUNITY = "qc"
+
+
+def sample_data_dir() -> Path:
+    """The repository's sample_data folder (the demo needs a source checkout)."""
+    path = Path(kpconsole.__file__).resolve().parent.parent / "sample_data"
+    if not path.is_dir():
+        raise ConsoleError(f"sample data not found at {path}: run the demo from a clone of the repository")
+    return path
+
+
+@dataclass
+class DemoState:
+    """What the steps share: where the sample data is and what earlier steps made."""
+
+    sample_data: Path
+    made: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    title: str
+    figures: dict
+    lines: list[str]
+
+
+DemoStep = Callable[[Session, DemoState], DemoResult]
+
+
+def ingest_samples(session: Session, demo: DemoState) -> DemoResult:
+    """Ingest the generated platform (CSV folder) and the real Stack Exchange community."""
+    platform = datasets.ingest(session, IngestRequest(path=demo.sample_data / "platform", name=PLATFORM))
+    community = datasets.ingest(
+        session, IngestRequest(path=demo.sample_data / "stackexchange" / "quantumcomputing", name=COMMUNITY)
+    )
+    demo.made["datasets"] = [PLATFORM, COMMUNITY]
+    lines = []
+    for r in (platform, community):
+        p = r.profile
+        lines.append(
+            f"{r.name:<9} {r.format:<14} {p['n_events']:>8,} events  {p['n_users']:>6,} users  "
+            f"{p['n_items']:>6,} items  {p['ts_min'][:10]} .. {p['ts_max'][:10]}"
+        )
+    return DemoResult("Data", {"datasets": [platform.as_dict(), community.as_dict()]}, lines)
+
+
+STEPS: list[DemoStep] = [
+    ingest_samples,
+]
+
+
+def prepare_workspace(root: Path, reset: bool) -> Session:
+    """Create the demo workspace; with ``reset`` remove an earlier demo workspace first.
+
+    Refuses to touch a folder that is neither empty nor a kpconsole workspace.
+    """
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        if not (root / DB_NAME).exists():
+            raise ConsoleError(f"{root} is not empty and not a kpconsole workspace; choose another --workspace")
+        if not reset:
+            raise ConsoleError(f"{root} already holds a workspace (pass --reset to rebuild the demo there)")
+        shutil.rmtree(root)
+    return create_session(root)
+
+
+def run_demo(session: Session, steps: list[DemoStep] | None = None) -> list[DemoResult]:
+    demo = DemoState(sample_data_dir())
+    results = []
+    with session.action("demo.run", target=str(session.ws.root)):
+        for step in steps or STEPS:
+            results.append(step(session, demo))
+    return results
