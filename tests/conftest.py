@@ -60,3 +60,32 @@ def run_cli(args: list[str], workspace: Path | None = None, env: dict | None = N
         full[3:3] = ["--workspace", str(workspace)]
     run_env = {**os.environ, **(env or {})}
     return subprocess.run(full, capture_output=True, text=True, env=run_env, timeout=600)
+
+
+class CliResult:
+    def __init__(self, code: int, stdout: str, stderr: str) -> None:
+        self.code, self.stdout, self.stderr = code, stdout, stderr
+
+    def json(self):
+        import json
+
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``kpconsole ARGS`` in this process; returns exit code, stdout and stderr."""
+    from kpconsole.cli import common, main
+
+    def run(*args: str) -> CliResult:
+        common.root_options.workspace = None
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return CliResult(code, out.out, out.err)
+
+    return run

@@ -33,15 +33,21 @@ def discover() -> list[tuple[int, str, Callable[[sqlite3.Connection], None]]]:
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:
-    """Run ``;``-separated statements inside the caller's transaction.
+    """Run the statements of ``script`` inside the caller's transaction.
 
     (``sqlite3.executescript`` would commit first, breaking the all-or-nothing migration.)
+    ``--`` comments are removed first, so a comment may hold any text, semicolons included.
     """
-    for statement in script.split(";"):
-        if statement.strip() and not all(
-            line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
-        ):
-            conn.execute(statement)
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    buffer = ""
+    for piece in code.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                conn.execute(buffer)
+            buffer = ""
+    if buffer.strip(" \n\t;"):
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
 def latest() -> int:
