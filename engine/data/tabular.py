@@ -188,12 +188,13 @@ def _decide_id_types(tables: dict[str, _Table], text_domains: set[str]) -> None:
 
 def _validate_events(ev: _Table, path: Path) -> DatasetProfile:
     scan = pl.scan_parquet(path)
+    lo, hi = pl.lit(TS_MIN).str.to_datetime(), pl.lit(TS_MAX).str.to_datetime()
+    out_of_range = (pl.col("ts") < lo) | (pl.col("ts") >= hi)
     checks = scan.select(
         pl.len().alias("rows"),
         *[pl.col(n).null_count().alias(f"null_{n}") for n in ("user_id", "item_id", "kind", "ts", "value", "amount")],
         pl.col("amount").min().alias("min_amount"),
-        pl.col("ts").min().alias("ts_min"),
-        pl.col("ts").max().alias("ts_max"),
+        out_of_range.any().alias("ts_out_of_range"),
     ).collect().row(0, named=True)
     if checks["rows"] == 0:
         raise DataError("no data rows", file=ev.raw.label)
@@ -202,14 +203,8 @@ def _validate_events(ev: _Table, path: Path) -> DatasetProfile:
             _fail_null(ev, name, pl.col(name).is_null())
     if checks["min_amount"] is not None and checks["min_amount"] < 0:
         _fail(ev, "amount", pl.col("amount") < 0, "negative amount {raw} (a refund is a positive amount with kind 'refund')")
-    lo, hi = pl.lit(TS_MIN).str.to_datetime(), pl.lit(TS_MAX).str.to_datetime()
-    if checks["ts_min"] < _dt(TS_MIN) or checks["ts_max"] >= _dt(TS_MAX):
-        _fail(
-            ev,
-            "ts",
-            (pl.col("ts") < lo) | (pl.col("ts") >= hi),
-            "timestamp {raw} is outside 1900..2100 (milliseconds? pass --ts-format epoch_ms)",
-        )
+    if checks["ts_out_of_range"]:
+        _fail(ev, "ts", out_of_range, "timestamp {raw} is outside 1900..2100 (milliseconds? pass --ts-format epoch_ms)")
     profile = profile_events(scan)
     bad_kinds = [k for k in profile.kinds if not KIND_PATTERN.match(k)]
     if bad_kinds:
@@ -220,12 +215,6 @@ def _validate_events(ev: _Table, path: Path) -> DatasetProfile:
             "kind {raw} is not a lowercase word (letters, digits, '_'; e.g. view, purchase)",
         )
     return profile
-
-
-def _dt(text: str):
-    import datetime as _d
-
-    return _d.datetime.fromisoformat(text)
 
 
 def _fail_null(t: _Table, name: str, condition: pl.Expr) -> None:
@@ -325,15 +314,12 @@ def _load_side_table(t: _Table | None) -> pl.DataFrame | None:
             _fail(t, name, pl.col(name) < 0, f"negative {name} {{raw}}")
     dup = frame[key].is_duplicated()
     if dup.any():
-        first = int(dup.arg_true()[0])
-        value = frame[key][first]
-        rows = (frame[key] == value).arg_true().to_list()
-        raise DataError(
-            f"duplicate {key} {value!r} (also at row {rows[1] + 1})" if len(rows) > 1 else f"duplicate {key} {value!r}",
-            file=t.raw.label,
-            field=key,
-            **_where(t.raw, rows[0] + 1),
-        )
+        value = frame[key][int(dup.arg_true()[0])]
+        first, second = (frame[key] == value).arg_true().to_list()[:2]
+        where_first = _where(t.raw, first + 1)
+        seen = f"line {where_first['line']}" if "line" in where_first else f"row {where_first['row']}"
+        raise DataError(f"duplicate {key} {value!r} (first seen at {seen})", file=t.raw.label, field=key,
+                        **_where(t.raw, second + 1))
     return frame
 
 

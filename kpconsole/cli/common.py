@@ -37,7 +37,8 @@ stderr = Console(stderr=True, highlight=False)
 
 
 class _Root:
-    """Options given before the sub-command (``kpconsole --workspace W data list``)."""
+    """The workspace this invocation uses: from the root option (``kpconsole --workspace W …``),
+    replaced by a command's own ``--workspace`` once the command opens it."""
 
     workspace: Path | None = None
 
@@ -51,7 +52,8 @@ def workspace_path(option: Path | None) -> Path | None:
 
 def session(option: Path | None) -> Session:
     """Open the workspace named by the command's ``--workspace``, the root's, or the default."""
-    return open_session(workspace_path(option))
+    root_options.workspace = workspace_path(option)
+    return open_session(root_options.workspace)
 
 
 def _json_default(value: Any) -> Any:
