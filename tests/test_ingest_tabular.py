@@ -162,3 +162,11 @@ def test_synth_writes_an_ingestable_folder(tmp_path, workspace, cli, fmt):
     shown = cli("data", "show", "gen", "-w", str(workspace), "--json").json()
     assert shown["profile"]["n_events"] == info["events"] and shown["profile"]["n_users"] == 120
     assert json.dumps(info["config"])  # the generator's config is reported
+
+
+def test_a_second_timestamp_format_after_the_sample_is_still_read(workspace, tmp_path, cli):
+    rows = "".join(f"1,{i},view,2024-01-01T10:00:00\n" for i in range(1, 3001)) + "1,1,view,2024-01-02T10:00:00.250\n"
+    src = tmp_path / "late.csv"
+    src.write_text("user_id,item_id,kind,ts\n" + rows)
+    assert cli("data", "ingest", str(src), "-n", "late", "-w", str(workspace)).code == 0
+    assert read(workspace, "late", "events")["ts"][-1] == dt.datetime(2024, 1, 2, 10, 0, 0, 250_000)

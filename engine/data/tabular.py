@@ -10,13 +10,15 @@ text formats), field and reason. The caller discards the folder on error: nothin
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from engine.data import columns as C
-from engine.data.profile import DatasetProfile, profile_events
+from engine.data import timeparse
+from engine.data.profile import DatasetProfile
 from engine.data.schema import EVENTS, ITEMS, KIND_PATTERN, USERS, TableSpec
 from engine.data.sources import RawTable, locate_read_error, open_raw
 from engine.errors import DataError
@@ -49,11 +51,15 @@ class IngestResult:
     profile: DatasetProfile
 
 
-class _TextIds(Exception):
-    """An ID column looked like integers in its sample but holds text further down."""
+class _Retry(Exception):
+    """The sample misled the fast path (an ID column turned to text, or a timestamp in a
+    second valid format appeared late); the hints now say so and the ingest runs again."""
 
-    def __init__(self, domain: str) -> None:
-        self.domain = domain
+
+@dataclass
+class _Hints:
+    text_domains: set[str] = field(default_factory=set)
+    formats: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +68,7 @@ class _Table:
     raw: RawTable
     columns: dict[str, C.Column]
     sample: pl.DataFrame
+    hints: _Hints
     formats: dict[str, list[str] | None] = field(default_factory=dict)
     id_as_int: dict[str, bool] = field(default_factory=dict)
 
@@ -89,20 +96,19 @@ def ingest_tables(
     ``joined_at`` / ``created_at``). Raises :class:`DataError` on the first bad row.
     """
     requests = {"events": events, "users": users, "items": items}
-    text_domains: set[str] = set()
+    hints = _Hints()
     while True:
         try:
-            return _ingest(requests, Path(dest), ts_format, text_domains, progress)
-        except _TextIds as retry:
-            # Rare: the sample said "integers" but a later ID is text. Store that domain as text.
-            text_domains.add(retry.domain)
+            return _ingest(requests, Path(dest), ts_format, hints, progress)
+        except _Retry:
+            continue
 
 
 def _ingest(
     requests: dict[str, TableRequest | None],
     dest: Path,
     ts_format: str | None,
-    text_domains: set[str],
+    hints: _Hints,
     progress: Progress,
 ) -> IngestResult:
     specs = {"events": EVENTS, "users": USERS, "items": ITEMS}
@@ -112,47 +118,42 @@ def _ingest(
             continue
         raw = open_raw(request.path, request.fmt)
         cols = C.resolve_columns(specs[name], raw, dict(request.mapping), dict(request.constants))
-        tables[name] = _Table(specs[name], raw, cols, _sample(raw))
-    _decide_id_types(tables, text_domains)
+        tables[name] = _Table(specs[name], raw, cols, _sample(raw), hints)
+    _decide_id_types(tables, hints.text_domains)
     for t in tables.values():
-        for name, col in t.columns.items():
-            if col.field.kind == "ts":
-                try:
-                    t.formats[name] = C.ts_formats(col, t.raw, t.sample, ts_format)
-                except DataError as exc:
-                    if exc.row is None:
-                        raise
-                    raise DataError(exc.reason, file=t.raw.label, field=name, **_where(t.raw, exc.row)) from None
+        _decide_ts_formats(t, ts_format)
 
-    progress(0.05, f"reading {tables['events'].raw.label}")
-    events_path = dest / "events.parquet"
     ev = tables["events"]
-    try:
-        ev.raw.frame.select(ev.exprs()).sink_parquet(events_path)
-    except pl.exceptions.PolarsError as exc:
-        raise locate_read_error(ev.raw, exc) from None
-    progress(0.6, "validating events")
-    profile = _validate_events(ev, events_path)
+    progress(0.05, f"reading {ev.raw.label}")
+    events_path = dest / "events.parquet"
+    checks, kinds, first_user, first_item = _write_events(ev, events_path)
+    progress(0.7, "validating events")
+    _validate_events(ev, checks.row(0, named=True), kinds)
 
-    progress(0.75, "users and items")
+    progress(0.8, "users and items")
     users = _load_side_table(tables.get("users"))
     items = _load_side_table(tables.get("items"))
-    scan = pl.scan_parquet(events_path)
     if users is None:
-        users = _derive(scan, "user_id", "joined_at")
+        users = first_user.rename({"_first": "joined_at"})
     else:
-        users = _fill_first_seen(users, scan, "user_id", "joined_at")
-        _check_references(scan, users, "user_id", tables["events"], tables["users"])
+        _check_references(first_user, users, "user_id", ev, tables["users"])
+        users = _fill_first_seen(users, first_user, "user_id", "joined_at")
     if items is None:
-        items = _derive_items(scan, ev.id_as_int["user_id"])
+        items = _derived_items(first_item, ev.id_as_int["user_id"])
     else:
-        items = _fill_first_seen(items, scan, "item_id", "created_at")
-        _check_references(scan, items, "item_id", tables["events"], tables["items"])
+        _check_references(first_item, items, "item_id", ev, tables["items"])
+        items = _fill_first_seen(items, first_item, "item_id", "created_at")
         _check_creators(items, users, tables["items"], tables.get("users"))
     users.write_parquet(dest / "users.parquet")
     items.write_parquet(dest / "items.parquet")
     progress(1.0, "written")
-    profile = profile.with_counts(n_users=users.height, n_items=items.height)
+    c = checks.row(0, named=True)
+    profile = DatasetProfile(
+        n_events=c["rows"], n_users=users.height, n_items=items.height,
+        ts_min=_EPOCH + dt.timedelta(microseconds=c["ts_min_us"]),
+        ts_max=_EPOCH + dt.timedelta(microseconds=c["ts_max_us"]),
+        kinds=dict(zip(kinds["kind"].to_list(), kinds["len"].to_list(), strict=True)),
+    )
     return IngestResult(
         tables={"events": profile.n_events, "users": users.height, "items": items.height},
         schema={
@@ -162,6 +163,47 @@ def _ingest(
         },
         profile=profile,
     )
+
+
+def _write_events(ev: _Table, path: Path) -> list[pl.DataFrame]:
+    """Convert and write the events in one pass over the source, with the validation
+    aggregates computed from the same scan.
+
+    CSV is first read *typed* (IDs, numbers and epoch times parsed by the reader itself, as
+    fast as a bare Polars copy); if the reader rejects a cell, the file is read again as text,
+    where every bad cell becomes a null the validator can point at.
+    """
+    attempts = [_typed(ev), ev] if ev.raw.fmt == "csv" else [ev]
+    for i, table in enumerate(attempts):
+        converted = table.raw.frame.select(table.exprs())
+        try:
+            _, *aggregates = pl.collect_all(
+                [converted.sink_parquet(path, lazy=True), *_event_aggregates(converted)]
+            )
+            return aggregates
+        except pl.exceptions.PolarsError as exc:
+            if i == len(attempts) - 1:
+                raise locate_read_error(ev.raw, exc) from None
+    raise AssertionError("unreachable")
+
+
+def _typed(t: _Table) -> _Table:
+    """The same table read with the reader's own types for the columns the fields use."""
+    dtypes: dict[str, pl.DataType] = {name: pl.String() for name in t.raw.schema}
+    for name, col in t.columns.items():
+        if col.source is None:
+            continue
+        kind = col.field.kind
+        if kind == "id" and t.id_as_int.get(name, True):
+            dtypes[col.source] = pl.Int64()
+        elif kind == "float":
+            dtypes[col.source] = pl.Float64()
+        elif kind == "ts" and t.formats.get(name) == [timeparse.EPOCH]:
+            dtypes[col.source] = pl.Float64()
+    frame = pl.scan_csv(t.raw.path, separator=t.raw.separator, schema=dtypes, encoding="utf8",
+                        has_header=True)
+    raw = RawTable(t.raw.path, t.raw.fmt, frame, dtypes, t.raw.separator)
+    return _Table(t.spec, raw, t.columns, t.sample, t.hints, dict(t.formats), dict(t.id_as_int))
 
 
 def _sample(raw: RawTable) -> pl.DataFrame:
@@ -183,65 +225,93 @@ def _decide_id_types(tables: dict[str, _Table], text_domains: set[str]) -> None:
                 tables[t].id_as_int[f] = as_int
 
 
+def _decide_ts_formats(t: _Table, override: str | None) -> None:
+    for name, col in t.columns.items():
+        if col.field.kind != "ts":
+            continue
+        try:
+            formats = C.ts_formats(col, t.raw, t.sample, override)
+        except DataError as exc:
+            if exc.row is None:
+                raise
+            raise DataError(exc.reason, file=t.raw.label, field=name, **_where(t.raw, exc.row)) from None
+        extra = t.hints.formats.get((t.spec.name, name), [])
+        t.formats[name] = None if formats is None else formats + [f for f in extra if f not in formats]
+
+
 # --- validation -------------------------------------------------------------------------
 
+_EPOCH = dt.datetime(1970, 1, 1)
+_LO, _HI = pl.lit(TS_MIN).str.to_datetime(), pl.lit(TS_MAX).str.to_datetime()
+_OUT_OF_RANGE = (pl.col("ts") < _LO) | (pl.col("ts") >= _HI)
+_EVENT_FIELDS = ("user_id", "item_id", "kind", "ts", "value", "amount")
 
-def _validate_events(ev: _Table, path: Path) -> DatasetProfile:
-    scan = pl.scan_parquet(path)
-    lo, hi = pl.lit(TS_MIN).str.to_datetime(), pl.lit(TS_MAX).str.to_datetime()
-    out_of_range = (pl.col("ts") < lo) | (pl.col("ts") >= hi)
+
+def _event_aggregates(scan: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """Checks, kind counts and first-seen times of users and items (to be collected together)."""
     checks = scan.select(
         pl.len().alias("rows"),
-        *[pl.col(n).null_count().alias(f"null_{n}") for n in ("user_id", "item_id", "kind", "ts", "value", "amount")],
+        *[pl.col(n).null_count().alias(f"null_{n}") for n in _EVENT_FIELDS],
         pl.col("amount").min().alias("min_amount"),
-        out_of_range.any().alias("ts_out_of_range"),
-    ).collect().row(0, named=True)
+        _OUT_OF_RANGE.any().alias("ts_out_of_range"),
+        # as integers: an out-of-range time would not fit a Python datetime before it is reported
+        pl.col("ts").min().dt.epoch("us").alias("ts_min_us"),
+        pl.col("ts").max().dt.epoch("us").alias("ts_max_us"),
+    )
+    kinds = scan.group_by("kind").len().sort(["len", "kind"], descending=[True, False])
+    first_user = scan.group_by("user_id").agg(pl.col("ts").min().alias("_first")).sort("user_id")
+    first_item = scan.group_by("item_id").agg(pl.col("ts").min().alias("_first")).sort("item_id")
+    return [checks, kinds, first_user, first_item]
+
+
+def _validate_events(ev: _Table, checks: dict, kinds: pl.DataFrame) -> None:
     if checks["rows"] == 0:
         raise DataError("no data rows", file=ev.raw.label)
-    for name in ("user_id", "item_id", "kind", "ts", "value", "amount"):
+    for name in _EVENT_FIELDS:
         if checks[f"null_{name}"]:
             _fail_null(ev, name, pl.col(name).is_null())
     if checks["min_amount"] is not None and checks["min_amount"] < 0:
         _fail(ev, "amount", pl.col("amount") < 0, "negative amount {raw} (a refund is a positive amount with kind 'refund')")
     if checks["ts_out_of_range"]:
-        _fail(ev, "ts", out_of_range, "timestamp {raw} is outside 1900..2100 (milliseconds? pass --ts-format epoch_ms)")
-    profile = profile_events(scan)
-    bad_kinds = [k for k in profile.kinds if not KIND_PATTERN.match(k)]
+        _fail(ev, "ts", _OUT_OF_RANGE, "timestamp {raw} is outside 1900..2100 (milliseconds? pass --ts-format epoch_ms)")
+    bad_kinds = [k for k in kinds["kind"].to_list() if not KIND_PATTERN.match(k)]
     if bad_kinds:
-        _fail(
-            ev,
-            "kind",
-            pl.col("kind") == bad_kinds[0],
-            "kind {raw} is not a lowercase word (letters, digits, '_'; e.g. view, purchase)",
-        )
-    return profile
+        _fail(ev, "kind", pl.col("kind") == bad_kinds[0],
+              "kind {raw} is not a lowercase word (letters, digits, '_'; e.g. view, purchase)")
 
 
 def _fail_null(t: _Table, name: str, condition: pl.Expr) -> None:
+    """Report the first row whose field came out null: missing, or a value that is not valid."""
     col = t.columns[name]
-    kind = col.field.kind
-    if kind == "id" and t.id_as_int.get(name):
-        _raise_if_text_id(t, name)
+    if col.field.kind == "id" and t.id_as_int.get(name):
+        _retry_if_text_id(t, name)
+    bad = _first_bad(t, name, condition)
+    if col.field.kind == "ts" and bad and bad[1]:
+        fmt = timeparse.format_of_value(bad[1])
+        known = t.hints.formats.setdefault((t.spec.name, name), [])
+        if fmt and fmt not in (t.formats.get(name) or []) and fmt not in known:
+            known.append(fmt)  # a second valid format the sample did not show
+            raise _Retry
     what = {
         "id": "not an ID",
         "ts": "not a timestamp (ISO-8601 date/datetime or Unix epoch seconds)",
         "float": "not a number",
-    }.get(kind, "not valid")
-    _fail(t, name, condition, "{raw} is " + what, missing=f"missing {name}")
+    }.get(col.field.kind, "not valid")
+    _raise_at(t, name, bad, "{raw} is " + what, missing=f"missing {name}")
 
 
-def _raise_if_text_id(t: _Table, name: str) -> None:
+def _retry_if_text_id(t: _Table, name: str) -> None:
     src = t.columns[name].source
     bad = t.raw.frame.select(
         (pl.col(src).is_not_null() & pl.col(src).cast(pl.Int64, strict=False).is_null()).any()
     ).collect().item()
     if bad:
-        domain = next(d for d, members in ID_DOMAINS.items() if (t.spec.name, name) in members)
-        raise _TextIds(domain)
+        t.hints.text_domains.add(next(d for d, members in ID_DOMAINS.items() if (t.spec.name, name) in members))
+        raise _Retry
 
 
-def _fail(t: _Table, name: str, condition: pl.Expr, message: str, missing: str | None = None) -> None:
-    """Find the first row where ``condition`` holds and raise a DataError naming it."""
+def _first_bad(t: _Table, name: str, condition: pl.Expr) -> tuple[int, str | None] | None:
+    """The first (row, raw text) where ``condition`` holds on the converted row."""
     col = t.columns[name]
     raw_expr = pl.col(col.source).cast(pl.String) if col.source else pl.lit(None, dtype=pl.String)
     frame = t.raw.frame if t.spec is EVENTS else pl.LazyFrame(t.sample)  # side tables: sample holds all
@@ -252,11 +322,21 @@ def _fail(t: _Table, name: str, condition: pl.Expr, message: str, missing: str |
         .head(1)
         .collect()
     )
-    if found.height == 0:  # pragma: no cover - the aggregate said a row exists
-        raise DataError(message.format(raw="?"), file=t.raw.label, field=name)
-    row, raw = found["_row"][0], found["_raw"][0]
+    return (found["_row"][0], found["_raw"][0]) if found.height else None
+
+
+def _raise_at(t: _Table, name: str, bad: tuple[int, str | None] | None, message: str, missing: str | None = None) -> None:
+    if bad is None:
+        raise DataError(message.format(raw="a value") + " (row not found on a second read)", file=t.raw.label,
+                        field=name)
+    row, raw = bad
     text = missing if (raw is None or raw == "") and missing else message.format(raw=repr(raw))
     raise DataError(text, file=t.raw.label, field=name, **_where(t.raw, row))
+
+
+def _fail(t: _Table, name: str, condition: pl.Expr, message: str) -> None:
+    """Find the first row where ``condition`` holds and raise a DataError naming it."""
+    _raise_at(t, name, _first_bad(t, name, condition), message)
 
 
 def _where(raw: RawTable, row: int) -> dict[str, int]:
@@ -339,38 +419,32 @@ def _type_attributes(frame: pl.DataFrame, t: _Table) -> pl.DataFrame:
     return frame.with_columns(out) if out else frame
 
 
-def _derive(scan: pl.LazyFrame, key: str, first_seen: str) -> pl.DataFrame:
-    return scan.group_by(key).agg(pl.col("ts").min().alias(first_seen)).sort(key).collect()
-
-
-def _derive_items(scan: pl.LazyFrame, user_ids_int: bool) -> pl.DataFrame:
-    derived = _derive(scan, "item_id", "created_at")
+def _derived_items(first_item: pl.DataFrame, user_ids_int: bool) -> pl.DataFrame:
+    """Items known only from events: their ID and first event; every other field empty."""
     id_type = pl.Int64 if user_ids_int else pl.String
-    return derived.select(
+    return first_item.select(
         "item_id",
         pl.lit(None, dtype=pl.String).alias("kind"),
         pl.lit(None, dtype=id_type).alias("creator_id"),
         pl.lit(None, dtype=pl.Float64).alias("price"),
         pl.lit(None, dtype=pl.List(pl.String)).alias("tags"),
-        "created_at",
+        pl.col("_first").alias("created_at"),
         pl.lit(None, dtype=pl.String).alias("title"),
     )
 
 
-def _fill_first_seen(frame: pl.DataFrame, scan: pl.LazyFrame, key: str, first_seen: str) -> pl.DataFrame:
-    if frame[first_seen].null_count() == 0:
+def _fill_first_seen(frame: pl.DataFrame, first: pl.DataFrame, key: str, column: str) -> pl.DataFrame:
+    if frame[column].null_count() == 0:
         return frame
-    seen = _derive(scan, key, "_first")
     return (
-        frame.join(seen, on=key, how="left")
-        .with_columns(pl.coalesce(first_seen, "_first").alias(first_seen))
+        frame.join(first, on=key, how="left")
+        .with_columns(pl.coalesce(column, "_first").alias(column))
         .drop("_first")
     )
 
 
-def _check_references(scan: pl.LazyFrame, side: pl.DataFrame, key: str, ev: _Table, t: _Table) -> None:
-    known = side.lazy().select(key)
-    missing = scan.select(key).join(known, on=key, how="anti").head(1).collect()
+def _check_references(first: pl.DataFrame, side: pl.DataFrame, key: str, ev: _Table, t: _Table) -> None:
+    missing = first.select(key).join(side.select(key), on=key, how="anti").head(1)
     if missing.height:
         value = missing[key][0]
         _fail(ev, key, pl.col(key) == value, f"{{raw}} is not in {t.raw.label}")

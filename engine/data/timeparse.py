@@ -17,20 +17,18 @@ from engine.data.schema import TS
 EPOCH = "epoch"
 EPOCH_MS = "epoch_ms"
 
-# (name, regex a value must match, strptime format, carries a UTC offset)
-_ISO_FORMATS: tuple[tuple[str, re.Pattern[str], str, bool], ...] = (
-    ("iso-datetime", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$"), "%Y-%m-%dT%H:%M:%S%.f", False),
-    ("iso-datetime-space", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$"), "%Y-%m-%d %H:%M:%S%.f", False),
-    ("iso-datetime-utc", re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"), "%Y-%m-%dT%H:%M:%S%.fZ", False),
-    (
-        "iso-datetime-offset",
-        re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d$"),
-        "%Y-%m-%dT%H:%M:%S%.f%#z",
-        True,
-    ),
-    ("iso-date", re.compile(r"^\d{4}-\d\d-\d\d$"), "%Y-%m-%d", False),
-    ("iso-basic-date", re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$"), "%Y%m%d", False),
+# (regex a value must match, strptime format). Formats without fractional seconds come first:
+# parsing them is about twice as fast, and most exports have none.
+_ISO_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"), "%Y-%m-%dT%H:%M:%S"),
+    (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+$"), "%Y-%m-%dT%H:%M:%S%.f"),
+    (re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"), "%Y-%m-%d %H:%M:%S"),
+    (re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+$"), "%Y-%m-%d %H:%M:%S%.f"),
+    (re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"), "%Y-%m-%dT%H:%M:%S%.fZ"),
+    (re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:?\d\d$"), "%Y-%m-%dT%H:%M:%S%.f%#z"),
+    (re.compile(r"^\d{4}-\d\d-\d\d$"), "%Y-%m-%d"),
 )
+_BASIC_DATE = re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 _EPOCH_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -42,27 +40,34 @@ def detect_ts_format(values: Iterable[str]) -> list[str]:
     ``ValueError`` naming the first value that fits no format.
 
     >>> detect_ts_format(["2024-01-02", "2024-01-03T10:00:00"])
-    ['%Y-%m-%d', '%Y-%m-%dT%H:%M:%S%.f']
+    ['%Y-%m-%d', '%Y-%m-%dT%H:%M:%S']
     >>> detect_ts_format(["1700000000", "1700000100"])
     ['epoch']
     """
     sample = [v for v in values if v is not None and v != ""]
     if not sample:
         return []
-    if all(_ISO_FORMATS[-1][1].match(v) for v in sample):
+    if all(_BASIC_DATE.match(v) for v in sample):
         return ["%Y%m%d"]
     if all(_EPOCH_RE.match(v) for v in sample):
         return [EPOCH]
     found: list[str] = []
     for v in sample:
-        for _name, pattern, fmt, _offset in _ISO_FORMATS[:-1]:
-            if pattern.match(v):
-                if fmt not in found:
-                    found.append(fmt)
-                break
-        else:
+        fmt = format_of_value(v)
+        if fmt is None:
             raise ValueError(f"'{v}' is neither an ISO-8601 date/datetime nor Unix epoch seconds")
-    return found
+        if fmt not in found:
+            found.append(fmt)
+    # "%…%S%.f" also reads values without a fraction: keep one format where both were seen.
+    return [f for f in found if not (f + "%.f" in found)]
+
+
+def format_of_value(value: str) -> str | None:
+    """The ISO-8601 format one value is written in, or None."""
+    for pattern, fmt in _ISO_FORMATS:
+        if pattern.match(value):
+            return fmt
+    return None
 
 
 def _parse_one(raw: pl.Expr, fmt: str) -> pl.Expr:
