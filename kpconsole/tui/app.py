@@ -1,0 +1,202 @@
+"""The console application: screens as modes behind number keys, palette, help, themes, failures.
+
+``run_console(session)`` is what ``kpconsole`` (no arguments, on a terminal) and ``kpconsole tui``
+call. Each top-level screen is a Textual *mode*, so switching with 1…0 keeps every screen's state.
+
+Failures: an error raised in a worker (see :mod:`kpconsole.tui.messages`) is shown as a notification with the same one line the CLI
+prints (user errors) or as "internal error (…); details in logs/errors.log" (bugs, whose full
+traceback goes to that file). If the app itself crashes, Textual's crash report (a traceback with
+local variables) is written to the workspace's ``logs/errors.log`` instead of the terminal, and
+the person sees one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.worker import Worker
+
+from kpconsole import jobs
+from kpconsole.session import Session
+from kpconsole.tui import hangup
+from kpconsole.tui.failures import describe, log_text
+from kpconsole.tui.job_history import JobHistory
+from kpconsole.tui.messages import Failed, forward_failure
+from kpconsole.tui.palette import ConsoleCommands
+from kpconsole.tui.places import PLACES
+from kpconsole.tui.polling import Poll
+from kpconsole.tui.screens.audit import AuditScreen
+from kpconsole.tui.screens.data import DataScreen
+from kpconsole.tui.screens.help import HelpScreen
+from kpconsole.tui.screens.jobs import JobsScreen
+from kpconsole.tui.themes import default_theme
+from store.jobs import JobRecord
+
+SCREENS_BY_MODE = {
+    "data": DataScreen,
+    "jobs": JobsScreen,
+    "audit": AuditScreen,
+}
+
+
+NOTICES_KEPT = 30
+
+
+@dataclass
+class WatchedJobs(Message):
+    jobs: list[JobRecord]
+
+
+def job_outcome(job: JobRecord) -> str:
+    """``job 12 (train) succeeded → model 3`` / ``job 12 (ingest) failed: <its one-line error>``."""
+    made = f" → {job.result_kind} {job.result_id}" if job.result_kind else ""
+    why = f": {job.error}" if job.error else ""
+    return f"job {job.id} ({job.kind}) {job.status}{made}{why}"
+
+
+class ConsoleApp(App[None]):
+    """kpconsole's console over one session (workspace + person)."""
+
+    TITLE = "kpconsole"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    MODES = SCREENS_BY_MODE
+    DEFAULT_MODE = "data"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", tooltip="Quit: console", id="app.quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),
+        Binding("question_mark", "help", "Help", tooltip="Help: keys", id="app.help"),
+        *(Binding(p.key, f"open('{p.mode}')", p.title, show=False, tooltip=f"Open: {p.title}",
+                  id=f"open.{p.mode}") for p in PLACES),
+    ]
+
+    def __init__(self, session: Session, *, theme: str | None = None, watch_terminal: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.theme = theme or default_theme()
+        self.watch_terminal = watch_terminal
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
+        # Textual prints an unexpected exception's traceback, locals included, on this console
+        # as the app exits; keep it off the terminal (see run_console).
+        self.error_console = Console(file=io.StringIO(), width=120, color_system=None,
+                                     markup=False, highlight=False, soft_wrap=True)
+        self.history = JobHistory()
+        self.watched: dict[int, list[Callable[[JobRecord], None]]] = {}
+        self.job_poll = Poll(self, "watched-jobs", self._collect_watched, every=1.0)
+        self._last_failure: tuple[str, float] = ("", 0.0)
+        self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.watch_terminal and not self.is_headless:
+            fd = hangup.terminal_fd()
+            if fd is not None:
+                self.set_interval(hangup.CHECK_SECONDS, lambda: self._check_terminal(fd), name="terminal watch")
+                hangup.on_sighup(asyncio.get_running_loop(), self.terminal_gone)
+
+    def _check_terminal(self, fd: int) -> None:
+        if not hangup.terminal_present(fd):
+            self.terminal_gone()
+
+    def terminal_gone(self) -> None:
+        """The terminal hung up (SSH link dropped): leave; detached jobs keep running."""
+        self.exit(return_code=hangup.HANGUP_EXIT_CODE)
+
+    def crash_report(self) -> str:
+        """What Textual would have printed on the terminal after an unexpected exception."""
+        file = self.error_console.file
+        return file.getvalue() if isinstance(file, io.StringIO) else ""
+
+    # --- actions -----------------------------------------------------------------------
+
+    def action_open(self, mode: str) -> None:
+        """Switch to the screen of ``mode`` (its state is kept)."""
+        if mode in self.MODES and mode != self.current_mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # --- jobs started from this console ----------------------------------------------------
+
+    def watch_job(self, job_id: int, on_end: Callable[[JobRecord], None] | None = None) -> None:
+        """Tell the person when job ``job_id`` ends (and call ``on_end`` with it)."""
+        self.watched.setdefault(job_id, [])
+        if on_end is not None:
+            self.watched[job_id].append(on_end)
+        self.job_poll.start()
+
+    def _collect_watched(self) -> WatchedJobs | None:
+        ids = list(self.watched)
+        return WatchedJobs([jobs.show_job(self.session, i) for i in ids]) if ids else None
+
+    def on_watched_jobs(self, message: WatchedJobs) -> None:
+        for job in message.jobs:
+            self.history.add(job)
+            if job.active or job.id not in self.watched:
+                continue
+            callbacks = self.watched.pop(job.id)
+            self.notify(job_outcome(job), title="job ended",
+                        severity="information" if job.status == "succeeded" else "error", timeout=10)
+            for callback in callbacks:
+                callback(job)
+        if not self.watched:
+            self.job_poll.stop()
+
+    # --- telling the person -----------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """A toast, also kept in :attr:`notices` (the help screen lists them: a toast that vanished
+        at 2 a.m. can still be read). Messages are plain text unless ``markup`` is asked for."""
+        self.notices.append(f"{severity}: {message}")
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # --- failures ------------------------------------------------------------------------
+
+    def report_failure(self, error: BaseException, where: str) -> None:
+        """Notify the one-line message for ``error`` (a bug's traceback goes to logs/errors.log).
+
+        The same message twice within 30 seconds (a poll failing each second) is shown once.
+        """
+        text = describe(error, self.session.ws.logs_dir, where)
+        last, at = self._last_failure
+        if text == last and time.monotonic() - at < 30:
+            return
+        self._last_failure = (text, time.monotonic())
+        self.notify(text, title="failed", severity="error", timeout=10)
+
+    def on_failed(self, message: Failed) -> None:
+        self.report_failure(message.error, message.where)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_failure(self, event)
+        self.job_poll.finished(event)
+
+
+def run_console(session: Session, mouse: bool = True, theme: str | None = None) -> None:
+    """Open the console on this terminal until the person quits or the terminal goes away."""
+    app = ConsoleApp(session, theme=theme)
+    app.run(mouse=mouse)
+    report = app.crash_report()
+    if report.strip():
+        path = log_text(session.ws.logs_dir, "console stopped on an unexpected error", report)
+        sys.stderr.write(
+            f"kpconsole: internal error; the console stopped — details in {path or 'no log (unwritable)'}\n"
+        )
+    if app.return_code:
+        raise SystemExit(app.return_code)

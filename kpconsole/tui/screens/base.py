@@ -1,0 +1,86 @@
+"""What every top-level screen shares: the nav bar, the footer, the session, role gating, workers.
+
+A screen's blocking work (queries, service calls) runs in a thread worker through
+:meth:`ConsoleScreen.in_thread`; the worker posts a typed message back and never touches a
+widget. If the work raises, a :class:`~kpconsole.tui.messages.Failed` message takes it to the
+app, which shows the one-line message, so screens only handle success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from kpconsole.session import Session
+from kpconsole.tui.messages import forward_failure
+from kpconsole.tui.permissions import may
+from kpconsole.tui.places import PLACES
+from kpconsole.tui.polling import Poll
+from kpconsole.tui.widgets.nav_bar import NavBar
+
+if TYPE_CHECKING:
+    from kpconsole.tui.app import ConsoleApp
+
+
+class ConsoleScreen(Screen):
+    """A screen reached from the nav bar: its body between the nav bar and the footer."""
+
+    MODE: ClassVar[str] = ""
+    GATED: ClassVar[dict[str, str]] = {}
+    """Action method name → policy action (``{"train": "model.train"}``): greyed out when the
+    person's role does not allow it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polls: list[Poll] = []
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Session:
+        return self.console.session
+
+    def compose(self) -> ComposeResult:
+        actor = self.session.actor
+        yield NavBar(PLACES, self.MODE, actor.name, str(actor.role))
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets."""
+        return iter(())
+
+    def allowed(self, action: str) -> bool:
+        """Whether the person's role allows a policy action such as ``model.train``."""
+        return may(self.session, action)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        gated = self.GATED.get(action)
+        if gated is not None and not self.allowed(gated):
+            return None  # shown greyed out in the footer; left out of the palette
+        return True
+
+    def in_thread(self, work: Callable[..., Any], *args: Any, group: str, name: str = "") -> Worker:
+        """Run ``work(*args)`` in a thread worker; the newest call in ``group`` wins."""
+        return self.run_worker(partial(work, *args), thread=True, group=group, exclusive=True,
+                               exit_on_error=False, name=name or group)
+
+    def poll(self, group: str, collect: Callable[[], Message | None], every: float) -> Poll:
+        """A :class:`Poll` that collects only while this screen is in front."""
+        poll = Poll(self, group, collect, every, active=lambda: self.is_current)
+        self.polls.append(poll)
+        return poll
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_failure(self, event)
+        for poll in self.polls:
+            poll.finished(event)

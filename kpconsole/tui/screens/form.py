@@ -1,0 +1,84 @@
+"""A modal form: centred box, ctrl+s submits, escape cancels, failures shown as one line.
+
+Subclasses compose their fields inside :meth:`compose_fields`, and implement :meth:`submit`,
+which reads the fields (a missing or malformed value is a :class:`ConsoleError` raised before
+anything is changed) and starts the work, usually in :meth:`in_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+from textual.worker import Worker
+
+from kpconsole.errors import USER_ERRORS
+from kpconsole.tui.messages import forward_failure
+
+Result = TypeVar("Result")
+
+
+class FormScreen(ModalScreen[Result]):
+    TITLE_TEXT: ClassVar[str] = ""
+    SUBMIT_LABEL: ClassVar[str] = "Start"
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 100%;
+                                  border: round $primary; padding: 0 1; background: $surface; }
+    FormScreen .form-title { text-style: bold; margin-bottom: 1; }
+    FormScreen .form-note { color: $text-muted; margin-bottom: 1; }
+    FormScreen .buttons { height: auto; }
+    FormScreen Button { margin-right: 2; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit", tooltip="Submit: form", id="form.submit"),
+        Binding("escape", "cancel", "Cancel", tooltip="Cancel: form", id="form.cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(self.TITLE_TEXT, classes="form-title")
+            yield from self.compose_fields()
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.SUBMIT_LABEL} (ctrl+s)", variant="primary", id="submit", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def compose_fields(self) -> ComposeResult:
+        return iter(())
+
+    def text(self, field: str) -> str:
+        return self.query_one(f"#{field}", Input).value.strip()
+
+    def submit(self) -> None:
+        """Read the fields and start the work."""
+
+    def action_submit(self) -> None:
+        try:
+            self.submit()
+        except USER_ERRORS as exc:
+            self.app.report_failure(exc, self.TITLE_TEXT)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self) -> None:
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+        elif event.button.id == "cancel":
+            self.action_cancel()
+
+    def in_thread(self, work: Callable[..., Any], *args: Any, group: str) -> Worker:
+        return self.run_worker(partial(work, *args), thread=True, group=group, exclusive=True,
+                               exit_on_error=False, name=group)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_failure(self, event)

@@ -1,0 +1,38 @@
+"""A KPI tile: a name, its value, a sparkline of its trend and a one-line note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Sparkline
+
+
+class KpiTile(Vertical):
+    """One figure at a glance; the sparkline is hidden when there is no trend to draw."""
+
+    DEFAULT_CSS = """
+    KpiTile { height: 5; width: 1fr; min-width: 14; border: round $panel; padding: 0 1; }
+    KpiTile > .kpi--title { color: $text-muted; width: 1fr; }
+    KpiTile > .kpi--value { text-style: bold; width: 1fr; }
+    KpiTile > Sparkline { height: 1; }
+    KpiTile > .kpi--note { color: $text-muted; width: 1fr; }
+    """
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title = title
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.title, classes="kpi--title")
+        yield Label("–", classes="kpi--value")
+        yield Sparkline([], summary_function=max)
+        yield Label("", classes="kpi--note")
+
+    def set(self, value: str, trend: Sequence[float] | None = None, note: str = "") -> None:
+        self.query_one(".kpi--value", Label).update(value)
+        spark = self.query_one(Sparkline)
+        spark.data = list(trend or [])
+        spark.display = bool(trend)
+        self.query_one(".kpi--note", Label).update(note)
