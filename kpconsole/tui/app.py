@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from textual.app import App
@@ -69,7 +70,7 @@ class ConsoleApp(App[None]):
     """kpconsole's console over one session (workspace + person)."""
 
     TITLE = "kpconsole"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     MODES = SCREENS_BY_MODE
     DEFAULT_MODE = "data"
