@@ -7,7 +7,7 @@ is gone and whose heartbeat is stale becomes ``lost`` (see :func:`mark_lost`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from store.clock import now
 from store.errors import NotFound
@@ -37,6 +37,7 @@ class JobRecord:
     result_kind: str | None
     result_id: str | None
     error: str | None
+    actor: dict = field(default_factory=dict)  # who started (or last resumed) it: name, role, ssh_key, …
 
     @property
     def active(self) -> bool:
@@ -51,16 +52,60 @@ def _record(row: dict) -> JobRecord:
     row["params"] = json.loads(row["params"])
     row["metrics"] = json.loads(row["metrics"])
     row["cancel_requested"] = bool(row["cancel_requested"])
+    if "actor" in row:
+        row["actor"] = json.loads(row["actor"] or "{}")
     return JobRecord(**row)
 
 
-def create_job(ws: Workspace, kind: str, params: dict, started_by: str, log_path: str | None = None) -> int:
+def create_job(
+    ws: Workspace, kind: str, params: dict, started_by: str, log_path: str | None = None, actor: dict | None = None
+) -> int:
+    """Insert a queued job; ``actor`` (name, role, os_user, ssh_key, remote_addr) is who it acts as."""
     with ws.transaction() as conn:
         cur = conn.execute(
-            "INSERT INTO jobs (kind, params, status, started_by, created_at, log_path) VALUES (?, ?, 'queued', ?, ?, ?)",
-            (kind, json.dumps(params, default=str), started_by, now(), log_path),
+            "INSERT INTO jobs (kind, params, status, started_by, created_at, log_path, actor)"
+            " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+            (kind, json.dumps(params, default=str), started_by, now(), log_path, json.dumps(actor or {})),
         )
         return int(cur.lastrowid)
+
+
+def active_jobs(ws: Workspace) -> list[JobRecord]:
+    """Every queued or running job, oldest first."""
+    return [_record(r) for r in ws.db.query("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+
+
+def set_pid(ws: Workspace, job_id: int, pid: int) -> None:
+    """Record the process of a job that has been launched but has not claimed its row yet."""
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND status = 'queued'", (pid, job_id))
+
+
+def claim(ws: Workspace, job_id: int, pid: int) -> bool:
+    """queued → running by process ``pid``; False when the job is not queued (already claimed,
+    finished, or never existed). Keeps a cancel request made while it was queued."""
+    stamp = now()
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,"
+            " finished_at = NULL, error = NULL WHERE id = ? AND status = 'queued'",
+            (pid, stamp, stamp, job_id),
+        )
+        return cur.rowcount > 0
+
+
+def requeue(ws: Workspace, job_id: int, actor: dict) -> bool:
+    """A finished (lost, failed or cancelled) job back to queued, to be resumed as ``actor``.
+
+    Keeps its progress, parameters and log; returns False when the job is active or succeeded.
+    """
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET status = 'queued', pid = NULL, heartbeat_at = NULL, finished_at = NULL, error = NULL,"
+            " cancel_requested = 0, actor = ? WHERE id = ? AND status IN ('lost', 'failed', 'cancelled')",
+            (json.dumps(actor), job_id),
+        )
+        return cur.rowcount > 0
 
 
 def get_job(ws: Workspace, job_id: int) -> JobRecord:
@@ -117,6 +162,21 @@ def heartbeat(ws: Workspace, job_id: int) -> bool:
     return bool(row and row[0])
 
 
+def beat(ws: Workspace, job_id: int, pid: int) -> tuple[bool, bool]:
+    """The heartbeat of process ``pid`` running job ``job_id``.
+
+    Returns ``(ours, cancel_requested)``: ``ours`` is False once the job is no longer running
+    under this pid (marked lost, cancelled by force, or resumed by another process); the
+    heartbeat is then not written.
+    """
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND pid = ? AND status = 'running'", (now(), job_id, pid)
+        )
+        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return cur.rowcount > 0, bool(row and row[0])
+
+
 def request_cancel(ws: Workspace, job_id: int) -> JobRecord:
     with ws.transaction() as conn:
         conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status IN ('queued', 'running')", (job_id,))
@@ -131,16 +191,28 @@ def finish(
     error: str | None = None,
     result_kind: str | None = None,
     result_id: str | None = None,
-) -> None:
+    only_active: bool = False,
+    by_pid: int | None = None,
+) -> bool:
+    """Record how a job ended; with ``only_active`` only if it is still queued or running, with
+    ``by_pid`` only if it is still running under that process. Returns whether the row changed.
+    """
     if status not in FINISHED:
         raise ValueError(f"finish status must be one of {FINISHED}")
+    guard, extra = "", []
+    if only_active:
+        guard += " AND status IN ('queued', 'running')"
+    if by_pid is not None:
+        guard += " AND status = 'running' AND pid = ?"
+        extra.append(by_pid)
     with ws.transaction() as conn:
-        conn.execute(
+        cur = conn.execute(
             "UPDATE jobs SET status = ?, finished_at = ?, error = ?, result_kind = COALESCE(?, result_kind),"
             " result_id = COALESCE(?, result_id), progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END"
-            " WHERE id = ?",
-            (status, now(), error, result_kind, result_id, status, job_id),
+            " WHERE id = ?" + guard,
+            (status, now(), error, result_kind, result_id, status, job_id, *extra),
         )
+        return cur.rowcount > 0
 
 
 def mark_lost(ws: Workspace, job_id: int, reason: str) -> bool:

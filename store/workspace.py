@@ -126,6 +126,10 @@ class Workspace:
         else:
             conn.execute("COMMIT")
 
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``"ok"``, or the first problem it found."""
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
