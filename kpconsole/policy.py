@@ -13,6 +13,15 @@ REQUIRED_ROLE: dict[str, Role] = {
     "data.ingest": Role.OPERATOR,
     "data.delete": Role.ADMIN,
     "demo.run": Role.OPERATOR,
+    "model.train": Role.OPERATOR,
+    "model.update": Role.OPERATOR,
+    "jobs.start": Role.OPERATOR,
+    "jobs.cancel": Role.OPERATOR,
+    "jobs.resume": Role.OPERATOR,
+    "access.grant": Role.ADMIN,
+    "access.revoke": Role.ADMIN,
+    "access.list": Role.ADMIN,
+    "ssh.serve": Role.ADMIN,
 }
 
 

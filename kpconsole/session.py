@@ -76,8 +76,13 @@ def resolve_workspace(path: Path | None) -> Path:
 
 
 def local_actor(ws_root: Path) -> Actor:
-    """The person at this terminal: the workspace's owner is admin, anyone else an analyst
-    unless the workspace grants them more."""
+    """The person at this terminal: the workspace's owner is admin, anyone else gets the role
+    the workspace grants them (refused when none); over SSH, the person who logged in."""
+    from kpconsole import access
+
+    acting = access.acting_actor(ws_root)
+    if acting is not None:
+        return acting
     user = os_user()
     db = Path(ws_root) / DB_NAME
     owner = db.exists() and db.stat().st_uid == os.getuid()
