@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from conftest import tree_state
 from test_tui_support import as_role, console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import Checkbox, DataTable, Input
+from textual.widgets import DataTable, Input
 
 from kpconsole import jobs
 from kpconsole.identity import Role
@@ -98,7 +98,7 @@ async def test_the_ingest_form_starts_a_job_and_the_new_dataset_appears_when_it_
         form.query_one("#name", Input).value = "shop"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert not isinstance(app.screen, IngestScreen)
+        assert not isinstance(app.screen, IngestScreen), notices(app)
         job = jobs.list_jobs(session, limit=1)[0]
         assert job.kind == "ingest" and job.params["name"] == "shop"
         await wait_for_job(pilot, session, job.id)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label, Select
 from textual.worker import Worker
 
 from kpconsole.errors import USER_ERRORS
@@ -29,7 +29,7 @@ class FormScreen(ModalScreen[Result]):
     SUBMIT_LABEL: ClassVar[str] = "Start"
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
-    FormScreen > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 100%;
+    FormScreen > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 1fr;
                                   border: round $primary; padding: 0 1; background: $surface; }
     FormScreen .form-title { text-style: bold; margin-bottom: 1; }
     FormScreen .form-note { color: $text-muted; margin-bottom: 1; }
@@ -48,12 +48,18 @@ class FormScreen(ModalScreen[Result]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.SUBMIT_LABEL} (ctrl+s)", variant="primary", id="submit", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
+        yield Footer()
 
     def compose_fields(self) -> ComposeResult:
         return iter(())
 
     def text(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value.strip()
+
+    def choice(self, field: str) -> object | None:
+        """The value picked in a Select, None when nothing is picked."""
+        value = self.query_one(f"#{field}", Select).value
+        return None if value is Select.NULL else value
 
     def submit(self) -> None:
         """Read the fields and start the work."""

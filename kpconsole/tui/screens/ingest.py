@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Input, Select
 
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs.ingest import start_ingest
 from kpconsole.services import datasets
 from kpconsole.services.datasets import INGEST_FORMATS, IngestRequest
 from kpconsole.tui.screens.form import FormScreen
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, yes_no
 from kpconsole.tui.widgets.path_suggester import PathSuggester, typed_path
 
 
@@ -54,7 +54,8 @@ class IngestScreen(FormScreen[int | None]):
                                           suggester=PathSuggester(), compact=True))
         yield FormRow("time format", Input(placeholder="epoch, epoch_ms or a strftime format (detected)",
                                            id="ts_format", compact=True))
-        yield FormRow("replace", Checkbox("overwrite a dataset of the same name", id="replace"))
+        yield FormRow("replace", yes_no("replace", "yes: overwrite a dataset of the same name",
+                                        "no: refuse if the name is taken"))
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
@@ -65,14 +66,14 @@ class IngestScreen(FormScreen[int | None]):
             raise ConsoleError("ingest: missing path (a file, a folder or a Stack Exchange dump folder)")
         if not self.text("name"):
             raise ConsoleError("ingest: missing name (the dataset name in the workspace)")
-        fmt = self.query_one("#format", Select).value
+        fmt = self.choice("format")
         pairs = [p.strip() for p in self.text("map").split(",") if p.strip()]
         return IngestRequest(
             path=typed_path(self.text("path")), name=self.text("name"),
-            format=fmt if isinstance(fmt, str) else None, mapping=datasets.parse_mapping(pairs),
+            format=fmt, mapping=datasets.parse_mapping(pairs),
             kind=self.text("kind") or None, users=optional_path(self.text("users")),
             items=optional_path(self.text("items")), ts_format=self.text("ts_format") or None,
-            replace=self.query_one("#replace", Checkbox).value,
+            replace=bool(self.choice("replace")),
         )
 
     def submit(self) -> None:

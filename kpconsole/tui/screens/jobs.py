@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, DataTable, Log, ProgressBar, Static
 
 from kpconsole import jobs
-from kpconsole.tui.formatting import minute
+from kpconsole.tui.formatting import minute, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
@@ -73,6 +73,7 @@ class JobsScreen(ConsoleScreen):
         with Horizontal(id="job-progress"):
             yield Static(id="job-title")
             yield ProgressBar(total=1.0, show_eta=False, id="job-bar")
+        yield Static(id="job-detail")
         with ContentSwitcher(initial="job-log", id="job-panel"):
             yield Log(id="job-log", max_lines=LOG_TAIL, auto_scroll=True)
             yield Chart("metrics", id="job-chart")
@@ -122,12 +123,16 @@ class JobsScreen(ConsoleScreen):
         job = self.selected
         title = self.query_one("#job-title", Static)
         bar = self.query_one("#job-bar", ProgressBar)
+        detail = self.query_one("#job-detail", Static)
         if job is None:
             title.update("No jobs yet: start one from Data (i), Models (t), Segments, Value or Simulate.")
             bar.update(progress=0)
+            detail.update("")
             return
         made = f" → {job.result_kind} {job.result_id}" if job.result_kind else ""
         title.update(f"job {job.id} {job.kind} {STATUS_MARK.get(job.status, job.status)}{made}")
+        detail.update(job.error if job.error else (job.message or "") + (
+            "  " + "  ".join(f"{k} {short(v)}" for k, v in job.metrics.items()) if job.metrics else ""))
         bar.update(progress=job.progress)
         series = self.console.history.series(job.id)
         self.query_one("#job-chart", Chart).plot(

@@ -1,4 +1,8 @@
-"""One line of a form: a label on the left, a compact input on the right (fits 80×24)."""
+"""One line of a form: a label on the left, a compact input on the right (fits 80×24).
+
+Yes/no fields are a Select of ``no``/``yes`` rather than a checkbox: a checkbox shows its state
+only in colour, which a NO_COLOR terminal loses.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ class FormRow(Horizontal):
     FormRow { height: auto; margin: 0 0 1 0; }
     FormRow > Label { width: 16; padding: 0 1 0 0; color: $text-muted; }
     FormRow > Input, FormRow > Select { width: 1fr; }
-    FormRow > Checkbox { border: none; padding: 0; height: 1; background: transparent; }
     """
 
     def __init__(self, label: str, field: Widget, *, id: str | None = None) -> None:
@@ -24,3 +27,10 @@ class FormRow(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.label)
         yield self.field
+
+
+def yes_no(field_id: str, yes: str, no: str = "no") -> "Select[bool]":
+    """A compact Select whose choices say what each answer does, ``no`` first."""
+    from textual.widgets import Select
+
+    return Select([(no, False), (yes, True)], value=False, allow_blank=False, id=field_id, compact=True)

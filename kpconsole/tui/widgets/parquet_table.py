@@ -35,15 +35,15 @@ PENDING = "…"
 
 
 def column_width(name: str, dtype: str) -> int:
-    """How wide a column is drawn, from its Polars dtype (strings are cut with …)."""
+    """The widest a column is drawn, from its Polars dtype (longer values are cut with …)."""
     if dtype.startswith("Datetime"):
         width = 19
     elif dtype == "Date":
         width = 10
     elif dtype.startswith(("Int", "UInt")):
-        width = 9
+        width = 12
     elif dtype.startswith("Float"):
-        width = 10
+        width = 12
     elif dtype == "Boolean":
         width = 5
     elif dtype.startswith("List"):
@@ -124,7 +124,9 @@ class ParquetTable(ScrollView, can_focus=True):
         self.view: View | None = None
         self._pages: OrderedDict[int, list[tuple[str, ...]]] = OrderedDict()
         self._pending: set[int] = set()
+        self._caps: list[int] = []
         self._widths: list[int] = []
+        self._fitted = False
         self._numeric: list[bool] = []
 
     # --- what to show --------------------------------------------------------------------
@@ -134,14 +136,29 @@ class ParquetTable(ScrollView, can_focus=True):
         self.view = view
         self._pages.clear()
         self._pending.clear()
-        self._widths = [column_width(n, t) for n, t in view.schema.items()]
+        self._caps = [column_width(n, t) for n, t in view.schema.items()]
+        self._widths = list(self._caps)
+        self._fitted = False
         self._numeric = [is_numeric(t) for t in view.schema.values()]
-        width = GUTTER + sum(self._widths) + GAP * max(0, len(self._widths) - 1)
-        self.virtual_size = Size(width, view.n_rows + 1)
+        self._size_columns()
         self.cursor_row = 0
         self.scroll_to(0, 0, animate=False)
         self._request_visible()
         self.refresh()
+
+    def _size_columns(self) -> None:
+        width = GUTTER + sum(self._widths) + GAP * max(0, len(self._widths) - 1)
+        self.virtual_size = Size(width, (self.view.n_rows if self.view else 0) + 1)
+
+    def _fit(self, rows: list[tuple[str, ...]]) -> None:
+        """Narrow each column to its name and the widest value of the first page read (up to its cap)."""
+        if self._fitted or not rows or self.view is None:
+            return
+        self._fitted = True
+        names = list(self.view.schema)
+        self._widths = [min(cap, max(len(name), *(len(row[i]) for row in rows)))
+                        for i, (name, cap) in enumerate(zip(names, self._caps, strict=True))]
+        self._size_columns()
 
     @property
     def visible_rows(self) -> int:
@@ -191,6 +208,7 @@ class ParquetTable(ScrollView, can_focus=True):
         if self.view is None or message.key != self.view.key:
             return
         self._pending.discard(message.page)
+        self._fit(message.rows)
         self._pages[message.page] = message.rows
         while len(self._pages) > CACHED_PAGES:
             self._pages.popitem(last=False)
