@@ -12,6 +12,7 @@ import typer
 
 from kpconsole import exit_codes
 from kpconsole.cli import common, data, demo, workspace
+from kpconsole.cli import tui as tui_cli
 from kpconsole.errors import USER_ERRORS
 from kpconsole.session import resolve_workspace
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 workspace.register(app)
 demo.register(app)
+tui_cli.register(app)
 
 
 @app.callback(invoke_without_command=True)
