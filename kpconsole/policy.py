@@ -13,6 +13,8 @@ REQUIRED_ROLE: dict[str, Role] = {
     "data.ingest": Role.OPERATOR,
     "data.delete": Role.ADMIN,
     "demo.run": Role.OPERATOR,
+    "segment.run": Role.OPERATOR,
+    "value.fit": Role.OPERATOR,
     "model.train": Role.OPERATOR,
     "model.update": Role.OPERATOR,
     "jobs.start": Role.OPERATOR,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from engine.data import stackexchange
+from engine.data import oulad, stackexchange
 from engine.data.profile import top_items
 from engine.data.sources import format_of
 from engine.data.tabular import TableRequest, ingest_tables
@@ -17,7 +17,7 @@ from kpconsole.session import Session
 from store import catalog
 from store.catalog import DatasetRecord
 
-INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "folder")
+INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "oulad", "folder")
 CANONICAL_FOLDER_FILES = ("events", "users", "items")
 
 
@@ -75,10 +75,13 @@ def detect_format(path: Path, fmt: str | None) -> str:
     if path.is_dir():
         if stackexchange.is_dump(path):
             return "stackexchange"
+        if oulad.is_oulad(path):
+            return "oulad"
         if _folder_file(path, "events"):
             return "folder"
         raise ConsoleError(
-            f"{path}: a folder must be a Stack Exchange dump (Posts.xml, Users.xml, …) "
+            f"{path}: a folder must be a Stack Exchange dump (Posts.xml, Users.xml, …), an OULAD folder "
+            "(studentInfo.csv, studentRegistration.csv, courses.csv) "
             "or hold events.csv|parquet|jsonl (with optional users.* and items.*)"
         )
     if not path.exists():
@@ -107,6 +110,11 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
                 if request.mapping or request.kind or request.users or request.items:
                     raise ConsoleError("--map, --kind, --users and --items do not apply to a Stack Exchange dump")
                 result = stackexchange.import_dump(path, staging, progress)
+                extra = {"files": result.files}
+            elif fmt == "oulad":
+                if request.mapping or request.kind or request.users or request.items:
+                    raise ConsoleError("--map, --kind, --users and --items do not apply to an OULAD folder")
+                result = oulad.import_folder(path, staging, progress)
                 extra = {"files": result.files}
             else:
                 inputs = _requests(path, fmt, request)
