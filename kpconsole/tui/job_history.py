@@ -1,7 +1,7 @@
 """The metrics a running job reported, as the console saw them, for live charts.
 
 The jobs table keeps only a job's latest progress and metrics; whoever polls a job adds each new
-report here (one point per change), so a chart can draw a loss curve as it grows. A job that
+report here (one point per change of its metrics), so a chart can draw a loss curve as it grows. A job that
 ran while no console watched it has only the points seen since.
 """
 
@@ -26,12 +26,12 @@ class JobHistory:
     points: dict[int, list[Point]] = field(default_factory=dict)
 
     def add(self, job: JobRecord) -> bool:
-        """Record the job's current report if it is new; returns whether it was."""
+        """Record the job's current metrics if they changed since the last point; returns whether."""
         if not job.metrics:
             return False
         seen = self.points.setdefault(job.id, [])
         point = Point(float(job.progress), job.message, {k: float(v) for k, v in job.metrics.items()})
-        if seen and seen[-1].message == point.message and seen[-1].metrics == point.metrics:
+        if seen and seen[-1].metrics == point.metrics:
             return False
         seen.append(point)
         del seen[:-MAX_POINTS]

@@ -9,6 +9,7 @@ small for the plot, or if plotext fails.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,8 +44,8 @@ class Series:
         band = ""
         if self.low is not None and self.high is not None and len(self.low) and len(self.high):
             band = f"  95% [{short(self.low[-1])}, {short(self.high[-1])}]"
-        return (f"{self.label}  min {short(min(vals))}  avg {short(avg)}  max {short(max(vals))}"
-                f"  last {short(vals[-1])}{band}")
+        return (f"{self.label}: last {short(vals[-1])}{band} · min {short(min(vals))} · avg {short(avg)}"
+                f" · max {short(max(vals))}")
 
 
 class Chart(Widget):
@@ -68,26 +69,27 @@ class Chart(Widget):
         self.refresh()
 
     def summary_lines(self) -> list[str]:
-        return [s.summary() for s in self.series] or [f"{self.title}  no data yet"]
+        return [s.summary() for s in self.series] or ["no data yet"]
 
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
-        numbers = self.summary_lines()
-        plot_height = height - len(numbers)
-        out = Text()
+        numbers = [line for text in self.summary_lines() for line in textwrap.wrap(text, max(10, width))]
+        title = textwrap.shorten(self.title, max(10, width), placeholder="…") if self.title else ""
+        plot_height = height - len(numbers) - (1 if title else 0)
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if title:
+            out.append(title + "\n", style="bold")
         drawable = [s for s in self.series if len(s.finite()) >= 2]
         if drawable and width >= MIN_PLOT_WIDTH and plot_height >= MIN_PLOT_HEIGHT:
-            drawn = _draw(drawable, self.title, width, plot_height)
+            drawn = _draw(drawable, width, plot_height)
             if drawn is not None:
                 out.append_text(drawn)
                 out.append("\n")
-        elif self.title:
-            out.append(self.title + "\n", style="bold")
         out.append("\n".join(numbers))
         return out
 
 
-def _draw(series: Sequence[Series], title: str, width: int, height: int) -> Text | None:
+def _draw(series: Sequence[Series], width: int, height: int) -> Text | None:
     """The plot as ANSI text from plotext; None if plotext cannot draw it."""
     import plotext
 
@@ -96,8 +98,6 @@ def _draw(series: Sequence[Series], title: str, width: int, height: int) -> Text
         figure.clear.all()
         figure.theme("simple")
         figure.plot_size(width, height)
-        if title:
-            figure.title(title)
         for s in series:
             xs = list(s.xs) if s.xs is not None else list(range(1, len(s.values) + 1))
             if s.low is not None and s.high is not None:
