@@ -1,0 +1,203 @@
+"""3 Models: the registry, training with a live loss/metric chart, models side by side.
+
+A model trained on data that has changed since (its dataset's content hash moved on) is marked
+``⚠ stale``. Space marks models for comparison; ``c`` shows the marked ones side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from kpconsole import jobs
+from kpconsole.services import datasets, models
+from kpconsole.tui.formatting import duration, short
+from kpconsole.tui.screens.base import ConsoleScreen
+from kpconsole.tui.screens.train import TrainScreen
+from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
+from kpconsole.tui.widgets.chart import Chart, Series
+from store.jobs import JobRecord
+from store.models import ModelRecord
+
+COLUMNS = ("", "id", "algo", "dataset", "ndcg@10", "recall@10", "users×items", "fit", "note")
+HEADLINE = ("ndcg@10", "recall@10")
+POLL_SECONDS = 0.5  # a job records its progress at most every 0.5 s
+
+
+@dataclass
+class ModelsCollected(Message):
+    models: list[ModelRecord]
+    hashes: dict[str, str]
+    training: JobRecord | None
+
+
+def metric(record: ModelRecord, name: str) -> str:
+    value = record.metrics.get(name)
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "–"
+
+
+def compare_table(chosen: list[ModelRecord]) -> Table:
+    """Every metric of the chosen models side by side, the best of each row marked with ★."""
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("metric")
+    for record in chosen:
+        table.add_column(f"#{record.id} {record.algo}", justify="right")
+    names = sorted({k for r in chosen for k, v in r.metrics.items() if isinstance(v, (int, float))})
+    for name in names:
+        values = [r.metrics.get(name) for r in chosen]
+        numeric = [v for v in values if isinstance(v, (int, float))]
+        lower_is_better = name.startswith(("popularity", "gini", "exposure_gini"))
+        best = (min if lower_is_better else max)(numeric) if numeric else None
+        table.add_row(name, *("–" if v is None else f"{v:.4f}{' ★' if v == best and len(chosen) > 1 else ''}"
+                              for v in values))
+    table.add_row("fit time", *(duration(r.fit_seconds) for r in chosen))
+    table.add_row("parameters", *(", ".join(f"{k}={v}" for k, v in r.params.items() if k != "seed") for r in chosen))
+    return table
+
+
+class ModelsScreen(ConsoleScreen):
+    """Models"""
+
+    MODE = "models"
+    TITLE = "Models"
+    GATED = {"train": "model.train"}
+    BINDINGS = [
+        Binding("t", "train", "Train", tooltip="Train: model…", id="models.train"),
+        Binding("space", "mark", "Mark", tooltip="Mark: model for comparison", id="models.mark"),
+        Binding("c", "compare", "Compare", tooltip="Compare: marked models", id="models.compare"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, ModelRecord] = {}
+        self.hashes: dict[str, str] = {}
+        self.marked: list[str] = []
+        self.training_job: int | None = None
+        self.dataset_names: list[str] = []
+        self.refresher = self.poll("models", self._collect, POLL_SECONDS)
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="models", cursor_type="row")
+        with Horizontal(id="models-lower"):
+            yield Static(id="model-detail")
+            yield Chart("training", id="training-chart")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#models", DataTable)
+        set_columns(table, COLUMNS)
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresher.now()
+
+    # --- polling --------------------------------------------------------------------------
+
+    def _collect(self) -> ModelsCollected:
+        records = models.list_models(self.session)
+        known = datasets.list_datasets(self.session)
+        if self.training_job is not None:
+            training = jobs.show_job(self.session, self.training_job)
+        else:
+            recent = [j for j in jobs.list_jobs(self.session, limit=20) if j.kind == "train"]
+            training = next((j for j in recent if j.active), recent[0] if recent else None)
+        return ModelsCollected(records, {d.name: d.content_hash for d in known}, training)
+
+    def on_models_collected(self, message: ModelsCollected) -> None:
+        self.records = {str(r.id): r for r in message.models}
+        self.hashes = message.hashes
+        self.dataset_names = sorted(message.hashes)
+        with self.app.batch_update():
+            sync_rows(self.query_one("#models", DataTable), [(str(r.id), self.cells(r)) for r in message.models])
+            self.show_detail()
+            self.show_training(message.training)
+
+    def cells(self, record: ModelRecord) -> tuple[str, ...]:
+        stale = self.hashes.get(record.dataset) not in (None, record.dataset_hash)
+        gone = record.dataset not in self.hashes
+        note = "⚠ stale: data changed" if stale else ("dataset deleted" if gone else "")
+        return ("✓" if str(record.id) in self.marked else " ", str(record.id), record.algo, record.dataset,
+                metric(record, "ndcg@10"), metric(record, "recall@10"), f"{record.n_users:,}×{record.n_items:,}",
+                duration(record.fit_seconds), note)
+
+    def show_training(self, job: JobRecord | None) -> None:
+        chart = self.query_one("#training-chart", Chart)
+        if job is None:
+            chart.plot([], title="no training yet (t: train a model)")
+            return
+        self.console.history.add(job)
+        series = self.console.history.series(job.id)
+        status = "running" if job.active else job.status
+        chart.plot([Series(name, ys, xs=xs) for name, (xs, ys) in series.items()],
+                   title=f"job {job.id} train {status} {100 * job.progress:.0f}% · {job.message}")
+
+    # --- detail and comparison -----------------------------------------------------------
+
+    @property
+    def selected(self) -> ModelRecord | None:
+        key = cursor_key(self.query_one("#models", DataTable))
+        return self.records.get(key) if key else None
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        detail = self.query_one("#model-detail", Static)
+        chosen = [self.records[k] for k in self.marked if k in self.records]
+        if len(chosen) >= 2:
+            detail.update(compare_table(chosen))
+            return
+        record = self.selected
+        if record is None:
+            detail.update("No models yet: press t to train one on a dataset.")
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold")
+        grid.add_column()
+        split = record.split
+        grid.add_row("model", f"#{record.id} {record.algo} on {record.dataset} ({record.device})")
+        grid.add_row("params", ", ".join(f"{k}={v}" for k, v in record.params.items() if k not in ("seed", "patience")))
+        grid.add_row("split", f"{split.get('method', '?')}, test {split.get('test_ratio', '–')}, seed "
+                              f"{split.get('seed', '–')}")
+        grid.add_row("pairs", f"{split.get('train_pairs', record.n_train):,} train, {split.get('test_pairs', 0):,} test")
+        grid.add_row("trained", f"in {duration(record.fit_seconds)} by {record.created_by}")
+        for name in ("ndcg@10", "recall@10", "hr@10", "coverage@10"):
+            if isinstance(record.metrics.get(name), (int, float)):
+                grid.add_row(name, short(record.metrics[name]))
+        detail.update(grid)
+
+    def action_mark(self) -> None:
+        key = cursor_key(self.query_one("#models", DataTable))
+        if key is None:
+            return
+        if key in self.marked:
+            self.marked.remove(key)
+        else:
+            self.marked.append(key)
+        table = self.query_one("#models", DataTable)
+        table.update_cell(key, "", "✓" if key in self.marked else " ")
+        self.show_detail()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("mark two or more models with space to compare them", severity="warning")
+            return
+        self.show_detail()
+
+    # --- training ---------------------------------------------------------------------------
+
+    def action_train(self) -> None:
+        record = self.selected
+        self.app.push_screen(TrainScreen(self.dataset_names, record.dataset if record else None), self._started)
+
+    def _started(self, job_id: int | None) -> None:
+        if job_id is None:
+            return
+        self.training_job = job_id
+        self.console.watch_job(job_id, on_end=lambda job: self.refresher.now())
+        self.refresher.now()

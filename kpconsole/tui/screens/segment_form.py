@@ -1,0 +1,68 @@
+"""The segmentation form (Segments → r): dataset, method, k → a ``segment`` job (as
+``kpconsole segment run … --detach`` starts it, after the same checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import Input, Select
+
+from engine.segment.run import METHODS
+from kpconsole.errors import ConsoleError
+from kpconsole.services import segments
+from kpconsole.services.segments import SegmentRequest
+from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.train import number
+from kpconsole.tui.widgets.form_row import FormRow
+
+
+@dataclass
+class SegmentationStarted(Message):
+    job_id: int
+    method: str
+    data: str
+
+
+class SegmentFormScreen(FormScreen[int | None]):
+    """Segment users"""
+
+    TITLE_TEXT = "Segment a dataset's users (runs as a job)"
+    SUBMIT_LABEL = "Segment"
+
+    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
+        super().__init__()
+        self.datasets = datasets
+        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+
+    def compose_fields(self) -> ComposeResult:
+        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
+                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield FormRow("method", Select([(m, m) for m in METHODS], value="kmeans", allow_blank=False, id="method",
+                                       compact=True))
+        yield FormRow("k", Input(value="auto", placeholder="number of segments, or auto", id="k", compact=True))
+        yield FormRow("seed", Input(value="0", id="seed", compact=True))
+        yield FormRow("resamples", Input(value="10", placeholder="bootstrap resamples for stability", id="resamples",
+                                         compact=True))
+
+    def request(self) -> SegmentRequest:
+        data = self.choice("data")
+        if data is None:
+            raise ConsoleError("segment: no dataset chosen (ingest one first: Data → i)")
+        request = SegmentRequest(data=str(data), method=str(self.choice("method")),
+                                 k=segments.parse_k(self.text("k") or "auto"),
+                                 seed=int(number("seed", self.text("seed") or "0", int)),
+                                 resamples=int(number("resamples", self.text("resamples") or "10", int)))
+        request.check()
+        return request
+
+    def submit(self) -> None:
+        self.in_thread(self._start, self.request(), group="segment-start")
+
+    def _start(self, request: SegmentRequest) -> None:
+        self.post_message(SegmentationStarted(segments.start(self.app.session, request), request.method, request.data))
+
+    def on_segmentation_started(self, message: SegmentationStarted) -> None:
+        self.notify(f"{message.method} segmentation of '{message.data}' started as job {message.job_id}")
+        self.dismiss(message.job_id)
