@@ -1,0 +1,158 @@
+"""``kpconsole segment …``: segment a dataset's users, list segmentations, show one (and a user)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from kpconsole.cli import common
+from kpconsole.errors import ConsoleError
+from kpconsole.services import segments
+from kpconsole.services.segments import SegmentationView, SegmentRequest
+
+app = typer.Typer(help="Behaviour segments: RFM, lifecycle stages, k-means / GMM clusters and their profiles.",
+                  no_args_is_help=True)
+
+
+def _as_of(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConsoleError(f"--as-of {text!r}: give an ISO date or datetime, e.g. 2026-06-01") from None
+
+
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConsoleError(f"--threshold {pair!r}: expected NAME=DAYS, e.g. --threshold active_days=14")
+    return out
+
+
+@app.command("run")
+def run(
+    data: Annotated[str, typer.Option("--data", "-d", help="Dataset whose users to segment.")],
+    method: Annotated[str, typer.Option("--method", "-m", help="rfm, lifecycle, kmeans or gmm.")],
+    k: Annotated[str, typer.Option("--k", help="Clusters for kmeans/gmm: a number or auto "
+                                              "(silhouette for kmeans, BIC for gmm, k = 2…10).")] = "auto",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Use events before this date/time (ISO) "
+                                                             "[default: just after the last event].")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of clustering and resampling: same seed, same result.")] = 0,
+    device: Annotated[str, typer.Option("--device", help="auto (cuda when present), cpu or cuda.")] = "auto",
+    resamples: Annotated[int, typer.Option("--resamples", min=0,
+                                           help="Bootstrap resamples for the stability score (kmeans, gmm).")] = 10,
+    model: Annotated[int | None, typer.Option("--model", help="CF model (als, bpr, ncf) for segment interests "
+                                                            "[default: the newest such model of the dataset].")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(
+        "--threshold", help="Lifecycle threshold NAME=DAYS (new_days, active_days, dormant_days, churned_days, "
+                            "reactivation_gap_days). Repeatable.")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="Run as a background job and print its id.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Segment a dataset's users, profile the segments, and store assignments and profiles."""
+    request = SegmentRequest(data=data, method=method, k=segments.parse_k(k), as_of=_as_of(as_of), seed=seed,
+                             device=device, resamples=resamples, model_id=model, thresholds=_thresholds(threshold or []))
+    session = common.session(workspace)
+    if detach:
+        job_id = segments.start(session, request)
+        common.emit({"job_id": job_id}, as_json, lambda: common.note(
+            f"segmenting as job {job_id}: kpconsole jobs show {job_id}  (logs: kpconsole jobs logs {job_id} --follow)"))
+        return
+    with common.progress_bar(f"segment {data} by {method}") as progress:
+        record = segments.run(session, request, progress)
+    view = segments.show(session, record.id)
+    common.emit(view, as_json, lambda: print_view(view))
+
+
+@app.command("list")
+def list_(
+    data: Annotated[str | None, typer.Option("--data", "-d", help="Only segmentations of this dataset.")] = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Segmentations in the workspace, newest first."""
+    records = segments.list_segmentations(common.session(workspace), data)
+    rows = [(r.id, r.dataset, r.method, r.k, r.n_users, r.as_of[:16].replace("T", " "), _stability(r.metrics),
+             r.created_at[:16].replace("T", " ")) for r in records]
+    common.emit(records, as_json, lambda: common.stdout.print(
+        common.table(None, ["id", "dataset", "method", "segments", "users", "as of", "stability", "made"], rows,
+                     right=["id", "segments", "users"])
+        if rows else "no segmentations yet: kpconsole segment run --data NAME --method rfm"))
+
+
+@app.command("show")
+def show(
+    segmentation: Annotated[int, typer.Argument(help="Segmentation id (see segment list).")],
+    user: Annotated[str | None, typer.Option("--user", "-u", help="A user ID: which segment they are in, and why.")] = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """A segmentation's segments and profiles; with --user, one user's segment and why."""
+    view = segments.show(common.session(workspace), segmentation, user)
+    common.emit(view, as_json, lambda: print_view(view))
+
+
+def _stability(metrics: dict) -> str:
+    s = metrics.get("stability")
+    if not s:
+        return "–"
+    return f"{s['mean_ari']:.2f} {'✓' if s['stable'] else '✗ unstable'}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _top(values: list[dict] | None, n: int = 3) -> str:
+    return ", ".join(f"{v['value']} {100 * v['share']:.0f}%" for v in (values or [])[:n]) or "–"
+
+
+def print_view(view: SegmentationView) -> None:
+    r = view.record
+    common.stdout.print(f"segmentation {r.id}: {r.method} on '{r.dataset}' as of {r.as_of[:16].replace('T', ' ')} — "
+                        f"{r.k} segments, {r.n_users:,} users")
+    m = r.metrics
+    if m.get("stability"):
+        s = m["stability"]
+        line = f"stability (mean adjusted Rand over {len(s['scores'])} bootstrap resamples): {s['mean_ari']:.3f} " + \
+            ("✓ stable" if s["stable"] else f"✗ UNSTABLE (below {s['flag_below']})")
+        common.stdout.print(line)
+    if m.get("k_requested") == "auto":
+        key = "silhouette" if r.method == "kmeans" else "bic"
+        tried = "  ".join(f"k={row['k']}: {row[key]:.4g}" for row in m["selection"])
+        common.stdout.print(f"k chosen by {key}: {m['k']}  ({tried})")
+    if m.get("paying_users") is not None:
+        common.stdout.print(f"paying users scored: {m['paying_users']:,}")
+    if m.get("interests_note"):
+        common.note(f"interests: {m['interests_note']}")
+    rows = [(s.segment_id, s.name, s.users, _pct(s.profile.get("share")), _pct(s.profile.get("revenue_share")),
+             _pct(s.profile.get("paying_share")), s.profile.get("events_mean")) for s in view.segments]
+    common.stdout.print()
+    common.stdout.print(common.table(None, ["id", "segment", "users", "share", "revenue", "paying", "events/user"], rows,
+                                     right=["id", "users", "share", "revenue", "paying", "events/user"]))
+    what = [(s.segment_id, _top(s.profile.get("top_kinds")), _top(s.profile.get("top_tags") or s.profile.get("top_content"), 2))
+            for s in view.segments]
+    common.stdout.print()
+    common.stdout.print(common.table(None, ["id", "what they do (share of events)", "on (tags or content)"], what,
+                                     right=["id"]))
+    interests = [(s.segment_id, ", ".join(i["title"] or str(i["item_id"]) for i in s.profile["top_interests"][:3]))
+                 for s in view.segments if s.profile.get("top_interests")]
+    if interests:
+        common.stdout.print()
+        common.stdout.print(common.table(f"interests (model {m['interests_model']})", ["id", "top items"], interests))
+    if view.member:
+        u = view.member
+        common.stdout.print()
+        common.stdout.print(f"user {u['user_id']} is in segment {u['segment_id']} '{u['segment']}':")
+        for line in u["why"]:
+            common.stdout.print(f"  {line}")

@@ -1,0 +1,234 @@
+"""Segmentation in the console: run (audited, also as a job), list, show — with why a user is
+in their segment.
+
+``run`` loads a dataset, calls :func:`engine.segment.run.segment_users`, adds each segment's
+interests from the newest collaborative-filtering model of the dataset that has embeddings
+(when there is one), and registers the result (store/segments.py): the segmentation row, its
+segments with their profiles, every user's assignment, and the per-user rows as Parquet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import polars as pl
+import torch
+
+from engine.progress import Progress, no_progress
+from engine.segment import explain
+from engine.segment.device import DEVICES
+from engine.segment.features import transform
+from engine.segment.interests import segment_interests
+from engine.segment.lifecycle import LifecycleThresholds
+from engine.segment.run import METHODS, SegmentationResult, segment_users
+from kpconsole.errors import ConsoleError
+from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
+from kpconsole.jobs.registry import get_job_kind
+from kpconsole.jobs.service import refuse_unless_allowed
+from kpconsole.services import datasets
+from kpconsole.session import Session
+from store import segments as store
+from store.segments import SegmentationRecord, SegmentRecord
+
+JOB_KIND = "segment"
+FACTOR_ALGOS = ("als", "bpr", "ncf")  # the recommenders with user and item embeddings
+
+
+def parse_k(text: str | int) -> int | str:
+    """``auto`` or a positive integer; anything else is a one-line error."""
+    if isinstance(text, int) or str(text).isdigit():
+        k = int(text)
+        if k < 1:
+            raise ConsoleError("--k must be at least 1 (or auto)")
+        return k
+    if str(text).lower() == "auto":
+        return "auto"
+    raise ConsoleError(f"--k {text!r}: give a positive number of segments or auto")
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    """What ``kpconsole segment run`` asks for, in plain values."""
+
+    data: str
+    method: str
+    k: int | str = "auto"
+    as_of: dt.datetime | None = None
+    seed: int = 0
+    device: str = "auto"
+    resamples: int = 10
+    model_id: int | None = None  # CF model for interests; None = the newest with embeddings
+    thresholds: dict = field(default_factory=dict)  # lifecycle overrides, e.g. {"active_days": 14}
+
+    def check(self) -> None:
+        if self.method not in METHODS:
+            raise ConsoleError(f"unknown method '{self.method}' (one of {', '.join(METHODS)})")
+        if self.device not in DEVICES:
+            raise ConsoleError(f"unknown device '{self.device}' (one of {', '.join(DEVICES)})")
+        parse_k(self.k)
+        if self.resamples < 0:
+            raise ConsoleError("--resamples must be 0 or more")
+        known = {f.name for f in fields(LifecycleThresholds)}
+        unknown = sorted(set(self.thresholds) - known)
+        if unknown:
+            raise ConsoleError(f"unknown lifecycle threshold(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+    def params(self) -> dict:
+        return {"data": self.data, "method": self.method, "k": self.k,
+                "as_of": self.as_of.isoformat() if self.as_of else None, "seed": self.seed, "device": self.device,
+                "resamples": self.resamples, "model_id": self.model_id, "thresholds": dict(self.thresholds)}
+
+    @classmethod
+    def from_params(cls, params: dict) -> SegmentRequest:
+        try:
+            request = cls(
+                data=str(params["data"]), method=str(params["method"]), k=parse_k(params.get("k", "auto")),
+                as_of=dt.datetime.fromisoformat(params["as_of"]) if params.get("as_of") else None,
+                seed=int(params.get("seed", 0)), device=str(params.get("device", "auto")),
+                resamples=int(params.get("resamples", 10)),
+                model_id=int(params["model_id"]) if params.get("model_id") is not None else None,
+                thresholds={k: float(v) for k, v in (params.get("thresholds") or {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConsoleError(f"segment job parameters: missing or invalid {exc} (need data and method)") from None
+        request.check()
+        return request
+
+
+def run(session: Session, request: SegmentRequest, progress: Progress = no_progress, *,
+        job_id: int | None = None) -> SegmentationRecord:
+    """Segment a dataset's users and register the result; audited as ``segment.run``."""
+    request.check()
+    with session.action("segment.run", target=request.data, params=request.params()):
+        record = datasets.get(session, request.data)
+        users = datasets.load(record, "users") if "users" in record.tables else None
+        items = datasets.load(record, "items") if "items" in record.tables else None
+        result = segment_users(
+            datasets.load(record, "events"), users, items, method=request.method, k=parse_k(request.k),
+            as_of=request.as_of, seed=request.seed, device=request.device, resamples=request.resamples,
+            thresholds=LifecycleThresholds(**request.thresholds), progress=progress,
+        )
+        interests, model_id, note = _interests(session, request, result, items)
+        profiles = [{"name": p["segment"], **{k: v for k, v in p.items() if k != "segment"},
+                     **interests.get(p["segment_id"], {})} for p in result.segments]
+        metrics = {**result.metrics, "interests_model": model_id, "interests_note": note}
+        with store.staging_file(session.ws) as staged:
+            result.users.write_parquet(staged)
+            ids = result.users.select(pl.col("user_id").cast(pl.String), "segment_id")
+            return store.register_segmentation(
+                session.ws, staged, dataset=record.name, dataset_hash=record.content_hash, method=request.method,
+                params=request.params(), metrics=metrics, model=result.model, as_of=result.as_of.isoformat(),
+                segments=profiles, assignments=ids.iter_rows(), created_by=session.actor.name, job_id=job_id,
+            )
+
+
+def _interests(session: Session, request: SegmentRequest, result: SegmentationResult, items
+               ) -> tuple[dict[int, dict], int | None, str | None]:
+    """({segment_id: {"top_interests": […], "interests_members": n}}, model id, note) from the
+    chosen or newest factor model of the dataset; with none, ({}, None, why not)."""
+    from kpconsole.services import models as model_service
+
+    if request.model_id is not None:
+        candidates = [model_service.get(session, request.model_id)]
+    else:
+        candidates = [m for m in model_service.list_models(session, dataset=request.data) if m.algo in FACTOR_ALGOS]
+    if not candidates:
+        return {}, None, f"no factor model ({', '.join(FACTOR_ALGOS)}) trained on '{request.data}' yet"
+    loaded = model_service.load_model(session, candidates[0].id, device="cpu")
+    users_v, items_v = loaded.user_embeddings(), loaded.item_embeddings()
+    if users_v is None or items_v is None:
+        raise ConsoleError(f"model {candidates[0].id} ({loaded.record.algo}) has no embeddings: pick an als, bpr or ncf model")
+    assigned = result.users
+    member_index = loaded.user_index(assigned["user_id"])
+    idx, scores, counts = segment_interests(users_v.cpu(), items_v.cpu(), member_index,
+                                            torch.from_numpy(assigned["segment_id"].to_numpy() - 1), result.k)
+    titles = _titles(items, loaded.item_ids)
+    out: dict[int, dict] = {}
+    for s in range(result.k):
+        out[s + 1] = {"top_interests": [
+            {"item_id": loaded.item_ids[int(j)], "title": titles.get(loaded.item_ids[int(j)]), "lift": round(float(v), 4)}
+            for j, v in zip(idx[s].tolist(), scores[s].tolist(), strict=True) if j >= 0
+        ], "interests_members": int(counts[s])}
+    return out, loaded.record.id, None
+
+
+def _titles(items, item_ids: pl.Series) -> dict:
+    if items is None or "title" not in items.collect_schema():
+        return {}
+    frame = items.select("item_id", "title").filter(pl.col("item_id").is_in(item_ids.implode())).collect()
+    return dict(frame.iter_rows())
+
+
+def list_segmentations(session: Session, data: str | None = None) -> list[SegmentationRecord]:
+    """Registered segmentations, newest first (optionally only those of dataset ``data``)."""
+    return store.list_segmentations(session.ws, dataset=data)
+
+
+@dataclass(frozen=True)
+class SegmentationView:
+    """A segmentation with its segments, and one user's membership when asked for."""
+
+    record: SegmentationRecord
+    segments: list[SegmentRecord]
+    member: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {**self.record.as_dict(), "segments": [s.as_dict() for s in self.segments], "member": self.member}
+
+
+def show(session: Session, segmentation_id: int, user: str | None = None) -> SegmentationView:
+    """A segmentation's segments; with ``user``, which segment they are in and why."""
+    record = store.get_segmentation(session.ws, segmentation_id)
+    segs = store.segments_of(session.ws, segmentation_id)
+    member = _member(session, record, segs, user) if user is not None else None
+    return SegmentationView(record, segs, member)
+
+
+def _member(session: Session, record: SegmentationRecord, segs: list[SegmentRecord], user: str) -> dict:
+    segment_id = store.segment_of_user(session.ws, record.id, str(user))
+    if segment_id is None:
+        raise ConsoleError(f"user '{user}' is not in segmentation {record.id} (it has {record.n_users:,} users "
+                           f"of dataset '{record.dataset}' as of {record.as_of[:16]})")
+    if not record.artifact_path.exists():
+        raise ConsoleError(f"segmentation {record.id}: its per-user file {record.artifact_path} is missing")
+    rows = pl.scan_parquet(record.artifact_path).filter(pl.col("user_id").cast(pl.String) == str(user)).collect()
+    row = rows.row(0, named=True)
+    name = next(s.name for s in segs if s.segment_id == segment_id)
+    if record.method == "rfm":
+        why = explain.explain_rfm(row)
+    elif record.method == "lifecycle":
+        why = explain.explain_lifecycle(row, LifecycleThresholds(**record.model["thresholds"]))
+    else:
+        columns = record.model["columns"]
+        raw, _ = transform(rows, columns)
+        z = (raw[0] - np.asarray(record.model["mean"])) / np.asarray(record.model["std"])
+        why = explain.explain_cluster(z, segment_id - 1, np.asarray(record.model["centers"]), record.model["names"],
+                                      columns)
+        if "probability" in row:
+            why.append(f"mixture membership probability {row['probability']:.2f}")
+    shown = ("recency_days", "tenure_days", "events", "active_days", "orders", "monetary")
+    return {"user_id": str(user), "segment_id": segment_id, "segment": name, "why": why,
+            "values": {k: row[k] for k in shown if k in row}}
+
+
+def segment_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+    """Segment a dataset's users (rfm, lifecycle, kmeans or gmm)."""
+    request = SegmentRequest.from_params(params)
+    ctx.log(f"segmenting '{request.data}' by {request.method} (k={request.k})")
+    record = run(session, request, ctx.progress, job_id=ctx.job_id)
+    ctx.log(f"segmentation {record.id}: {record.k} segments over {record.n_users:,} users")
+    return JobResult("segmentation", str(record.id))
+
+
+def start(session: Session, request: SegmentRequest) -> int:
+    """Check the role, the request and the dataset, then start a detached segment job."""
+    request.check()
+    params = request.params()
+    refuse_unless_allowed(session, get_job_kind(JOB_KIND), request.data, params)
+    datasets.get(session, request.data)
+    return start_job(session, JOB_KIND, params)
+
+
+register_job_kind(JOB_KIND, segment_job, action="segment.run", description="segment a dataset's users")
