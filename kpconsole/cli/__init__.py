@@ -13,6 +13,10 @@ import typer
 from kpconsole import exit_codes
 from kpconsole.cli import common, data, demo, workspace
 from kpconsole.cli import tui as tui_cli
+from kpconsole.cli import access as access_cli
+from kpconsole.cli import audit as audit_cli
+from kpconsole.cli import jobs as jobs_cli
+from kpconsole.cli import ssh as ssh_cli
 from kpconsole.errors import USER_ERRORS
 from kpconsole.session import resolve_workspace
 
@@ -27,6 +31,10 @@ app.add_typer(data.app, name="data")
 workspace.register(app)
 demo.register(app)
 tui_cli.register(app)
+app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(access_cli.app, name="access")
+audit_cli.register(app)
+ssh_cli.register(app)
 
 
 @app.callback(invoke_without_command=True)

@@ -29,6 +29,8 @@ def ingest(
     items: Annotated[Path | None, typer.Option("--items", help="An items file (item_id, kind, creator_id, price, tags, created_at, title, …).")] = None,
     ts_format: Annotated[str | None, typer.Option("--ts-format", help="epoch, epoch_ms or a strftime format [default: detected]")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a dataset of the same name.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", help="Run as a background job (survives a closed terminal); "
+                                         "prints the job id.")] = False,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
@@ -38,6 +40,13 @@ def ingest(
         path=path, name=name, format=fmt, mapping=datasets.parse_mapping(mapping or []), kind=kind,
         users=users, items=items, ts_format=ts_format, replace=replace,
     )
+    if detach:
+        from kpconsole.cli.jobs import print_job_id
+        from kpconsole.jobs.ingest import start_ingest
+
+        job_id = start_ingest(session, request)
+        common.emit({"job_id": job_id}, as_json, lambda: print_job_id(job_id))
+        return
     with common.progress_bar(f"ingest {name}") as progress:
         record = datasets.ingest(session, request, progress)
     common.emit(record, as_json, lambda: _print_record(record, "ingested"))
