@@ -1,0 +1,72 @@
+"""Community health in the console: Q&A health and monetisation KPIs of a dataset (read-only).
+
+For a Stack Exchange–shaped dataset (items with questions and answers) or any dataset with
+``ask``/``answer`` events: the Q&A figures rated against Area 51 (engine.community.qa). For a
+dataset where money moved: ARPU, ARPPU, paying ratio, refund rate, creator income
+concentration and the MRR roll-forward (engine.community.monetisation). A dataset may have
+both; one with neither is a one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.community.monetisation import Monetisation, monetisation
+from engine.community.qa import QAHealth, posts_from_events, posts_from_items, qa_health
+from engine.data.schema import REVENUE_KINDS
+from kpconsole.errors import ConsoleError
+from kpconsole.services import datasets
+from kpconsole.session import Session
+from store.catalog import DatasetRecord
+
+
+@dataclass(frozen=True)
+class CommunityReport:
+    dataset: str
+    qa: QAHealth | None
+    money: Monetisation | None
+    weeks: int | None = None  # how many of the latest weeks the weekly series keeps (None: all)
+
+    def as_dict(self) -> dict:
+        qa = self.qa.as_dict() if self.qa else None
+        if qa and self.weeks is not None:
+            qa["weekly"] = qa["weekly"][-self.weeks:]
+        return {"dataset": self.dataset, "qa": qa, "monetisation": self.money.as_dict() if self.money else None}
+
+
+def health(session: Session, data: str, *, weeks: int | None = None) -> CommunityReport:
+    """Q&A health and/or monetisation KPIs of dataset ``data``."""
+    if weeks is not None and weeks < 1:
+        raise ConsoleError("--weeks must be at least 1")
+    record = datasets.get(session, data)
+    events = datasets.load(record, "events")
+    kinds = record.profile.get("kinds", {})
+    qa = _qa(record, events) if kinds.get("ask") or _has_questions(record) else None
+    money = None
+    if any(kinds.get(k) for k in REVENUE_KINDS):
+        items = datasets.load(record, "items") if "items" in record.tables else None
+        money = monetisation(events, items)
+    if qa is None and money is None:
+        raise ConsoleError(f"dataset '{data}' has neither questions and answers (ask/answer events) nor revenue "
+                           f"events ({', '.join(REVENUE_KINDS)}): no community or monetisation figures")
+    return CommunityReport(record.name, qa, money, weeks)
+
+
+def _has_questions(record: DatasetRecord) -> bool:
+    return "items" in record.tables and "parent_id" in record.schema.get("items", {})
+
+
+def _qa(record: DatasetRecord, events: pl.LazyFrame) -> QAHealth:
+    if _has_questions(record):
+        questions, answers = posts_from_items(datasets.load(record, "items"))
+    else:
+        questions, answers = posts_from_events(events)
+    users = datasets.load(record, "users").collect() if "users" in record.tables else None
+    badges = datasets.load(record, "badges").collect() if "badges" in record.tables else None
+    if "comments" in record.tables:
+        comments = record.tables["comments"]
+    else:
+        comments = record.profile.get("kinds", {}).get("comment")
+    return qa_health(questions, answers, users, badges, comments)
