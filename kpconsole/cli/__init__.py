@@ -12,6 +12,9 @@ import typer
 
 from kpconsole import exit_codes
 from kpconsole.cli import common, data, demo, workspace
+from kpconsole.cli import community as community_cli
+from kpconsole.cli import segment as segment_cli
+from kpconsole.cli import value as value_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli import access as access_cli
 from kpconsole.cli import audit as audit_cli
@@ -28,6 +31,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data.app, name="data")
+app.add_typer(segment_cli.app, name="segment")
+app.add_typer(value_cli.app, name="value")
+app.add_typer(community_cli.app, name="community")
 workspace.register(app)
 demo.register(app)
 tui_cli.register(app)
