@@ -18,10 +18,10 @@ app = typer.Typer(help="Datasets: ingest files or Stack Exchange dumps, list, sh
 @app.command("ingest")
 def ingest(
     path: Annotated[Path, typer.Argument(help="A CSV/Parquet/JSONL events file, a folder with events.* "
-                                              "(+ users.*, items.*), or a Stack Exchange dump folder.")],
+                                              "(+ users.*, items.*), a Stack Exchange dump folder or an OULAD folder.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the workspace.")],
     fmt: Annotated[str | None, typer.Option("--format", "-f",
-                                            help="csv, parquet, jsonl, stackexchange or folder [default: by suffix/content]")] = None,
+                                            help="csv, parquet, jsonl, stackexchange, oulad or folder [default: by suffix/content]")] = None,
     mapping: Annotated[list[str] | None, typer.Option("--map", "-m",
                                                       help="FIELD=COLUMN, e.g. user_id=id_student; users.FIELD / items.FIELD for those files. Repeatable.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="Event kind for every row (instead of a kind column).")] = None,
