@@ -31,8 +31,8 @@ def session(tmp_path):
     return platform_workspace(tmp_path / "ws")
 
 
-async def wait_for_job(pilot, session, job_id: int, rounds: int = 300) -> None:
-    """Let a detached job finish while the console keeps running (each round yields 0.1 s)."""
+async def wait_for_job(pilot, session, job_id: int, rounds: int = 1200) -> None:
+    """Let a detached job finish while the console keeps running (each round yields 0.1 s; generous: CI machines are shared)."""
     for _ in range(rounds):
         if not jobs.show_job(session, job_id).active:
             break

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 class ConsoleScreen(Screen):
     """A screen reached from the nav bar: its body between the nav bar and the footer."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     MODE: ClassVar[str] = ""
     GATED: ClassVar[dict[str, str]] = {}
     """Action method name → policy action (``{"train": "model.train"}``): greyed out when the

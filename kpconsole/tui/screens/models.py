@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kpconsole import jobs
-from kpconsole.services import datasets, models
+from kpconsole.services import datasets, model_evaluation, models
+from kpconsole.services.model_evaluation import Comparison
 from kpconsole.tui.formatting import duration, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.train import TrainScreen
@@ -31,6 +32,11 @@ POLL_SECONDS = 0.5  # a job records its progress at most every 0.5 s
 
 
 @dataclass
+class Compared(Message):
+    comparison: Comparison
+
+
+@dataclass
 class ModelsCollected(Message):
     models: list[ModelRecord]
     hashes: dict[str, str]
@@ -42,22 +48,23 @@ def metric(record: ModelRecord, name: str) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) else "–"
 
 
-def compare_table(chosen: list[ModelRecord]) -> Table:
-    """Every metric of the chosen models side by side, the best of each row marked with ★."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("metric")
-    for record in chosen:
-        table.add_column(f"#{record.id} {record.algo}", justify="right")
-    names = sorted({k for r in chosen for k, v in r.metrics.items() if isinstance(v, (int, float))})
+def compare_table(comparison: Comparison) -> Table:
+    """The service's comparison as a table, models side by side, the best of each metric starred."""
+    rows = comparison.rows
+    table = Table(box=None, pad_edge=False, header_style="bold",
+                  title=None if comparison.comparable else "⚠ " + "; ".join(comparison.notes), title_justify="left")
+    table.add_column(f"@{comparison.k}")
+    for row in rows:
+        table.add_column(f"#{row['id']} {row['algo']}", justify="right")
+    names = [k for k in rows[0] if k.endswith(f"@{comparison.k}")] if rows else []
     for name in names:
-        values = [r.metrics.get(name) for r in chosen]
+        values = [row.get(name) for row in rows]
         numeric = [v for v in values if isinstance(v, (int, float))]
-        lower_is_better = name.startswith(("popularity", "gini", "exposure_gini"))
-        best = (min if lower_is_better else max)(numeric) if numeric else None
-        table.add_row(name, *("–" if v is None else f"{v:.4f}{' ★' if v == best and len(chosen) > 1 else ''}"
-                              for v in values))
-    table.add_row("fit time", *(duration(r.fit_seconds) for r in chosen))
-    table.add_row("parameters", *(", ".join(f"{k}={v}" for k, v in r.params.items() if k != "seed") for r in chosen))
+        lower_is_better = name.startswith(("popularity", "creator_gini"))
+        best = (min if lower_is_better else max)(numeric) if len(numeric) > 1 else None
+        table.add_row(name.split("@")[0], *("–" if v is None else f"{v:.4f}{' ★' if v == best else ''}"
+                                            for v in values))
+    table.add_row("fit time", *(duration(row.get("fit_seconds")) for row in rows))
     return table
 
 
@@ -78,6 +85,7 @@ class ModelsScreen(ConsoleScreen):
         self.records: dict[str, ModelRecord] = {}
         self.hashes: dict[str, str] = {}
         self.marked: list[str] = []
+        self.comparison: Comparison | None = None
         self.training_job: int | None = None
         self.dataset_names: list[str] = []
         self.refresher = self.poll("models", self._collect, POLL_SECONDS)
@@ -148,9 +156,8 @@ class ModelsScreen(ConsoleScreen):
 
     def show_detail(self) -> None:
         detail = self.query_one("#model-detail", Static)
-        chosen = [self.records[k] for k in self.marked if k in self.records]
-        if len(chosen) >= 2:
-            detail.update(compare_table(chosen))
+        if self.comparison is not None:
+            detail.update(compare_table(self.comparison))
             return
         record = self.selected
         if record is None:
@@ -181,12 +188,19 @@ class ModelsScreen(ConsoleScreen):
             self.marked.append(key)
         table = self.query_one("#models", DataTable)
         table.update_cell(key, "", "✓" if key in self.marked else " ")
+        self.comparison = None
         self.show_detail()
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
             self.notify("mark two or more models with space to compare them", severity="warning")
             return
+        ids = [int(k) for k in self.marked]
+        self.in_thread(lambda: self.post_message(Compared(model_evaluation.compare(self.session, ids, 10))),
+                       group="compare")
+
+    def on_compared(self, message: Compared) -> None:
+        self.comparison = message.comparison
         self.show_detail()
 
     # --- training ---------------------------------------------------------------------------

@@ -116,9 +116,10 @@ class SegmentsScreen(ConsoleScreen):
         member = message.view.member
         if member is not None:
             values = ", ".join(f"{k} {short(v)}" for k, v in member["values"].items())
-            self.query_one("#segment-why", Static).update(
-                f"user {member['user_id']} is in segment {member['segment_id']} “{member['segment']}”\n"
-                + "\n".join(f"• {line}" for line in member["why"]) + f"\n{values}")
+            why = self.query_one("#segment-why", Static)
+            why.update(f"user {member['user_id']} is in segment {member['segment_id']} “{member['segment']}”\n"
+                       + "\n".join(f"• {line}" for line in member["why"]) + f"\n{values}")
+            why.scroll_visible(animate=False)
 
     def show_bars(self) -> None:
         if self.view is None:

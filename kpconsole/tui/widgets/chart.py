@@ -89,6 +89,14 @@ class Chart(Widget):
         return out
 
 
+def finite_points(xs: Sequence[float], ys: Sequence[float | None]) -> tuple[list[float], list[float]]:
+    """The points whose x and y are finite numbers (gaps dropped: plotext's kernel aborts the
+    whole process on NaN)."""
+    kept = [(x, y) for x, y in zip(xs, ys, strict=False)
+            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
 def _draw(series: Sequence[Series], width: int, height: int) -> Text | None:
     """The plot as ANSI text from plotext; None if plotext cannot draw it."""
     import plotext
@@ -102,10 +110,12 @@ def _draw(series: Sequence[Series], width: int, height: int) -> Text | None:
             xs = list(s.xs) if s.xs is not None else list(range(1, len(s.values) + 1))
             if s.low is not None and s.high is not None:
                 for bound in (s.low, s.high):
-                    edge = figure.signal(xs, list(bound), marker="dot")
-                    edge.lines()
-                    figure.draw(edge)
-            line = figure.signal(xs, list(s.values))
+                    bx, by = finite_points(xs, bound)
+                    if len(bx) >= 2:
+                        edge = figure.signal(bx, by, marker="dot")
+                        edge.lines()
+                        figure.draw(edge)
+            line = figure.signal(*finite_points(xs, s.values))
             line.lines()
             if len(series) > 1:
                 line.label(s.label)

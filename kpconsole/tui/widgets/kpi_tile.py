@@ -13,7 +13,7 @@ class KpiTile(Vertical):
     """One figure at a glance; the sparkline is hidden when there is no trend to draw."""
 
     DEFAULT_CSS = """
-    KpiTile { height: 5; width: 1fr; min-width: 14; border: round $panel; padding: 0 1; }
+    KpiTile { height: 6; width: 1fr; min-width: 14; border: round $panel; padding: 0 1; }
     KpiTile > .kpi--title { color: $text-muted; width: 1fr; }
     KpiTile > .kpi--value { text-style: bold; width: 1fr; }
     KpiTile > Sparkline { height: 1; }

@@ -9,8 +9,8 @@ from textual.suggester import Suggester
 
 
 class PrefixSuggester(Suggester):
-    """The smallest known value that extends what was typed (binary search: fast on millions);
-    nothing once the typed value is itself known."""
+    """The smallest known value that extends what was typed (binary search: fast on millions).
+    Enter still takes what was typed, so a complete ID stays as it is."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
@@ -22,7 +22,7 @@ class PrefixSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        at = bisect.bisect_left(self.values, value)
-        if at == len(self.values) or self.values[at] == value:  # nothing after it, or already complete
-            return None
-        return self.values[at] if self.values[at].startswith(value) else None
+        at = bisect.bisect_right(self.values, value)  # past the typed value itself when it is known
+        if at < len(self.values) and self.values[at].startswith(value):
+            return self.values[at]
+        return None

@@ -1,0 +1,165 @@
+"""1 Overview: a dataset's KPIs at a glance with their trends, recent jobs, and what needs
+attention (failed or lost jobs, models trained on data that has changed since).
+
+The figures come from the community service (Q&A health and monetisation, the same numbers as
+``kpconsole community health``); each tile's sparkline is that figure's weekly or monthly series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Select, Static
+
+from kpconsole import jobs
+from kpconsole.errors import ConsoleError
+from kpconsole.services import community, datasets, models
+from kpconsole.services.community import CommunityReport
+from kpconsole.tui.formatting import count, minute, percent, short
+from kpconsole.tui.screens.base import ConsoleScreen
+from kpconsole.tui.screens.jobs import STATUS_MARK
+from kpconsole.tui.tables import set_columns, sync_rows
+from kpconsole.tui.widgets.kpi_tile import KpiTile
+from store.catalog import DatasetRecord
+from store.jobs import JobRecord
+
+JOB_COLUMNS = ("job", "kind", "status", "progress", "created")
+POLL_SECONDS = 2.0
+RECENT_JOBS = 5
+
+
+@dataclass
+class Figures(Message):
+    record: DatasetRecord
+    report: CommunityReport | None
+    why_none: str
+
+
+@dataclass
+class Activity(Message):
+    datasets: list[DatasetRecord]
+    jobs: list[JobRecord]
+    attention: list[str]
+
+
+def series(frame, column: str) -> list[float]:
+    return [float(v) for v in frame[column].to_list() if v is not None]
+
+
+def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[str]:
+    """Failed and lost jobs among the recent ones, and models whose data changed since training."""
+    out = [f"✗ job {j.id} ({j.kind}) {j.status}: {j.error or 'no reason recorded'}"
+           for j in recent if j.status in ("failed", "lost")]
+    for m in models.list_models(session):
+        if m.dataset in hashes and hashes[m.dataset] != m.dataset_hash:
+            out.append(f"⚠ model {m.id} ({m.algo}) is older than its data: '{m.dataset}' changed since it was trained")
+    return out
+
+
+class OverviewScreen(ConsoleScreen):
+    """Overview"""
+
+    MODE = "overview"
+    TITLE = "Overview"
+    BINDINGS = [
+        Binding("d", "dataset", "Dataset", tooltip="Choose: dataset for the KPIs", id="overview.dataset"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.known: dict[str, DatasetRecord] = {}
+        self.refresher = self.poll("overview", self._collect, POLL_SECONDS)
+
+    def compose_body(self) -> ComposeResult:
+        yield Select([], prompt="dataset", id="overview-data", compact=True)
+        with Grid(id="kpis"):
+            yield KpiTile("users", id="kpi-users")
+            yield KpiTile("monthly actives", id="kpi-active")
+            yield KpiTile("paying ratio", id="kpi-paying")
+            yield KpiTile("net revenue · MRR", id="kpi-revenue")
+            yield KpiTile("community health", id="kpi-health")
+        with Horizontal(id="overview-lower"):
+            yield DataTable(id="overview-jobs", cursor_type="row")
+            yield Static(id="overview-attention")
+
+    def on_mount(self) -> None:
+        set_columns(self.query_one("#overview-jobs", DataTable), JOB_COLUMNS)
+
+    def on_screen_resume(self) -> None:
+        self.refresher.now()
+
+    # --- activity (polled) -------------------------------------------------------------
+
+    def _collect(self) -> Activity:
+        known = datasets.list_datasets(self.session)
+        recent = jobs.list_jobs(self.session, limit=20)
+        return Activity(known, recent, attention(recent, {d.name: d.content_hash for d in known}, self.session))
+
+    def on_activity(self, message: Activity) -> None:
+        self.known = {d.name: d for d in message.datasets}
+        select = self.query_one("#overview-data", Select)
+        names = list(self.known)
+        if [str(o) for o in names] != getattr(self, "_names", None):
+            self._names = names
+            current = select.value
+            select.set_options([(n, n) for n in names])
+            if current in names:
+                select.value = current
+            elif names:
+                select.value = names[0]
+        sync_rows(self.query_one("#overview-jobs", DataTable), [
+            (str(j.id), (str(j.id), j.kind, STATUS_MARK.get(j.status, j.status), f"{100 * j.progress:.0f}%",
+                         minute(j.created_at))) for j in message.jobs[:RECENT_JOBS]])
+        lines = message.attention or ["✓ nothing needs attention: no failed or lost jobs, no stale models"]
+        self.query_one("#overview-attention", Static).update("Needs attention\n" + "\n".join(lines))
+        if not names:
+            self.query_one("#kpi-users", KpiTile).set("–", note="no datasets yet: 2 Data → i")
+
+    # --- figures (per dataset) ----------------------------------------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        record = self.known.get(event.value) if isinstance(event.value, str) else None
+        if record is not None:
+            self.in_thread(self._figures, record, group="figures")
+
+    def _figures(self, record: DatasetRecord) -> None:
+        try:
+            report, why = community.health(self.session, record.name), ""
+        except ConsoleError as exc:  # neither Q&A nor revenue: the tiles say so instead of failing
+            report, why = None, str(exc)
+        self.post_message(Figures(record, report, why))
+
+    def on_figures(self, message: Figures) -> None:
+        p = message.record.profile
+        tiles = {name: self.query_one(f"#kpi-{name}", KpiTile)
+                 for name in ("users", "active", "paying", "revenue", "health")}
+        report = message.report
+        money = report.money if report else None
+        qa = report.qa if report else None
+        tiles["users"].set(count(p.get("n_users")), None,
+                           f"{count(p.get('n_events'))} events to {(p.get('ts_max') or '')[:10]}")
+        if money is not None:
+            m = money.monthly
+            tiles["active"].set(count(int(m["active_users"][-1])), series(m, "active_users"),
+                                f"in {str(m['month'][-1])[:7]}")
+            tiles["paying"].set(percent(money.figures.get("paying_ratio")), series(m, "paying_ratio"),
+                                f"{count(money.figures.get('paying_users'))} paying users")
+            tiles["revenue"].set(f"{short(money.figures.get('net_revenue'))} · {short(money.figures.get('mrr_latest'))}",
+                                 series(m, "net_revenue"), "net revenue · latest MRR; trend: monthly net")
+        else:
+            note = "no revenue events in this dataset"
+            for name in ("active", "paying", "revenue"):
+                tiles[name].set("–", note=note)
+        if qa is not None:
+            met = sum(r["meets"] for r in qa.area51)
+            tiles["health"].set(f"{met} of {len(qa.area51)} met", series(qa.weekly, "questions"),
+                                "Area 51 targets; trend: questions a week")
+        else:
+            tiles["health"].set("–", note="no questions and answers" if report else message.why_none)
+
+    def action_dataset(self) -> None:
+        self.query_one("#overview-data", Select).focus()

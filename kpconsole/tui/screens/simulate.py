@@ -1,0 +1,233 @@
+"""8 Simulate: pick a scenario file, read or edit it (TOML), run it as a job, see each day's KPI
+with its interval band, and compare two runs (differences with intervals, paired when the runs
+share their random numbers).
+
+Scenario files are read from a folder (the repository's ``sample_data/scenarios`` by default;
+``f`` changes it). An edited scenario is saved under a new file name first (``ctrl+s``), so a
+run always names the file it came from, as ``kpconsole sim run FILE`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, OptionList, Static, TextArea
+
+from engine.simulate.metrics import METRICS
+from kpconsole.demo import sample_data_dir
+from kpconsole.errors import ConsoleError
+from kpconsole.services import simulate
+from kpconsole.services.simulate import Comparison
+from kpconsole.tui.formatting import short
+from kpconsole.tui.screens.base import ConsoleScreen
+from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
+from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
+from kpconsole.tui.widgets.chart import Chart, Series
+from store.simulations import RunRecord
+
+RUNS = ("", "id", "name", "data", "days×reps", "policy")
+SHOWN_METRICS = ("dau", "mau", "gross", "platform_net", "paying_ratio", "mrr", "members", "new_payers")
+
+
+@dataclass
+class RunsListed(Message):
+    runs: list[RunRecord]
+
+
+@dataclass
+class SeriesLoaded(Message):
+    run_id: int
+    metric: str
+    rows: list[dict]
+
+
+@dataclass
+class RunsCompared(Message):
+    comparison: Comparison
+
+
+def default_folder() -> Path:
+    try:
+        return sample_data_dir() / "scenarios"
+    except ConsoleError:
+        return Path.cwd()
+
+
+def comparison_table(c: Comparison) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                  title=f"run {c.a.id} {c.a.name} − run {c.b.id} {c.b.name} "
+                        f"({'paired: common random numbers' if c.paired else 'unpaired (Welch)'}), 95% interval")
+    for name in ("metric", "A", "B", "A − B", "interval", ""):
+        table.add_column(name, justify="left" if name in ("metric", "") else "right")
+    for row in c.rows:
+        excludes_zero = row["low"] > 0 or row["high"] < 0
+        table.add_row(row["metric"], short(row["a"]), short(row["b"]), short(row["difference"]),
+                      f"[{short(row['low'])}, {short(row['high'])}]", "≠ 0" if excludes_zero else "")
+    return table
+
+
+class SimulateScreen(ConsoleScreen):
+    """Simulate"""
+
+    MODE = "simulate"
+    TITLE = "Simulate"
+    GATED = {"run": "sim.run", "save": "sim.run"}
+    BINDINGS = [
+        Binding("r", "run", "Run", tooltip="Run: scenario as a job…", id="simulate.run"),
+        Binding("e", "edit", "Edit", tooltip="Edit: scenario text", id="simulate.edit"),
+        Binding("ctrl+s", "save", "Save as", tooltip="Save: edited scenario as a new file", id="simulate.save"),
+        Binding("m", "metric", "Metric", tooltip="Show: next KPI", id="simulate.metric"),
+        Binding("space", "mark", "Mark", tooltip="Mark: run for comparison", id="simulate.mark"),
+        Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="simulate.compare"),
+        Binding("f", "folder", "Folder", tooltip="Choose: scenario folder", id="simulate.folder"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = default_folder()
+        self.files: list[Path] = []
+        self.runs: dict[str, RunRecord] = {}
+        self.marked: list[str] = []
+        self.metric_at = 0
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="sim-top"):
+            with Vertical(id="sim-left"):
+                yield Input(str(self.folder), id="sim-folder", compact=True)
+                yield OptionList(id="sim-files")
+            yield TextArea("", language=None, read_only=True, id="sim-text", show_line_numbers=False)
+        with Horizontal(id="sim-bottom"):
+            yield DataTable(id="sim-runs", cursor_type="row")
+            yield Chart("", id="sim-chart")
+        yield Static(id="sim-compare")
+
+    def on_mount(self) -> None:
+        set_columns(self.query_one("#sim-runs", DataTable), RUNS)
+        self.list_files()
+        self.query_one("#sim-files", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_runs()
+
+    # --- scenarios ----------------------------------------------------------------------
+
+    def list_files(self) -> None:
+        self.files = sorted(self.folder.glob("*.toml")) if self.folder.is_dir() else []
+        options = self.query_one("#sim-files", OptionList)
+        options.clear_options()
+        options.add_options([p.name for p in self.files] or ["(no .toml files here)"])
+        if self.files:
+            options.highlighted = 0
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if 0 <= event.option_index < len(self.files):
+            text = self.query_one("#sim-text", TextArea)
+            text.load_text(self.files[event.option_index].read_text(encoding="utf-8"))
+            text.read_only = True
+
+    @property
+    def scenario(self) -> Path | None:
+        index = self.query_one("#sim-files", OptionList).highlighted
+        return self.files[index] if index is not None and 0 <= index < len(self.files) else None
+
+    def action_folder(self) -> None:
+        self.query_one("#sim-folder", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "sim-folder":
+            self.folder = Path(event.value.strip()).expanduser()
+            self.list_files()
+            self.query_one("#sim-files", OptionList).focus()
+
+    def action_edit(self) -> None:
+        text = self.query_one("#sim-text", TextArea)
+        text.read_only = False
+        text.focus()
+        self.notify("editing: ctrl+s saves it as a new file next to the original, then r runs it")
+
+    def action_save(self) -> None:
+        source = self.scenario
+        text = self.query_one("#sim-text", TextArea)
+        if source is None or text.read_only:
+            return
+        target = next(source.with_name(f"{source.stem}-{n}.toml") for n in range(1, 1000)
+                      if not source.with_name(f"{source.stem}-{n}.toml").exists())
+        try:
+            target.write_text(text.text, encoding="utf-8")
+        except OSError as exc:
+            self.app.report_failure(ConsoleError(f"{target}: cannot save the scenario ({exc.strerror})"), "save")
+            return
+        self.list_files()
+        self.query_one("#sim-files", OptionList).highlighted = self.files.index(target)
+        self.notify(f"saved {target}")
+
+    def action_run(self) -> None:
+        if self.scenario is not None:
+            self.app.push_screen(SimRunFormScreen(self.scenario), self._started)
+
+    def _started(self, job_id: int | None) -> None:
+        if job_id is not None:
+            self.console.watch_job(job_id, on_end=lambda job: self.refresh_runs())
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def refresh_runs(self) -> None:
+        self.in_thread(lambda: self.post_message(RunsListed(simulate.list_runs(self.session))), group="runs")
+
+    def on_runs_listed(self, message: RunsListed) -> None:
+        self.runs = {str(r.id): r for r in message.runs}
+        sync_rows(self.query_one("#sim-runs", DataTable), [
+            (str(r.id), ("✓" if str(r.id) in self.marked else " ", str(r.id), r.name, r.dataset,
+                         f"{r.days}×{r.replicates}", str(r.summary.get("policy", "–")))) for r in message.runs])
+        self.show_series()
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.show_series()
+
+    def show_series(self) -> None:
+        key = cursor_key(self.query_one("#sim-runs", DataTable))
+        if key is None:
+            self.query_one("#sim-chart", Chart).plot([], title="no runs yet: pick a scenario and press r")
+            return
+        metric = SHOWN_METRICS[self.metric_at % len(SHOWN_METRICS)]
+        run_id = int(key)
+        self.in_thread(lambda: self.post_message(SeriesLoaded(run_id, metric, simulate.series(
+            self.session, run_id, [metric]))), group="series")
+
+    def on_series_loaded(self, message: SeriesLoaded) -> None:
+        rows = sorted(message.rows, key=lambda r: r["day"])
+        described = METRICS.get(message.metric, ("", ""))[1]
+        self.query_one("#sim-chart", Chart).plot(
+            [Series(message.metric, [r["mean"] for r in rows], xs=[r["day"] for r in rows],
+                    low=[r["low"] for r in rows], high=[r["high"] for r in rows])],
+            title=f"run {message.run_id}: {message.metric} per day, 95% band (m: next) — {described}")
+
+    def action_metric(self) -> None:
+        self.metric_at += 1
+        self.show_series()
+
+    def action_mark(self) -> None:
+        key = cursor_key(self.query_one("#sim-runs", DataTable))
+        if key is None:
+            return
+        self.marked = [k for k in self.marked if k != key] if key in self.marked else [*self.marked, key][-2:]
+        table = self.query_one("#sim-runs", DataTable)
+        for k in self.runs:
+            table.update_cell(k, "", "✓" if k in self.marked else " ")
+
+    def action_compare(self) -> None:
+        if len(self.marked) != 2:
+            self.notify("mark two runs with space to compare them", severity="warning")
+            return
+        a, b = (int(k) for k in self.marked)
+        self.in_thread(lambda: self.post_message(RunsCompared(simulate.compare(self.session, a, b))), group="compare")
+
+    def on_runs_compared(self, message: RunsCompared) -> None:
+        panel = self.query_one("#sim-compare", Static)
+        panel.update(comparison_table(message.comparison))
