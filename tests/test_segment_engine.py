@@ -83,10 +83,21 @@ def test_auto_k_scores_every_candidate_and_keeps_the_best_silhouette(planted):
     std = standardise(features)
     result = cluster_users(std.matrix, std.columns, method="kmeans", k="auto", max_k=6, seed=0, device="cpu",
                            resamples=3)
-    scores = {row["k"]: row["silhouette"] for row in result.selection}
-    assert sorted(scores) == [2, 3, 4, 5, 6]
-    assert result.k == max(scores, key=scores.get)
+    assert [row["k"] for row in result.selection] == [2, 3, 4, 5, 6]
+    eligible = {row["k"]: row["silhouette"] for row in result.selection if "passed_over" not in row}
+    assert result.k == max(eligible, key=eligible.get)
+    for row in result.selection:  # a k is passed over exactly when a cluster holds under 1 % of the users
+        assert ("passed_over" in row) is (row["smallest"] < 0.01 * PLANTED.users)
     assert len(np.unique(result.labels)) == result.k
+
+
+def test_auto_k_passes_over_candidates_that_split_off_a_few_outliers():
+    data = generate(SynthConfig())  # the sample platform: single outliers make k ≥ 7 look good
+    result = segment_users(data.events.lazy(), data.users.lazy(), method="kmeans", resamples=2)
+    passed = [row for row in result.metrics["selection"] if "passed_over" in row]
+    assert passed and all(row["smallest"] < 10 for row in passed)
+    best_overall = max(result.metrics["selection"], key=lambda row: row["silhouette"])
+    assert "passed_over" in best_overall and result.k == 4
 
 
 def test_adjusted_rand_index_matches_the_pair_counting_definition():

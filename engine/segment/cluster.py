@@ -1,8 +1,11 @@
 """Clustering users end to end: choose k, fit, measure stability, name the clusters.
 
 ``k="auto"`` tries k = 2 … ``max_k`` and keeps the best: the highest silhouette (sampled, see
-:mod:`engine.segment.quality`) for k-means, the lowest BIC for a Gaussian mixture. The chosen
-model's bootstrap stability (mean adjusted Rand over resamples) is always reported, and
+:mod:`engine.segment.quality`) for k-means, the lowest BIC for a Gaussian mixture. A candidate
+whose smallest cluster holds less than ``MIN_CLUSTER_SHARE`` (1 %) of the users is passed over
+(and marked so in the selection): splitting off a handful of outliers raises the silhouette of
+everyone else without finding a segment anyone could act on. (If every candidate has such a
+cluster, the best of them is kept.) The chosen model's bootstrap stability (mean adjusted Rand over resamples) is always reported, and
 flagged below 0.75. Clusters are numbered 1 … k from the largest down and named after the
 standardised features in which their centre stands out most (``high answers, comments``).
 """
@@ -23,6 +26,7 @@ from engine.segment.quality import Stability, bootstrap_stability, silhouette
 METHODS = ("kmeans", "gmm")
 DEFAULT_MAX_K = 10
 NAME_THRESHOLD = 0.5  # a centre must stand out by half a standard deviation to be named after it
+MIN_CLUSTER_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -78,22 +82,25 @@ def cluster_users(
             raise EngineError(f"k = {k} is larger than the number of users ({n:,})")
         candidates = [k]
     selection: list[dict] = []
-    best = None
+    fitted = []
     for i, kk in enumerate(candidates):
         progress(0.7 * i / len(candidates), f"{method} k={kk}")
         model = _fit(method, x, kk, seed, device)
+        smallest = int(torch.bincount(model.labels, minlength=kk).min())
         if method == "kmeans":
             score = silhouette(x, model.labels, seed=seed) if kk > 1 else 0.0
-            selection.append({"k": kk, "silhouette": round(score, 4), "inertia": round(model.inertia, 2)})
-            better = best is None or score > best[0]
+            row = {"k": kk, "silhouette": round(score, 4), "inertia": round(model.inertia, 2)}
         else:
-            score = model.bic
-            selection.append({"k": kk, "bic": round(score, 2), "log_likelihood": round(model.log_likelihood, 2)})
-            better = best is None or score < best[0]
-        if better:
-            best = (score, kk, model)
-    assert best is not None
-    _, chosen_k, model = best
+            score = -model.bic  # higher is better, like the silhouette
+            row = {"k": kk, "bic": round(model.bic, 2), "log_likelihood": round(model.log_likelihood, 2)}
+        row["smallest"] = smallest
+        tiny = len(candidates) > 1 and smallest < max(2.0, MIN_CLUSTER_SHARE * n)
+        if tiny:
+            row["passed_over"] = f"smallest cluster has {smallest} users (< 1%)"
+        selection.append(row)
+        fitted.append((tiny, score, kk, model))
+    eligible = [f for f in fitted if not f[0]] or fitted
+    _, _, chosen_k, model = max(eligible, key=lambda f: f[1])
     progress(0.75, f"bootstrap stability of k={chosen_k}")
     stability = bootstrap_stability(
         x, model.labels, lambda rows, s: _labeller(method, _fit(method, rows, chosen_k, s, device)),

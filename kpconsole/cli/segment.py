@@ -129,8 +129,11 @@ def print_view(view: SegmentationView) -> None:
         common.stdout.print(line)
     if m.get("k_requested") == "auto":
         key = "silhouette" if r.method == "kmeans" else "bic"
-        tried = "  ".join(f"k={row['k']}: {row[key]:.4g}" for row in m["selection"])
+        tried = "  ".join(f"k={row['k']}: {row[key]:.4g}{'*' if row.get('passed_over') else ''}"
+                          for row in m["selection"])
         common.stdout.print(f"k chosen by {key}: {m['k']}  ({tried})")
+        if any(row.get("passed_over") for row in m["selection"]):
+            common.stdout.print("  * passed over: its smallest cluster holds under 1% of the users")
     if m.get("paying_users") is not None:
         common.stdout.print(f"paying users scored: {m['paying_users']:,}")
     if m.get("interests_note"):
