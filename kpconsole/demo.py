@@ -17,6 +17,7 @@ import kpconsole
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
+from kpconsole.services.segments_demo import community_step, segments_step, value_step
 from kpconsole.session import Session, create_session
 from store.workspace import DB_NAME
 
@@ -69,6 +70,9 @@ def ingest_samples(session: Session, demo: DemoState) -> DemoResult:
 
 STEPS: list[DemoStep] = [
     ingest_samples,
+    segments_step,
+    value_step,
+    community_step,
 ]
 
 
