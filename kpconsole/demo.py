@@ -18,6 +18,7 @@ from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.segments_demo import community_step, segments_step, value_step
+from kpconsole.services.recommend_demo import recommender_step
 from kpconsole.session import Session, create_session
 from store.workspace import DB_NAME
 
@@ -70,6 +71,7 @@ def ingest_samples(session: Session, demo: DemoState) -> DemoResult:
 
 STEPS: list[DemoStep] = [
     ingest_samples,
+    recommender_step,
     segments_step,
     value_step,
     community_step,

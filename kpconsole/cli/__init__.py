@@ -15,6 +15,8 @@ from kpconsole.cli import common, data, demo, workspace
 from kpconsole.cli import community as community_cli
 from kpconsole.cli import segment as segment_cli
 from kpconsole.cli import value as value_cli
+from kpconsole.cli import model as model_cli
+from kpconsole.cli import recommend as recommend_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli import access as access_cli
 from kpconsole.cli import audit as audit_cli
@@ -34,6 +36,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(segment_cli.app, name="segment")
 app.add_typer(value_cli.app, name="value")
 app.add_typer(community_cli.app, name="community")
+app.add_typer(model_cli.app, name="model")
+recommend_cli.register(app)
 workspace.register(app)
 demo.register(app)
 tui_cli.register(app)

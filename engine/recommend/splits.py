@@ -1,0 +1,138 @@
+"""Train/test splits of the interaction pairs, all seeded and described by plain parameters.
+
+* ``random`` — per user: of a user's ``n`` pairs, ``clamp(round(ratio·n), 1, n−1)`` chosen at
+  random go to test (users with one pair stay in train only);
+* ``temporal`` — every pair first seen at or after a cut time goes to test; the cut is a
+  given date, or the time that leaves ``ratio`` of the pairs after it;
+* ``loo`` (leave-last-out) — per user with at least two pairs, the latest pair goes to test
+  (ties broken at random).
+
+A pair is in train or in test, never both. Evaluation ranks only for *test users*: users with
+at least one pair in each (a user with test pairs but no history cannot be personalised;
+those are counted as ``cold_test_users``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import torch
+
+from engine.errors import EngineError
+from engine.recommend.device import generator
+from engine.recommend.matrix import UserItemMatrix
+
+METHODS = ("random", "temporal", "loo")
+
+
+@dataclass(frozen=True)
+class Split:
+    train: UserItemMatrix
+    test: UserItemMatrix
+    params: dict
+
+    def test_users(self) -> torch.Tensor:
+        """Users with at least one train pair and one test pair (the ones evaluated)."""
+        both = (self.train.row_counts() > 0) & (self.test.row_counts() > 0)
+        return torch.nonzero(both).flatten()
+
+    def describe(self) -> dict:
+        has_test = self.test.row_counts() > 0
+        cold = has_test & (self.train.row_counts() == 0)
+        return {**self.params, "train_pairs": self.train.nnz, "test_pairs": self.test.nnz,
+                "test_users": len(self.test_users()), "cold_test_users": int(cold.sum())}
+
+
+def _rank_within_user(matrix: UserItemMatrix, key: torch.Tensor) -> torch.Tensor:
+    """For every pair, its 0-based rank among its user's pairs when ordered by ``key``."""
+    rows = matrix.rows()
+    order = torch.argsort(key, stable=True)
+    order = order[torch.argsort(rows[order], stable=True)]
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order)) - matrix.indptr[rows[order]]
+    return rank
+
+
+def _split(matrix: UserItemMatrix, is_test: torch.Tensor, params: dict) -> Split:
+    return Split(matrix.select(~is_test), matrix.select(is_test), params)
+
+
+def random_split(matrix: UserItemMatrix, ratio: float, seed: int) -> Split:
+    """Per user, hold out ``clamp(round(ratio·n), 1, n−1)`` random pairs (users with n ≥ 2)."""
+    _check_ratio(ratio)
+    key = torch.rand(matrix.nnz, generator=generator(seed), dtype=torch.float64)
+    rank = _rank_within_user(matrix, key)
+    n = matrix.row_counts()
+    n_test = torch.where(n >= 2, torch.floor(ratio * n + 0.5).long().clamp(min=1).minimum(n - 1), 0)
+    return _split(matrix, rank < n_test[matrix.rows()], {"method": "random", "test_ratio": ratio, "seed": seed})
+
+
+def leave_last_out(matrix: UserItemMatrix, pair_ts: torch.Tensor, seed: int) -> Split:
+    """Per user with at least two pairs, the latest pair (random among ties) goes to test."""
+    jitter = torch.rand(matrix.nnz, generator=generator(seed), dtype=torch.float64)
+    order = torch.argsort(jitter)
+    order = order[torch.argsort(pair_ts[order], stable=True)]
+    position = torch.empty_like(order)
+    position[order] = torch.arange(len(order))
+    rank = _rank_within_user(matrix, position)
+    n = matrix.row_counts()
+    is_test = (rank == (n - 1)[matrix.rows()]) & (n >= 2)[matrix.rows()]
+    return _split(matrix, is_test, {"method": "loo", "seed": seed})
+
+
+def temporal_split(
+    matrix: UserItemMatrix, pair_ts: torch.Tensor, *, ratio: float | None = None, cut: dt.datetime | None = None
+) -> Split:
+    """Pairs first seen at or after ``cut`` go to test; without ``cut``, the time that leaves
+    ``ratio`` of the pairs after it."""
+    if (ratio is None) == (cut is None):
+        raise EngineError("a temporal split needs either a cut date or a test ratio")
+    if cut is None:
+        _check_ratio(ratio)
+        ordered = torch.sort(pair_ts).values
+        cut_us = int(ordered[min(int((1 - ratio) * len(ordered)), len(ordered) - 1)])
+        params = {"method": "temporal", "test_ratio": ratio}
+    else:
+        cut_us = int(cut.replace(tzinfo=dt.UTC).timestamp() * 1_000_000) if cut.tzinfo is None else int(
+            cut.timestamp() * 1_000_000)
+        params = {"method": "temporal"}
+    params["cut"] = dt.datetime.fromtimestamp(cut_us / 1e6, dt.UTC).replace(tzinfo=None).isoformat()
+    return _split(matrix, pair_ts >= cut_us, params)
+
+
+def make_split(
+    matrix: UserItemMatrix,
+    pair_ts: torch.Tensor,
+    method: str,
+    *,
+    test_ratio: float = 0.2,
+    seed: int = 42,
+    cut: dt.datetime | None = None,
+) -> Split:
+    """The split ``method`` asks for; refuses one that leaves no user to evaluate."""
+    if method == "random":
+        split = random_split(matrix, test_ratio, seed)
+    elif method == "temporal":
+        split = temporal_split(matrix, pair_ts, ratio=None if cut else test_ratio, cut=cut)
+    elif method == "loo":
+        split = leave_last_out(matrix, pair_ts, seed)
+    else:
+        raise EngineError(f"unknown split '{method}' (one of {', '.join(METHODS)})")
+    if len(split.test_users()) == 0:
+        info = split.describe()
+        raise EngineError(
+            f"the {method} split leaves no test users ({info['train_pairs']} train pairs, {info['test_pairs']} test "
+            f"pairs, {info['cold_test_users']} test users without history): choose another split or ratio"
+        )
+    return split
+
+
+def validation_split(train: UserItemMatrix, ratio: float, seed: int) -> Split:
+    """A validation slice carved from the training pairs (random per user), for early stopping."""
+    return random_split(train, ratio, seed)
+
+
+def _check_ratio(ratio: float | None) -> None:
+    if ratio is None or not 0 < ratio < 1:
+        raise EngineError(f"test ratio {ratio} must be between 0 and 1 (exclusive)")

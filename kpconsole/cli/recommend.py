@@ -1,0 +1,43 @@
+"""``kpconsole recommend USER``: top-K items for one person from a registered model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kpconsole.cli import common
+from kpconsole.services import recommend as service
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recommend")(recommend)
+
+
+def recommend(
+    user: Annotated[str, typer.Argument(help="The user's ID (an unknown or new user gets the cold-start list).")],
+    model: Annotated[int, typer.Option("--model", "-m", help="Model id (see: kpconsole model list).")],
+    k: Annotated[int, typer.Option("-k", "--k", help="How many items.")] = 10,
+    explain: Annotated[bool, typer.Option("--explain", help="Say which of the user's own interactions led to each item.")] = False,
+    diversity: Annotated[float, typer.Option(
+        "--diversity", help="MMR re-ranking λ in [0, 1]: 0 keeps the model's order, higher trades relevance for "
+                            "variety.")] = 0.0,
+    exclude_purchased: Annotated[bool, typer.Option("--exclude-purchased", help="Leave out items the user has bought.")] = False,
+    hide: Annotated[list[str] | None, typer.Option("--hide", help="An item ID never to show (blocked). Repeatable.")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Recommend items to a user; with --explain, say why in their own terms."""
+    result = service.recommend(common.session(workspace), model, user, k, explain=explain, diversity=diversity,
+                               exclude_purchased=exclude_purchased, hide=hide or [], device=device)
+    common.emit(result, as_json, lambda: _print(result, explain))
+
+
+def _print(result: service.Recommendations, explain: bool) -> None:
+    who = "" if result.known else " (not in the model's data)"
+    common.note(f"user {result.user}{who}: {len(result.items)} items from model {result.model_id} — {result.source}")
+    cols = ["#", "item", "kind", "title", "score"] + (["why"] if explain else [])
+    rows = [[r["rank"], r["item_id"], r["kind"], r["title"], r["score"]] + ([r.get("because")] if explain else [])
+            for r in result.items]
+    common.stdout.print(common.table(None, cols, rows, right=["#", "score"]))

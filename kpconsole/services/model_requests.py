@@ -1,0 +1,164 @@
+"""What ``model train`` and ``model update`` ask for, as plain values that also travel as job
+parameters (JSON), checked with one-line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from engine.errors import EngineError
+from engine.recommend.algorithms import make_model, model_class
+from engine.recommend.base import Recommender
+from engine.recommend.device import DEVICES
+from engine.recommend.splits import METHODS
+from kpconsole.errors import ConsoleError
+
+DEFAULT_KS = (10, 20)
+
+
+def parse_pairs(pairs: list[str], what: str, example: str) -> dict[str, str]:
+    """``["purchase=5", "answer=2"]`` → dict; a malformed pair is a one-line error."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        for part in (p for p in pair.split(",") if p.strip()):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise ConsoleError(f"{what} {part!r}: expected NAME=VALUE, e.g. {what} {example}")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def parse_weights(pairs: list[str]) -> dict[str, float]:
+    weights = {}
+    for kind, value in parse_pairs(pairs, "--weight", "purchase=5").items():
+        try:
+            weights[kind] = float(value)
+        except ValueError:
+            raise ConsoleError(f"--weight {kind}={value}: the weight must be a number") from None
+    return weights
+
+
+def split_words(values: list[str] | None) -> tuple[str, ...]:
+    """``["answer,comment", "favorite"]`` → ``("answer", "comment", "favorite")`` (order kept, no repeats)."""
+    out: list[str] = []
+    for value in values or []:
+        for word in value.split(","):
+            word = word.strip()
+            if word and word not in out:
+                out.append(word)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """A training run: data, algorithm, hyper-parameters, split, evaluation cut-offs."""
+
+    data: str
+    algo: str
+    params: dict = field(default_factory=dict)
+    device: str = "auto"
+    split: str = "random"
+    test_ratio: float = 0.2
+    cut: str | None = None
+    seed: int = 42
+    events: tuple[str, ...] = ()
+    weights: dict = field(default_factory=dict)
+    ks: tuple[int, ...] = DEFAULT_KS
+    patience: int = 0
+    distributed: int = 0
+
+    def __post_init__(self) -> None:
+        model_class(self.algo)
+        if self.split not in METHODS:
+            raise ConsoleError(f"--split {self.split}: one of {', '.join(METHODS)}")
+        if not 0 < self.test_ratio < 1:
+            raise ConsoleError(f"--test-ratio {self.test_ratio}: must be between 0 and 1")
+        if self.cut is not None and self.split != "temporal":
+            raise ConsoleError("--cut applies to --split temporal only")
+        self.cut_datetime()
+        if any(k < 1 for k in self.ks):
+            raise ConsoleError(f"--k {', '.join(map(str, self.ks))}: every k must be at least 1")
+        if self.patience < 0:
+            raise ConsoleError("--patience must be 0 (off) or more")
+        if self.distributed == 1 or self.distributed < 0:
+            raise ConsoleError("--distributed N needs N ≥ 2 processes")
+        if self.distributed and not model_class(self.algo).distributable:
+            raise ConsoleError(f"--distributed: {self.algo} does not train under torch.distributed (bpr and ncf do)")
+        if self.device.split(":")[0] not in DEVICES:
+            raise ConsoleError(f"--device {self.device}: one of {', '.join(DEVICES)} (or cuda:N)")
+
+    def cut_datetime(self) -> dt.datetime | None:
+        if self.cut is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(self.cut)
+        except ValueError:
+            raise ConsoleError(f"--cut {self.cut!r}: not an ISO date or date-time (e.g. 2026-05-01)") from None
+
+    def model_params(self) -> dict:
+        """Hyper-parameters for the model: the given ones, plus seed and patience where they apply."""
+        params = dict(self.params)
+        fields = model_class(self.algo).Params.__dataclass_fields__
+        if "seed" in fields:
+            params.setdefault("seed", self.seed)
+        if self.patience:
+            if "patience" not in fields:
+                raise ConsoleError(f"--patience: {self.algo} is not trained in epochs, so it cannot stop early")
+            params["patience"] = self.patience
+        return params
+
+    def make_model(self) -> Recommender:
+        """The unfitted model (checks every hyper-parameter against the algorithm)."""
+        try:
+            return make_model(self.algo, self.model_params(), self.device)
+        except EngineError as exc:
+            raise ConsoleError(str(exc)) from None
+
+    def as_params(self) -> dict:
+        out = asdict(self)
+        out["events"] = list(self.events)
+        out["ks"] = list(self.ks)
+        return out
+
+    @classmethod
+    def from_params(cls, params: dict) -> TrainRequest:
+        try:
+            return cls(
+                data=str(params["data"]), algo=str(params["algo"]), params=dict(params.get("params") or {}),
+                device=str(params.get("device", "auto")), split=str(params.get("split", "random")),
+                test_ratio=float(params.get("test_ratio", 0.2)), cut=params.get("cut"),
+                seed=int(params.get("seed", 42)), events=tuple(params.get("events") or ()),
+                weights={str(k): float(v) for k, v in (params.get("weights") or {}).items()},
+                ks=tuple(int(k) for k in params.get("ks") or DEFAULT_KS), patience=int(params.get("patience", 0)),
+                distributed=int(params.get("distributed", 0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConsoleError(f"train job parameters: missing or invalid {exc} (need data and algo)") from None
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """A warm-start update of a registered model with a dataset's events."""
+
+    model_id: int
+    data: str
+    epochs: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None and self.epochs < 1:
+            raise ConsoleError(f"--epochs {self.epochs}: must be at least 1")
+        if self.device.split(":")[0] not in DEVICES:
+            raise ConsoleError(f"--device {self.device}: one of {', '.join(DEVICES)} (or cuda:N)")
+
+    def as_params(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_params(cls, params: dict) -> UpdateRequest:
+        try:
+            epochs = params.get("epochs")
+            return cls(model_id=int(params["model_id"]), data=str(params["data"]),
+                       epochs=int(epochs) if epochs is not None else None, device=str(params.get("device", "auto")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConsoleError(f"update job parameters: missing or invalid {exc} (need model_id and data)") from None
