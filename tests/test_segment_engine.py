@@ -93,11 +93,13 @@ def test_auto_k_scores_every_candidate_and_keeps_the_best_silhouette(planted):
 
 def test_auto_k_passes_over_candidates_that_split_off_a_few_outliers():
     data = generate(SynthConfig())  # the sample platform: single outliers make k ≥ 7 look good
-    result = segment_users(data.events.lazy(), data.users.lazy(), method="kmeans", resamples=2)
-    passed = [row for row in result.metrics["selection"] if "passed_over" in row]
+    std = standardise(user_features(data.events.lazy(), data.users.lazy(), data.items.lazy()).collect())
+    result = cluster_users(std.matrix, std.columns, method="kmeans", k="auto", max_k=9, device="cpu", resamples=0)
+    passed = [row for row in result.selection if "passed_over" in row]
     assert passed and all(row["smallest"] < 10 for row in passed)
-    best_overall = max(result.metrics["selection"], key=lambda row: row["silhouette"])
+    best_overall = max(result.selection, key=lambda row: row["silhouette"])
     assert "passed_over" in best_overall and result.k == 4
+    assert result.stability is None  # no resamples asked for: not measured, not "1.0"
 
 
 def test_adjusted_rand_index_matches_the_pair_counting_definition():

@@ -5,9 +5,11 @@
 whose smallest cluster holds less than ``MIN_CLUSTER_SHARE`` (1 %) of the users is passed over
 (and marked so in the selection): splitting off a handful of outliers raises the silhouette of
 everyone else without finding a segment anyone could act on. (If every candidate has such a
-cluster, the best of them is kept.) The chosen model's bootstrap stability (mean adjusted Rand over resamples) is always reported, and
-flagged below 0.75. Clusters are numbered 1 … k from the largest down and named after the
-standardised features in which their centre stands out most (``high answers, comments``).
+cluster, the best of them is kept.) The chosen model's bootstrap stability (mean adjusted
+Rand over resamples) is reported and flagged below 0.75, unless no resamples were asked for
+(then it is ``None``: not measured). Clusters are numbered 1 … k from the largest down and
+named after the standardised features in which their centre stands out most
+(``high answers, comments``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Clustering:
     labels: np.ndarray  # 0 … k−1, cluster 0 the largest
     centers: np.ndarray  # k × d, standardised units
     names: list[str]
-    stability: Stability
+    stability: Stability | None  # None when no resamples were asked for
     selection: list[dict] = field(default_factory=list)  # per k tried: silhouette or bic
     probability: np.ndarray | None = None  # GMM: responsibility of the chosen component
     log_likelihood: float | None = None
@@ -101,11 +103,13 @@ def cluster_users(
         fitted.append((tiny, score, kk, model))
     eligible = [f for f in fitted if not f[0]] or fitted
     _, _, chosen_k, model = max(eligible, key=lambda f: f[1])
-    progress(0.75, f"bootstrap stability of k={chosen_k}")
-    stability = bootstrap_stability(
-        x, model.labels, lambda rows, s: _labeller(method, _fit(method, rows, chosen_k, s, device)),
-        resamples=resamples, seed=seed,
-    )
+    stability = None
+    if resamples > 0:
+        progress(0.75, f"bootstrap stability of k={chosen_k}")
+        stability = bootstrap_stability(
+            x, model.labels, lambda rows, s: _labeller(method, _fit(method, rows, chosen_k, s, device)),
+            resamples=resamples, seed=seed,
+        )
     labels = model.labels.numpy()
     order = np.argsort(-np.bincount(labels, minlength=chosen_k), kind="stable")
     relabel = np.empty(chosen_k, dtype=np.int64)

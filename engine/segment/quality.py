@@ -96,6 +96,8 @@ def bootstrap_stability(x: torch.Tensor, labels: torch.Tensor, refit: Refit, *, 
     Work is bounded by evaluating on a seeded sample of at most ``sample`` rows; each resample
     draws that many rows with replacement from it.
     """
+    if resamples < 1:
+        raise ValueError("bootstrap stability needs at least one resample")
     n = x.shape[0]
     generator = torch.Generator().manual_seed(seed)
     base = torch.randperm(n, generator=generator)[:sample] if n > sample else torch.arange(n)
@@ -105,5 +107,5 @@ def bootstrap_stability(x: torch.Tensor, labels: torch.Tensor, refit: Refit, *, 
         draw = torch.randint(len(base), (len(base),), generator=generator)
         predict = refit(xs[draw], seed + 1 + b)
         scores.append(adjusted_rand_index(ls.numpy(), predict(xs).cpu().numpy()))
-    mean = float(np.mean(scores)) if scores else 1.0
+    mean = float(np.mean(scores))
     return Stability(mean, [round(s, 4) for s in scores], mean >= STABILITY_FLAG)

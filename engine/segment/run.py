@@ -83,7 +83,8 @@ def segment_users(
             assigned = assigned.with_columns(pl.Series("probability", clustering.probability))
         model.update(columns=std.columns, mean=std.mean.tolist(), std=std.std.tolist(),
                      centers=np.round(clustering.centers, 6).tolist(), names=clustering.names)
-        metrics.update(stability=clustering.stability.as_dict(), selection=clustering.selection,
+        stability = clustering.stability.as_dict() if clustering.stability else None
+        metrics.update(stability=stability, selection=clustering.selection,
                        k_requested=k, k=clustering.k)
         if clustering.bic is not None:
             metrics.update(bic=clustering.bic, log_likelihood=clustering.log_likelihood)
