@@ -20,7 +20,7 @@ SHOWN_WEEKS = 12
 def health(
     data: Annotated[str, typer.Option("--data", "-d", help="Dataset: a Stack Exchange dump or a platform.")],
     weeks: Annotated[int | None, typer.Option("--weeks", min=1, help="Latest weeks of the weekly series to keep "
-                                                                     f"[default: all in JSON, {SHOWN_WEEKS} in the table].")] = None,
+                                                                     f"(default: all in JSON, {SHOWN_WEEKS} in the table).")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:

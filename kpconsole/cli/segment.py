@@ -45,13 +45,13 @@ def run(
     k: Annotated[str, typer.Option("--k", help="Clusters for kmeans/gmm: a number or auto "
                                               "(silhouette for kmeans, BIC for gmm, k = 2…10).")] = "auto",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Use events before this date/time (ISO) "
-                                                             "[default: just after the last event].")] = None,
+                                                             "(default: just after the last event).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of clustering and resampling: same seed, same result.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (cuda when present), cpu or cuda.")] = "auto",
     resamples: Annotated[int, typer.Option("--resamples", min=0,
                                            help="Bootstrap resamples for the stability score (kmeans, gmm).")] = 10,
     model: Annotated[int | None, typer.Option("--model", help="CF model (als, bpr, ncf) for segment interests "
-                                                            "[default: the newest such model of the dataset].")] = None,
+                                                            "(default: the newest such model of the dataset).")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
         "--threshold", help="Lifecycle threshold NAME=DAYS (new_days, active_days, dormant_days, churned_days, "
                             "reactivation_gap_days). Repeatable.")] = None,

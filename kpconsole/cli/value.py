@@ -32,10 +32,10 @@ def fit(
                                                             "for CLV), gammagamma (spend) or sbg (subscriptions).")],
     calibration_end: Annotated[str | None, typer.Option(
         "--calibration-end", help="Last day (ISO) of the calibration period; later data check the predictions "
-                                  "[default: the last day of the data].")] = None,
+                                  "(default: the last day of the data).")] = None,
     kinds: Annotated[str, typer.Option("--kinds", help="Event kinds that are transactions, comma-separated.")] = "purchase",
     period_days: Annotated[float | None, typer.Option(
-        "--period-days", help="Days per model period [default: 7 (weeks); 30 for sbg].")] = None,
+        "--period-days", help="Days per model period (default: 7, weeks; 30 for sbg).")] = None,
     horizon_days: Annotated[float, typer.Option("--horizon-days", help="CLV and expected-purchase horizon.")] = 365.0,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Yearly discount rate for CLV (0.1 = 10%).")] = 0.10,
     detach: Annotated[bool, typer.Option("--detach", help="Run as a background job and print its id.")] = False,
