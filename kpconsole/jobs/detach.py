@@ -1,10 +1,11 @@
 """Launching a job as a detached process that outlives the terminal or SSH link that started it.
 
-The process is ``python -m kpconsole --workspace WS jobs _run ID [--resume]`` in a **new
-session** (``setsid``): it has no controlling terminal, so the SIGHUP sent when a terminal
-closes or an SSH connection drops never reaches it, and it leads its own process group, which
-``jobs cancel`` signals as a whole. stdin is ``/dev/null``; stdout and stderr go to the job's
-log. A daemon thread reaps it when it ends, so a long-lived launcher (the TUI) keeps no zombie.
+The process is ``python -m kpconsole.jobs.run ID --workspace WS [--resume]`` (the lean form of
+``kpconsole jobs _run ID``) in a **new session** (``setsid``): it has no controlling terminal,
+so the SIGHUP sent when a terminal closes or an SSH connection drops never reaches it, and it
+leads its own process group, which ``jobs cancel`` signals as a whole. stdin is ``/dev/null``;
+stdout and stderr go to the job's log. A daemon thread reaps it when it ends, so a long-lived
+launcher (the TUI) keeps no zombie.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 
 
 def runner_argv(ws_root: Path, job_id: int, *, resume: bool) -> list[str]:
-    """The command line of the detached runner of job ``job_id``."""
-    argv = [sys.executable, "-m", "kpconsole", "--workspace", str(ws_root), "jobs", "_run", str(job_id)]
+    """The command line of the detached runner of job ``job_id`` (see :mod:`kpconsole.jobs.run`)."""
+    argv = [sys.executable, "-m", "kpconsole.jobs.run", str(job_id), "--workspace", str(ws_root)]
     return [*argv, "--resume"] if resume else argv
 
 

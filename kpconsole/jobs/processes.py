@@ -1,7 +1,8 @@
 """Operating-system facts about job processes: alive or gone, ours or not, and stopping them.
 
 A process that exited but was not yet reaped (a zombie) counts as gone. A process is "ours"
-only when its command line is ``… jobs _run <id> …``: a recycled pid is never signalled.
+only when its command line is its runner's (``-m kpconsole.jobs.run <id>`` or ``jobs _run <id>``):
+a recycled pid is never signalled.
 """
 
 from __future__ import annotations
@@ -36,14 +37,18 @@ def is_alive(pid: int) -> bool:
 
 
 def is_job_process(pid: int, job_id: int) -> bool:
-    """Whether ``pid`` is the detached runner of job ``job_id`` (``kpconsole … jobs _run ID``)."""
+    """Whether ``pid`` is the detached runner of job ``job_id``: ``python -m kpconsole.jobs.run ID …``
+    or ``kpconsole … jobs _run ID``."""
     try:
         argv = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     words = [a.decode(errors="replace") for a in argv]
-    for i in range(len(words) - 2):
-        if words[i] == "jobs" and words[i + 1] == "_run" and words[i + 2] == str(job_id):
+    ident = str(job_id)
+    for i in range(len(words) - 1):
+        if words[i] == "kpconsole.jobs.run" and words[i + 1] == ident:
+            return True
+        if i + 2 < len(words) and words[i] == "jobs" and words[i + 1] == "_run" and words[i + 2] == ident:
             return True
     return False
 

@@ -10,9 +10,9 @@ An area registers its kind when its service module is imported::
 
     register_job_kind("train", train_job, action="model.train", description="train a recommender")
 
-A detached job process finds kinds by importing :data:`PROVIDERS`, then every module of
-:mod:`kpconsole.services`, then the modules named in ``$KPCONSOLE_JOB_MODULES``
-(comma-separated; for tests and plug-ins).
+A detached job process finds kinds by importing :data:`PROVIDERS`, the modules named in
+``$KPCONSOLE_JOB_MODULES`` (comma-separated; for tests and plug-ins), then the modules of
+:mod:`kpconsole.services` — in that order, stopping as soon as the kind it needs is registered.
 """
 
 from __future__ import annotations
@@ -118,9 +118,9 @@ def _qualname(func: JobFunc) -> str:
 
 
 def get_job_kind(kind: str) -> JobKind:
-    """The registered kind ``kind``, importing providers when it is not known yet."""
+    """The registered kind ``kind``, importing providers (until it is found) when it is not known yet."""
     if kind not in _KINDS:
-        discover()
+        discover(until=kind)
     try:
         return _KINDS[kind]
     except KeyError:
@@ -136,16 +136,24 @@ def job_kinds() -> list[JobKind]:
     return [_KINDS[k] for k in sorted(_KINDS)]
 
 
-def discover() -> None:
-    """Import the modules that register job kinds; a module that fails is remembered, not fatal."""
+def _provider_names() -> list[str]:
+    """Modules that may register kinds: ours, ``$KPCONSOLE_JOB_MODULES``, then kpconsole.services.*."""
     names = list(PROVIDERS)
+    names += [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]
     try:
         services = importlib.import_module("kpconsole.services")
         names += [f"kpconsole.services.{m.name}" for m in pkgutil.iter_modules(services.__path__)]
     except ImportError as exc:  # pragma: no cover - the package is part of kpconsole
         _IMPORT_FAILURES["kpconsole.services"] = type(exc).__name__
-    names += [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]
-    for name in names:
+    return names
+
+
+def discover(until: str | None = None) -> None:
+    """Import the modules that register job kinds (stopping once ``until`` is registered); a
+    module that fails to import is remembered, not fatal."""
+    for name in _provider_names():
+        if until is not None and until in _KINDS:
+            return
         if name in _IMPORT_FAILURES:
             continue
         try:

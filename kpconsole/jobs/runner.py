@@ -1,4 +1,4 @@
-"""Running one job: inline (in the calling process) or as the detached ``jobs _run`` process.
+"""Running one job: inline (in the calling process) or as the detached runner process.
 
 Either way the runner claims the row (queued → running with its pid), keeps ``heartbeat_at``
 fresh from a thread even while the job reports nothing, hands the job a progress callback that
@@ -191,12 +191,13 @@ def actor_of(job: JobRecord, ws_root: Path) -> Actor:
 
 
 def run_detached(ws_root: Path, job_id: int, *, resume: bool = False) -> int:
-    """The body of ``kpconsole jobs _run ID``: claim the job, run it, exit 0 only on success."""
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    """The detached runner (``python -m kpconsole.jobs.run ID``, ``kpconsole jobs _run ID``): claim
+    the job, run it; returns 0 only on success."""
     ws = Workspace.open(ws_root)
     if not jobs_store.claim(ws, job_id, os.getpid()):
         job = jobs_store.get_job(ws, job_id)
         raise ConsoleError(f"job {job_id} is {job.status}, not queued: nothing to run")
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     job = jobs_store.get_job(ws, job_id)
     actor = actor_of(job, ws.root)
     with access.acting_as(actor, ws.root):
