@@ -89,3 +89,16 @@ def cli(capsys):
         return CliResult(code, out.out, out.err)
 
     return run
+
+
+@pytest.fixture
+def kp(cli, workspace):
+    """``kpconsole --workspace <workspace> ARGS`` in this process, answering like :func:`run_cli`
+    (``returncode``, ``stdout``, ``stderr``) without the start-up of a new interpreter."""
+    import subprocess
+
+    def run(args: list[str]) -> subprocess.CompletedProcess:
+        result = cli("--workspace", str(workspace), *args)
+        return subprocess.CompletedProcess(args, result.code, result.stdout, result.stderr)
+
+    return run

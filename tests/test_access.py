@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from conftest import run_cli, tree_state
+from conftest import tree_state
 from kpconsole import access
 from kpconsole.errors import PermissionDenied
 from kpconsole.identity import Actor, Role
@@ -31,9 +31,9 @@ def write_key(folder: Path, name: str, comment: str | None = None) -> tuple[Path
     return path, key
 
 
-def test_grant_with_a_key_prints_the_forced_command_line(workspace, tmp_path):
+def test_grant_with_a_key_prints_the_forced_command_line(workspace, tmp_path, kp):
     pub, key = write_key(tmp_path, "alice")
-    result = run_cli(["access", "grant", "alice", "--role", "operator", "--key", str(pub)], workspace)
+    result = kp(["access", "grant", "alice", "--role", "operator", "--key", str(pub)])
     assert result.returncode == 0, result.stderr
     line = result.stdout.strip()
     fingerprint = key.get_fingerprint("sha256")
@@ -41,7 +41,7 @@ def test_grant_with_a_key_prints_the_forced_command_line(workspace, tmp_path):
     assert line == (f'restrict,pty,command="{" ".join(executable)} --workspace {workspace.resolve()} ssh-entry '
                     f'--as alice --key {fingerprint}" {pub.read_text().strip()}')
     assert Path(executable[0]).is_absolute()
-    grants = json.loads(run_cli(["access", "list", "--json"], workspace).stdout)
+    grants = json.loads(kp(["access", "list", "--json"]).stdout)
     assert [(g["person"], g["role"], [k["fingerprint"] for k in g["keys"]]) for g in grants] == \
         [("alice", "operator", [fingerprint])]
 
@@ -53,7 +53,7 @@ def test_fingerprint_is_the_one_ssh_keygen_prints(tmp_path):
     assert access.read_public_key(pub).fingerprint == printed.split()[1]
 
 
-def test_authorized_keys_file_is_edited_in_place_keeping_other_lines(workspace, tmp_path):
+def test_authorized_keys_file_is_edited_in_place_keeping_other_lines(workspace, tmp_path, kp):
     ssh_dir = tmp_path / "dot-ssh"
     ssh_dir.mkdir(mode=0o700)
     authorized = ssh_dir / "authorized_keys"
@@ -63,8 +63,8 @@ def test_authorized_keys_file_is_edited_in_place_keeping_other_lines(workspace, 
     alice, _ = write_key(tmp_path, "alice")
     bob, _ = write_key(tmp_path, "bob")
     for name, pub, role in (("alice", alice, "operator"), ("bob", bob, "analyst"), ("alice", alice, "admin")):
-        result = run_cli(["access", "grant", name, "--role", role, "--key", str(pub),
-                          "--authorized-keys", str(authorized)], workspace)
+        result = kp(["access", "grant", name, "--role", role, "--key", str(pub),
+                          "--authorized-keys", str(authorized)])
         assert result.returncode == 0, result.stderr
         assert result.stdout == ""
     lines = authorized.read_text().splitlines()
@@ -73,7 +73,7 @@ def test_authorized_keys_file_is_edited_in_place_keeping_other_lines(workspace, 
     assert stat.S_IMODE(authorized.stat().st_mode) == 0o600
     assert [p.name for p in ssh_dir.iterdir()] == ["authorized_keys"]  # no temporary file left
 
-    result = run_cli(["access", "revoke", "alice", "--authorized-keys", str(authorized)], workspace)
+    result = kp(["access", "revoke", "alice", "--authorized-keys", str(authorized)])
     assert result.returncode == 0, result.stderr
     lines = authorized.read_text().splitlines()
     assert lines[0] == other and len(lines) == 2 and "--as bob " in lines[1]
@@ -88,7 +88,7 @@ def test_authorized_keys_file_is_edited_in_place_keeping_other_lines(workspace, 
     (["--role", "analyst", "--authorized-keys", "{ak}"], "--authorized-keys needs --key"),
     (["--role", "analyst", "--key", "{taken}"], "is already registered to 'carol'"),
 ])
-def test_bad_grants_are_one_line_errors_and_change_nothing(workspace, tmp_path, args, message):
+def test_bad_grants_are_one_line_errors_and_change_nothing(workspace, tmp_path, args, message, kp):
     taken, _ = write_key(tmp_path, "taken")
     admin = Session(Workspace.open(workspace), Actor("root", Role.ADMIN, "root"))
     access.grant(admin, "carol", Role.ANALYST, key_file=taken)
@@ -99,7 +99,7 @@ def test_bad_grants_are_one_line_errors_and_change_nothing(workspace, tmp_path, 
              "ak": tmp_path / "ak", "taken": taken}
     before_files = tree_state(workspace)
     before = store_access.list_grants(Workspace.open(workspace))
-    result = run_cli(["access", "grant", "dave", *[a.format(**paths) for a in args]], workspace)
+    result = kp(["access", "grant", "dave", *[a.format(**paths) for a in args]])
     assert result.returncode != 0
     assert result.stderr.startswith("kpconsole: ") or "Error" in result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -137,23 +137,23 @@ def test_grant_and_revoke_are_audited_with_their_parameters(session, tmp_path):
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to give state.db to another OS user")
-def test_an_os_user_who_does_not_own_the_workspace_gets_only_what_is_granted(workspace, tmp_path):
+def test_an_os_user_who_does_not_own_the_workspace_gets_only_what_is_granted(workspace, tmp_path, kp):
     """Hand the workspace to another uid: this (root) user is then an ordinary local user."""
     events = tmp_path / "events.csv"
     events.write_text("user_id,item_id,kind,ts\n1,10,view,2024-01-01T00:00:00\n")
     db = workspace / "state.db"
     os.chown(db, 4242, 4242)
-    refused = run_cli(["data", "list"], workspace)
+    refused = kp(["data", "list"])
     assert refused.returncode == 1
     assert "OS user 'root' has no access to the workspace" in refused.stderr
 
     os.chown(db, 0, 0)
-    assert run_cli(["access", "grant", "rita", "--role", "analyst", "--os-user", "root"], workspace).returncode == 0
+    assert kp(["access", "grant", "rita", "--role", "analyst", "--os-user", "root"]).returncode == 0
     os.chown(db, 4242, 4242)
-    assert run_cli(["data", "list", "--json"], workspace).stdout.strip() == "[]"
+    assert kp(["data", "list", "--json"]).stdout.strip() == "[]"
     before = tree_state(workspace)
-    ingest = run_cli(["data", "ingest", str(events), "--name", "x"], workspace)
+    ingest = kp(["data", "ingest", str(events), "--name", "x"])
     assert ingest.returncode == 1 and "root (analyst) may not data.ingest" in ingest.stderr
-    assert run_cli(["access", "list"], workspace).returncode == 1
+    assert kp(["access", "list"]).returncode == 1
     assert tree_state(workspace) == before
     os.chown(db, 0, 0)

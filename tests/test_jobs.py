@@ -9,13 +9,13 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 import test_jobs_kinds
-from conftest import run_cli
 from kpconsole.errors import ConsoleError, PermissionDenied
 from kpconsole.identity import Actor, Role
 from kpconsole.jobs import processes, register_job_kind, service
@@ -57,10 +57,10 @@ def as_role(session: Session, name: str, role: Role) -> Session:
 # --- detached runs ------------------------------------------------------------------------
 
 
-def test_data_ingest_detach_prints_job_id_and_the_job_makes_the_dataset(workspace, tmp_path):
+def test_data_ingest_detach_prints_job_id_and_the_job_makes_the_dataset(workspace, tmp_path, kp):
     events = tmp_path / "events.csv"
     events.write_text(EVENTS)
-    started = run_cli(["data", "ingest", str(events), "--name", "small", "--detach", "--json"], workspace)
+    started = kp(["data", "ingest", str(events), "--name", "small", "--detach", "--json"])
     assert started.returncode == 0, started.stderr
     job_id = json.loads(started.stdout)["job_id"]
     ws = Workspace.open(workspace)
@@ -68,15 +68,15 @@ def test_data_ingest_detach_prints_job_id_and_the_job_makes_the_dataset(workspac
     assert (job.status, job.result_kind, job.result_id) == ("succeeded", "dataset", "small"), job.error
     assert job.params["path"] == str(events.resolve()) and job.actor["role"] == "admin"
     assert [d.name for d in catalog.list_datasets(ws)] == ["small"]
-    log = run_cli(["jobs", "logs", str(job_id), "--json"], workspace)
+    log = kp(["jobs", "logs", str(job_id), "--json"])
     text = json.loads(log.stdout)["text"]
     assert "ingested 'small'" in text and f"job {job_id} succeeded" in text
     actions = [(e.action, e.outcome) for e in audit.entries(ws, limit=10)]
     assert ("jobs.start", "ok") in actions and ("data.ingest", "ok") in actions
 
 
-def test_data_ingest_detach_refuses_bad_input_at_once_without_a_job(workspace, tmp_path):
-    result = run_cli(["data", "ingest", str(tmp_path / "missing.csv"), "--name", "x", "--detach"], workspace)
+def test_data_ingest_detach_refuses_bad_input_at_once_without_a_job(workspace, tmp_path, kp):
+    result = kp(["data", "ingest", str(tmp_path / "missing.csv"), "--name", "x", "--detach"])
     assert result.returncode == 1
     assert result.stderr.strip().startswith("kpconsole: ") and "missing.csv" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -87,12 +87,14 @@ def test_job_survives_the_hangup_of_the_terminal_that_started_it(workspace, tmp_
     """Start a job from a shell on a pseudo-terminal, then close the terminal (SIGHUP)."""
     gate = tmp_path / "gate"
     pid, fd = pty.fork()
-    if pid == 0:  # the shell a person would have typed into
+    if pid == 0:  # a program on the terminal starts the job, then waits (like a shell would)
         os.execvp(sys.executable, [sys.executable, "-c", (
-            "import subprocess, sys, time;"
-            f"subprocess.run([sys.executable, '-m', 'kpconsole', '--workspace', {str(workspace)!r}, 'jobs', 'start',"
-            f" 'gate', '--param', 'gate={gate}', '--json']);"
-            "sys.stdout.flush(); time.sleep(60)")])
+            "import json, time\n"
+            "from kpconsole.jobs import service\n"
+            "from kpconsole.session import open_session\n"
+            f"job_id = service.start_job(open_session({str(workspace)!r}), 'gate', {{'gate': {str(gate)!r}}})\n"
+            "print(json.dumps({'job_id': job_id}), flush=True)\n"
+            "time.sleep(60)\n")])
     output, deadline = b"", time.monotonic() + 60
     while b"job_id" not in output or not output.rstrip().endswith(b"}"):
         assert time.monotonic() < deadline, output
@@ -123,25 +125,24 @@ def test_silent_job_keeps_its_heartbeat_fresh(session, tmp_path):
 # --- lost, resume -------------------------------------------------------------------------
 
 
-def test_kill_9_marks_the_job_lost_and_resume_finishes_it_like_an_uninterrupted_run(workspace, session):
+def test_kill_9_marks_the_job_lost_and_resume_finishes_it_like_an_uninterrupted_run(workspace, session, kp):
     params = {"steps": 24, "seed": 7}
     reference = service.show_job(session, service.start_job(session, "walk", params, detach=False))
     assert reference.status == "succeeded"
 
-    started = run_cli(["jobs", "start", "walk", "--params", json.dumps({**params, "delay_s": 0.1}), "--json"],
-                      workspace)
+    started = kp(["jobs", "start", "walk", "--params", json.dumps({**params, "delay_s": 0.1}), "--json"])
     job_id = json.loads(started.stdout)["job_id"]
     ws = session.ws
     running = wait_for(lambda: (j := jobs_store.get_job(ws, job_id)).progress >= 0.25 and j, 60, "some progress")
     os.kill(running.pid, signal.SIGKILL)
     processes.wait_gone(running.pid, 5)
 
-    listed = json.loads(run_cli(["jobs", "list", "--json"], workspace).stdout)
+    listed = json.loads(kp(["jobs", "list", "--json"]).stdout)
     lost = next(j for j in listed if j["id"] == job_id)
     assert lost["status"] == "lost" and "is gone" in lost["error"]
     assert (checkpoint_dir(ws, job_id) / "walk.pt").exists()
 
-    resumed = run_cli(["jobs", "resume", str(job_id), "--json"], workspace)
+    resumed = kp(["jobs", "resume", str(job_id), "--json"])
     assert resumed.returncode == 0, resumed.stderr
     done = wait_status(ws, job_id, "succeeded", "failed")
     assert done.status == "succeeded", done.error
@@ -199,10 +200,10 @@ def test_cancel_escalates_to_signals_when_the_job_does_not_listen(session, tmp_p
     assert processes.wait_gone(pid, 5)
 
 
-def test_cancel_of_a_finished_job_is_a_one_line_error(workspace):
+def test_cancel_of_a_finished_job_is_a_one_line_error(workspace, kp):
     session = Session(Workspace.open(workspace), Actor("root", Role.ADMIN, "root"))
     job_id = service.start_job(session, "walk", {"steps": 1}, detach=False)
-    result = run_cli(["jobs", "cancel", str(job_id)], workspace)
+    result = kp(["jobs", "cancel", str(job_id)])
     assert result.returncode == 1 and result.stderr == f"kpconsole: job {job_id} is succeeded, not running: nothing to cancel\n"
 
 
@@ -258,27 +259,28 @@ def test_failed_job_records_a_one_line_error(session, tmp_path):
     assert audit.entries(session.ws, action="data.ingest", limit=1)[0].outcome == "error"
 
 
-def test_logs_follow_streams_until_the_end_and_exits_with_the_job_outcome(workspace, tmp_path):
+def test_logs_follow_streams_until_the_end_and_exits_with_the_job_outcome(workspace, tmp_path, kp):
     gate = tmp_path / "gate"
-    started = run_cli(["jobs", "start", "gate", "--param", f"gate={gate}", "--json"], workspace)
+    started = kp(["jobs", "start", "gate", "--param", f"gate={gate}", "--json"])
     job_id = json.loads(started.stdout)["job_id"]
-    follower = subprocess.Popen([sys.executable, "-m", "kpconsole", "--workspace", str(workspace), "jobs", "logs",
-                                 str(job_id), "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    followed = []
+    follower = threading.Thread(target=lambda: followed.append(kp(["jobs", "logs", str(job_id), "--follow"])))
+    follower.start()
     wait_status(Workspace.open(workspace), job_id, "running")
     time.sleep(0.5)
-    assert follower.poll() is None  # still following
+    assert follower.is_alive()  # still following
     gate.write_text("")
-    out, err = follower.communicate(timeout=30)
-    assert follower.returncode == 0, err
-    assert "waiting for the gate" in out and f"job {job_id} succeeded" in out
+    follower.join(30)
+    assert followed[0].returncode == 0, followed[0].stderr
+    assert "waiting for the gate" in followed[0].stdout and f"job {job_id} succeeded" in followed[0].stdout
 
 
-def test_jobs_cli_reports_bad_input_in_one_line(workspace):
+def test_jobs_cli_reports_bad_input_in_one_line(workspace, kp):
     for args, message in ((["jobs", "show", "999"], "no job 999"),
                           (["jobs", "start", "no_such_kind"], "unknown job kind 'no_such_kind'"),
                           (["jobs", "start", "walk", "--params", "[1]"], "--params: expected a JSON object"),
                           (["jobs", "list", "--status", "weird"], "unknown status 'weird'")):
-        result = run_cli(args, workspace)
+        result = kp(args)
         assert result.returncode == 1, args
         assert result.stderr.startswith("kpconsole: ") and message in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
@@ -305,8 +307,11 @@ def test_reaper_leaves_no_zombie_in_a_long_lived_launcher(session):
         os.waitpid(job.pid, os.WNOHANG)
 
 
-def test_detached_runner_refuses_a_job_that_is_not_queued(session, workspace):
+def test_detached_runner_refuses_a_job_that_is_not_queued(session, workspace, kp):
     job_id = service.start_job(session, "walk", {"steps": 1}, detach=False)
-    result = subprocess.run([sys.executable, "-m", "kpconsole", "--workspace", str(workspace), "jobs", "_run",
-                             str(job_id)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1 and "not queued: nothing to run" in result.stderr
+    hidden = kp(["jobs", "_run", str(job_id)])
+    assert hidden.returncode == 1
+    assert hidden.stderr == f"kpconsole: job {job_id} is succeeded, not queued: nothing to run\n"
+    lean = subprocess.run([sys.executable, "-m", "kpconsole.jobs.run", str(job_id), "--workspace", str(workspace)],
+                          capture_output=True, text=True, timeout=60)
+    assert (lean.returncode, lean.stderr) == (1, hidden.stderr)

@@ -81,7 +81,7 @@ def test_four_writers_and_a_reader_for_30_seconds_without_lock_errors(workspace)
     began = time.monotonic()
     outputs = [p.communicate(timeout=DURATION_S + 120) for p in procs]
     assert time.monotonic() - began >= DURATION_S
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for proc, (_, err) in zip(procs, outputs, strict=True):
         assert "locked" not in err and "busy" not in err, err
         assert proc.returncode == 0, err
     counts = [int(out.strip()) for out, _ in outputs]

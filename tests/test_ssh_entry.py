@@ -41,35 +41,49 @@ def people(workspace, tmp_path) -> dict[str, str]:
 
 
 def sshd_env(command: str | None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SSH_")}
-    env.update({"SSH_CONNECTION": f"{CLIENT} 51234 127.0.0.1 22", "SSH_CLIENT": f"{CLIENT} 51234 22", **extra})
+    """What sshd adds to the environment of a forced command."""
+    env = {"SSH_CONNECTION": f"{CLIENT} 51234 127.0.0.1 22", "SSH_CLIENT": f"{CLIENT} 51234 22", **extra}
     if command is not None:
         env["SSH_ORIGINAL_COMMAND"] = command
     return env
 
 
-def entry(workspace: Path, person: str, key: str | None, command: str | None, **extra: str):
-    """What sshd runs for the authorized_keys line of ``person`` (no terminal)."""
-    argv = [sys.executable, "-m", "kpconsole", "--workspace", str(workspace), "ssh-entry", "--as", person]
-    argv += ["--key", key] if key else []
-    return subprocess.run(argv, capture_output=True, text=True, env=sshd_env(command, **extra),
-                          stdin=subprocess.DEVNULL, timeout=120)
+def entry_argv(workspace: Path, person: str, key: str | None) -> list[str]:
+    """The forced command of ``person``'s authorized_keys line."""
+    return ["--workspace", str(workspace), "ssh-entry", "--as", person, *(["--key", key] if key else [])]
+
+
+@pytest.fixture
+def entry(cli, workspace, monkeypatch):
+    """Run the entry point in this process with the environment sshd would set (no terminal)."""
+    def run(person: str, key: str | None, command: str | None, **extra: str) -> subprocess.CompletedProcess:
+        for name in [n for n in os.environ if n.startswith("SSH_")]:
+            monkeypatch.delenv(name)
+        for name, value in sshd_env(command, **extra).items():
+            monkeypatch.setenv(name, value)
+        result = cli(*entry_argv(workspace, person, key))
+        return subprocess.CompletedProcess(person, result.code, result.stdout, result.stderr)
+
+    return run
 
 
 def test_exec_runs_a_read_command_and_records_the_login(workspace, people):
-    result = entry(workspace, "bob", people["bob"], "data list --json")
+    """As sshd runs it: a new process, the command in SSH_ORIGINAL_COMMAND, stdin not a terminal."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SSH_")}, **sshd_env("data list --json")}
+    result = subprocess.run([sys.executable, "-m", "kpconsole", *entry_argv(workspace, "bob", people["bob"])],
+                            capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
     login = audit.entries(Workspace.open(workspace), action="ssh.login", limit=1)[0]
-    assert (login.actor, login.role, login.ssh_key, login.remote_addr, login.outcome) == \
-        ("bob", "analyst", people["bob"], CLIENT, "ok")
+    assert (login.actor, login.role, login.ssh_key, login.remote_addr, login.outcome, login.target) == \
+        ("bob", "analyst", people["bob"], CLIENT, "ok", "openssh command")
 
 
-def test_analyst_exec_of_a_change_is_refused_audited_and_changes_nothing(workspace, people, tmp_path):
+def test_analyst_exec_of_a_change_is_refused_audited_and_changes_nothing(workspace, people, tmp_path, entry):
     events = tmp_path / "events.csv"
     events.write_text(EVENTS)
     before = tree_state(workspace)
-    result = entry(workspace, "bob", people["bob"], f"data ingest {events} --name mine")
+    result = entry("bob", people["bob"], f"data ingest {events} --name mine")
     assert result.returncode == 1
     assert result.stderr == "kpconsole: bob (analyst) may not data.ingest: it needs the operator role\n"
     ws = Workspace.open(workspace)
@@ -79,10 +93,10 @@ def test_analyst_exec_of_a_change_is_refused_audited_and_changes_nothing(workspa
         ("bob", "refused", people["bob"], CLIENT)
 
 
-def test_operator_detached_job_acts_as_them_with_their_key_and_address(workspace, people, tmp_path, monkeypatch):
+def test_operator_detached_job_acts_as_them_with_their_key_and_address(workspace, people, tmp_path, entry):
     events = tmp_path / "events.csv"
     events.write_text(EVENTS)
-    result = entry(workspace, "alice", people["alice"], f"data ingest '{events}' --name theirs --detach --json")
+    result = entry("alice", people["alice"], f"data ingest '{events}' --name theirs --detach --json")
     assert result.returncode == 0, result.stderr
     job_id = json.loads(result.stdout)["job_id"]
     ws = Workspace.open(workspace)
@@ -103,56 +117,55 @@ def test_operator_detached_job_acts_as_them_with_their_key_and_address(workspace
     ("data list --workspace=/tmp/elsewhere", "the workspace is fixed for SSH logins"),
     ("data show 'unclosed", "cannot parse the command"),
 ])
-def test_commands_outside_the_allow_list_are_refused_with_exit_2(workspace, people, command, message):
-    result = entry(workspace, "alice", people["alice"], command)
+def test_commands_outside_the_allow_list_are_refused_with_exit_2(workspace, people, command, message, entry):
+    result = entry("alice", people["alice"], command)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     refused = audit.entries(Workspace.open(workspace), action="ssh.exec", limit=1)[0]
     assert (refused.actor, refused.outcome, refused.target) == ("alice", "refused", command)
 
 
-def test_the_command_is_never_given_to_a_shell(workspace, people, tmp_path):
+def test_the_command_is_never_given_to_a_shell(workspace, people, tmp_path, entry):
     marker = tmp_path / "pwned"
-    result = entry(workspace, "bob", people["bob"], f'data show "$(touch {marker})"; touch {marker}')
+    result = entry("bob", people["bob"], f'data show "$(touch {marker})"; touch {marker}')
     assert result.returncode != 0
     assert not marker.exists()
 
 
-def test_exit_status_is_the_commands(workspace, people):
-    assert entry(workspace, "bob", people["bob"], "jobs show 999").returncode == 1
-    assert entry(workspace, "bob", people["bob"], "data list --no-such-option").returncode == 2
+def test_exit_status_is_the_commands(workspace, people, entry):
+    assert entry("bob", people["bob"], "jobs show 999").returncode == 1
+    assert entry("bob", people["bob"], "data list --no-such-option").returncode == 2
 
 
-def test_no_command_and_no_terminal_is_a_hint_and_exit_2(workspace, people):
-    result = entry(workspace, "bob", people["bob"], None)
+def test_no_command_and_no_terminal_is_a_hint_and_exit_2(workspace, people, entry):
+    result = entry("bob", people["bob"], None)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "kpconsole: no command and no terminal: use `ssh -t …` for the console, or give a command, e.g. `ssh … data list`"
     ]
 
 
-def test_a_revoked_person_is_refused_even_if_their_line_stays(workspace, people):
+def test_a_revoked_person_is_refused_even_if_their_line_stays(workspace, people, entry):
     admin = Session(Workspace.open(workspace), Actor("root", Role.ADMIN, "root"))
     access.revoke(admin, "bob")
-    result = entry(workspace, "bob", people["bob"], "data list")
+    result = entry("bob", people["bob"], "data list")
     assert result.returncode == 1 and "'bob' has no access to the workspace" in result.stderr
     refused = audit.entries(Workspace.open(workspace), action="ssh.login", limit=1)[0]
     assert (refused.actor, refused.outcome, refused.ssh_key, refused.remote_addr) == \
         ("bob", "refused", people["bob"], CLIENT)
 
 
-def test_a_key_that_is_not_the_persons_is_refused(workspace, people):
-    result = entry(workspace, "bob", people["alice"], "data list")
+def test_a_key_that_is_not_the_persons_is_refused(workspace, people, entry):
+    result = entry("bob", people["alice"], "data list")
     assert result.returncode == 1 and "is not registered to 'bob'" in result.stderr
 
 
 def test_an_interactive_login_on_a_terminal_gets_the_console_as_the_person(workspace, people):
     """sshd with ``pty``: the forced command runs on a terminal with an empty command."""
     pytest.importorskip("kpconsole.tui.app", reason="the console (kpconsole.tui) is not in this tree yet")
-    argv = [sys.executable, "-m", "kpconsole", "--workspace", str(workspace), "ssh-entry", "--as", "bob",
-            "--key", people["bob"]]
-    env = {**sshd_env("", SSH_TTY="/dev/pts/9", TERM="xterm-256color"), "COLUMNS": "80", "LINES": "24"}
-    env.pop("NO_COLOR", None)
+    argv = [sys.executable, "-m", "kpconsole", *entry_argv(workspace, "bob", people["bob"])]
+    env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR" and not k.startswith("SSH_")},
+           **sshd_env("", SSH_TTY="/dev/pts/9", TERM="xterm-256color"), "COLUMNS": "80", "LINES": "24"}
     pid, master = pty.fork()
     if pid == 0:
         os.execve(sys.executable, argv, env)

@@ -75,7 +75,7 @@ class _Connection(asyncssh.SSHServer):
         self.server.connections.discard(self)
         for proc in list(self.children):
             if proc.returncode is None:
-                asyncio.get_event_loop().create_task(sessions.end_process_group(proc))
+                asyncio.get_running_loop().create_task(sessions.end_process_group(proc))
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
