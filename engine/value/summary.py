@@ -25,7 +25,6 @@ import polars as pl
 
 from engine.errors import EngineError
 
-SUMMARY_COLUMNS = ("user_id", "frequency", "recency", "T", "monetary", "first_purchase")
 
 
 def daily_transactions(transactions: pl.LazyFrame) -> pl.LazyFrame:
