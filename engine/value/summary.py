@@ -26,7 +26,6 @@ import polars as pl
 from engine.errors import EngineError
 
 
-
 def daily_transactions(transactions: pl.LazyFrame) -> pl.LazyFrame:
     """``user_id, ts, amount`` rows → one row per customer and calendar day (amounts summed)."""
     return (
