@@ -18,6 +18,7 @@ from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.segments_demo import community_step, segments_step, value_step
+from kpconsole.services.simulate_demo import simulation_step
 from kpconsole.services.recommend_demo import recommender_step
 from kpconsole.session import Session, create_session
 from store.workspace import DB_NAME
@@ -75,6 +76,7 @@ STEPS: list[DemoStep] = [
     segments_step,
     value_step,
     community_step,
+    simulation_step,
 ]
 
 

@@ -17,6 +17,7 @@ from kpconsole.cli import segment as segment_cli
 from kpconsole.cli import value as value_cli
 from kpconsole.cli import model as model_cli
 from kpconsole.cli import recommend as recommend_cli
+from kpconsole.cli import sim as sim_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli import access as access_cli
 from kpconsole.cli import audit as audit_cli
@@ -33,6 +34,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data.app, name="data")
+app.add_typer(sim_cli.app, name="sim")
 app.add_typer(segment_cli.app, name="segment")
 app.add_typer(value_cli.app, name="value")
 app.add_typer(community_cli.app, name="community")

@@ -1,0 +1,52 @@
+"""Means with 95 % intervals over replicates, and paired differences between two runs.
+
+Replicates are independent draws of the same model, so the mean of a KPI over R replicates
+has the Student-t confidence interval ``x̄ ± t_{0.975, R-1} · s / √R``: it covers the model's
+expected value (not one future path) 95 % of the time.
+
+Two runs with the same seed, days and replicates share their random numbers
+(:mod:`engine.simulate.rng`), so replicate r of run A and replicate r of run B differ only by
+the scenario. Their difference ``d_r = A_r - B_r`` is compared pairwise, with the same
+t-interval over ``d``; identical scenarios give ``d_r = 0`` exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def t_multiplier(replicates: int, level: float = 0.95) -> float:
+    """``t_{(1+level)/2, R-1}``; 0 for a single replicate (no interval)."""
+    if replicates < 2:
+        return 0.0
+    return float(stats.t.ppf((1.0 + level) / 2.0, replicates - 1))
+
+
+def mean_interval(values: np.ndarray, level: float = 0.95, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, low, high) of ``values`` over the replicate ``axis``.
+
+    >>> m, lo, hi = mean_interval(np.array([1.0, 2.0, 3.0]))
+    >>> float(m), round(float(lo), 3), round(float(hi), 3)
+    (2.0, -0.484, 4.484)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    r = values.shape[axis]
+    mean = values.mean(axis=axis)
+    if r < 2:
+        return mean, mean.copy(), mean.copy()
+    half = t_multiplier(r, level) * values.std(axis=axis, ddof=1) / np.sqrt(r)
+    return mean, mean - half, mean + half
+
+
+def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean difference, low, high) of two independent samples (Welch–Satterthwaite df)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na, nb = a.shape[axis], b.shape[axis]
+    va, vb = a.var(axis=axis, ddof=1) / na, b.var(axis=axis, ddof=1) / nb
+    diff = a.mean(axis=axis) - b.mean(axis=axis)
+    se = np.sqrt(va + vb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(se > 0, (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1)), 1.0)
+    half = stats.t.ppf((1.0 + level) / 2.0, df) * se
+    return diff, diff - half, diff + half

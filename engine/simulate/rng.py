@@ -1,0 +1,109 @@
+"""Random numbers: counter-based for the day's decisions, a seeded generator for the visit draw.
+
+**Counter-based draws.** A decision of agent ``row`` about item (or slot) ``col`` on ``day`` in a
+named ``stream`` gets the uniform::
+
+    k   = key(seed, stream, day)                       (SplitMix64 of the coordinates, exact)
+    h   = mix(mix(row ⊕ k₀) ⊕ (col·φ + k₁))             (lowbias32 of C. Wellons, int32)
+    u   = (h >> 8 + ½) / 2²⁴
+
+computed on int32 tensors (vectorised on CPU, identical on CUDA). It depends on nothing but
+its coordinates, which gives the simulator:
+
+* **common random numbers**: agent 17's reaction to item 42 on day 3 is the same number in
+  every scenario, however many draws others made — so paired differences between scenarios
+  measure the change, not the noise, and identical scenarios differ by 0;
+* **device independence**: the draws are bit-identical on CPU and CUDA.
+
+**The visit draw** (one per agent per day, the only draw over everyone) comes from
+``torch.rand`` with a generator seeded by ``key(seed, "visit", day)``: per agent, so still a
+common random number, and far cheaper than hashing every agent. It is reproducible on one
+device; CPU and CUDA generators differ.
+
+Uniforms have 24 bits (the float32 mantissa) and lie strictly inside (0, 1).
+"""
+
+from __future__ import annotations
+
+import torch
+
+_MASK64 = (1 << 64) - 1
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+_C_STREAM = 0xD1B54A32D192ED03
+_C_DAY = 0xABC98388FB8FAC03
+_PHI32 = 0x9E3779B9
+
+#: Named streams: one per kind of decision, so adding a draw of one kind never shifts another.
+STREAMS = ("visit", "choice", "attention", "buy", "refund", "refund_delay", "subscribe", "billing",
+           "renew", "trial", "contribute", "policy")
+
+
+def _i32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _mix64(x: int) -> int:
+    x &= _MASK64
+    x = ((x ^ (x >> 30)) * _M1) & _MASK64
+    x = ((x ^ (x >> 27)) * _M2) & _MASK64
+    return x ^ (x >> 31)
+
+
+def stream_key(seed: int, stream: str, day: int) -> int:
+    """A 64-bit key (non-negative Python int) for one stream on one day."""
+    code = STREAMS.index(stream) + 1
+    return _mix64(_mix64(seed) ^ (code * _C_STREAM) ^ ((day + 1) * _C_DAY))
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """lowbias32 on int32 (``>>`` is arithmetic in torch, hence the masks)."""
+    x = x ^ ((x >> 16) & 0xFFFF)
+    x = x * _i32(0x7FEB352D)
+    x = x ^ ((x >> 15) & 0x1FFFF)
+    x = x * _i32(0x846CA68B)
+    return x ^ ((x >> 16) & 0xFFFF)
+
+
+def _to_unit(h: torch.Tensor) -> torch.Tensor:
+    return (((h >> 8) & 0xFFFFFF).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
+
+
+def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
+    """U(0,1) float32 draws for agent ``rows`` [V]; with ``cols`` ([V] pairs or [V, C]) one per
+    (row, column)."""
+    key = stream_key(seed, stream, day)
+    h = _mix32(rows.to(torch.int32) ^ _i32(key))
+    if cols is None:
+        return _to_unit(_mix32(h ^ _i32(key >> 32)))
+    c = cols.to(torch.int32) * _i32(_PHI32) + _i32(key >> 32)
+    return _to_unit(_mix32((h[:, None] if cols.dim() > rows.dim() else h) ^ c))
+
+
+def gumbel(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
+    """Standard Gumbel draws ``-log(-log U)`` (the noise of a multinomial logit)."""
+    return -torch.log(-torch.log(uniform(seed, stream, day, rows, cols)))
+
+
+def poisson_capped(u: torch.Tensor, lam: torch.Tensor, cap: int) -> torch.Tensor:
+    """Poisson(λ) by inversion of the CDF at ``u``, capped at ``cap`` (int64).
+
+    ``k = min{k : F(k) ≥ u}`` with ``F`` accumulated term by term (``p_k = p_{k-1}·λ/k``);
+    the loop runs ``cap`` times whatever the data, so the work is fixed and vectorised.
+    """
+    term = torch.exp(-lam)
+    cdf = term.clone()
+    k = torch.zeros(u.shape, dtype=torch.int64, device=u.device)
+    for j in range(1, cap + 1):
+        k += (u > cdf).to(torch.int64)
+        term = term * lam / j
+        cdf = cdf + term
+    return k
+
+
+def day_generator(seed: int, stream: str, day: int, device: torch.device) -> torch.Generator:
+    """A ``torch.Generator`` seeded for one stream on one day."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(stream_key(seed, stream, day) & ((1 << 63) - 1))
+    return gen

@@ -1,0 +1,386 @@
+"""The day loop: every replicate's agents stepped together, one day per step.
+
+One day, for all agents of all replicates at once (order matters and is fixed):
+
+1. **churn** — an agent who joined before today leaves when its cumulative hazard
+   ``Σ θ·exp(-γ_c·σ)`` passes its Exp(1) clock (the same as a daily Bernoulli draw); a leaving
+   member's MRR churns;
+2. **billing** — refunds fall due; trials end (convert or lapse); members due renew, switch tier
+   or cancel;
+3. **visit** — with probability ``min(max_visit, p·exp(γ_v·σ)·m_badge)``;
+4. **recommend and choose** — the policy's first K candidates the agent does not own, the
+   logit choice of :mod:`engine.simulate.choice`; the policy sees the clicks;
+5. **buy** — an opened paid item not included in the agent's tier is bought with probability
+   ``σ(b_s - α_s·ln(price / reference))`` (declined, it may be shown and weighed again another
+   day, as in the data); some purchases are refunded 1–7 days later;
+6. **subscribe** — visiting non-members choose a tier or none (:mod:`engine.simulate.membership`);
+7. **contribute** — with probability ``c_s·m_badge``;
+8. **satisfaction** — ``σ ← (1-ρ)σ + ρ(ū - u_ref)`` for visitors, where ``u_ref`` is the
+   expected utility of the agent's own first pick from the whole catalog;
+9. **ads and sponsorship**, then the day's KPIs (:data:`engine.simulate.metrics.METRICS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engine.errors import EngineError
+from engine.progress import Progress, no_progress
+from engine.simulate import rng, seen
+from engine.simulate.choice import Clicks, Tastes, choose, first_not_owned
+from engine.simulate.incentives import BadgeLadder, IncentiveProfile
+from engine.simulate.intervals import mean_interval
+from engine.simulate.levers import Levers, Settings
+from engine.simulate.membership import Memberships
+from engine.simulate.metrics import METRICS, gini, safe_ratio
+from engine.simulate.money import Ledger, per_replicate_sum
+from engine.simulate.policies import PolicySpec, make_policy
+from engine.simulate.population import NEVER, sample_agents
+from engine.simulate.recency import Recency
+from engine.simulate.world import World
+
+REFUND_DAYS = 7
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise EngineError("device 'cuda' asked for, but no CUDA GPU is available (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise EngineError(f"unknown device '{name}' (auto, cpu or cuda)")
+    return torch.device(name)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Daily KPIs of every replicate, plus per-item totals and incentive profiles."""
+
+    metrics: tuple[str, ...]
+    values: np.ndarray  # [days, metrics, replicates] float64
+    item_purchases: np.ndarray  # [replicates, items] int64
+    item_views: np.ndarray  # [replicates, items] int64
+    incentives: tuple[IncentiveProfile, ...]
+    agents: int  # agent slots per replicate
+    device: str
+
+    def series(self, name: str) -> np.ndarray:
+        """[days, replicates] of one metric."""
+        return self.values[:, self.metrics.index(name), :]
+
+    def totals(self, name: str) -> np.ndarray:
+        """Per replicate: the run's sum, mean or last value, as the metric aggregates."""
+        how = METRICS[name][0]
+        s = self.series(name)
+        return s.sum(axis=0) if how == "sum" else s.mean(axis=0) if how == "mean" else s[-1]
+
+    def summary(self, level: float = 0.95) -> dict[str, dict[str, float]]:
+        """{metric: {mean, low, high}} of the run totals over replicates."""
+        out = {}
+        for name in self.metrics:
+            m, lo, hi = mean_interval(self.totals(name), level)
+            out[name] = {"mean": float(m), "low": float(lo), "high": float(hi)}
+        return out
+
+    def daily(self, name: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, low, high) per day."""
+        return mean_interval(self.series(name), level, axis=1)
+
+
+class Simulation:
+    """State of all agents of all replicates; :meth:`step` advances one day.
+
+    Work over every agent is kept to a handful of passes a day (a visit draw, the hazard clock,
+    two ``nonzero``); everything else touches only the day's visitors, leavers, joiners,
+    members and payers. Per-agent rates that depend on satisfaction or counts (``visit_rate``,
+    ``daily_hazard``) are refreshed for the agents whose state changed; counts such as WAU,
+    MAU, agents alive and recent payers are kept as running tallies.
+    """
+
+    def __init__(self, world: World, policy: PolicySpec, levers: Levers, settings: Settings,
+                 prices: np.ndarray | None = None) -> None:
+        if settings.days <= 0 or settings.replicates <= 0 or settings.slate_size <= 0:
+            raise EngineError("days, replicates and slate size must be positive")
+        dev = resolve_device(settings.device)
+        self.dev, self.levers, self.settings, self.world = dev, levers, settings, world
+        self.seed, self.R = settings.seed, settings.replicates
+        seg, cat = world.segments, world.catalog
+        if cat.size == 0:
+            raise EngineError("the world's catalog is empty: nothing to recommend")
+        self.M, self.K = cat.size, min(settings.slate_size, cat.size)
+        self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
+        self.N = a.per_replicate
+        f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
+        self.tastes = Tastes(taste=f32(world.users.taste), vectors=f32(cat.vectors), quality=f32(cat.quality),
+                             sensitivity=f32(seg.choice_sensitivity), segment=a.segment, source=a.source)
+        self.attention = f32(seg.attention)
+        self.buy_b, self.alpha = f32(np.nan_to_num(seg.buy_intercept, neginf=-60.0)), f32(seg.price_sensitivity)
+        self.refund_p = f32(np.clip(seg.refund * levers.money.refund_scale, 0, 1))
+        self.contribute_p = f32(seg.contribute)
+        price = np.asarray(cat.price if prices is None else prices, dtype=np.float64)
+        self.price = torch.as_tensor(price, device=dev)
+        self.log_rel_price = f32(np.log(np.maximum(price, 1e-9) / world.reference_price))
+        kinds = sorted(set(cat.kind.tolist()))
+        self.item_kind = torch.as_tensor([kinds.index(k) for k in cat.kind.tolist()], device=dev)
+        self.creator = torch.as_tensor(cat.creator, device=dev)
+        self.creators = max(cat.creators, 1)
+        self.owned = seen.empty(self.R * self.N, self.M, dev)
+        self.owns_any = torch.zeros(self.R * self.N, dtype=torch.bool, device=dev)
+        self.members = Memberships(levers.membership, seg, plan_price=world.plan_price, kinds=kinds,
+                                   member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, seed=self.seed)
+        self.ledger = Ledger(self.R, levers.money, dev)
+        self.policy = make_policy(policy, items=self.M, popularity=cat.popularity, replicates=self.R,
+                                  width=4 * self.K, seed=self.seed, source=a.source, utility=self.tastes.utility,
+                                  item_vectors=cat.vectors)
+        self.ladders = [BadgeLadder(i, dev) for i in levers.incentives]
+        self.u_ref = self._reference_utility()
+        rows = self.R * self.N
+        self.sat = torch.zeros(rows, dtype=torch.float32, device=dev)
+        # the hazard clock: an agent leaves when its cumulative hazard passes its Exp(1) clock;
+        # agents not yet joined accrue nothing, agents gone have an infinite clock
+        self.active = a.alive & (a.join_day < 0)
+        self.clock = torch.where(a.alive, a.clock, torch.full_like(a.clock, float("inf")))
+        self.cum_hazard = torch.zeros(rows, dtype=torch.float32, device=dev)
+        self.daily_hazard = torch.zeros(rows, dtype=torch.float32, device=dev)
+        self.visit_rate = torch.zeros(rows, dtype=torch.float32, device=dev)
+        self._refresh(torch.nonzero(self.active).flatten())
+        order = torch.argsort(a.join_day, stable=True)
+        self.joiners = (order, torch.searchsorted(a.join_day[order], torch.arange(settings.days + 1, device=dev)))
+        self.alive_count = torch.bincount(torch.nonzero(self.active).flatten() // self.N, minlength=self.R)
+        self.sat_sum = torch.zeros(self.R, dtype=torch.float64, device=dev)
+        self.visited = Recency(a.last_visit, self.R, settings.days)
+        self.paid = Recency(a.last_payment, self.R, settings.days)
+        self.refunds_due = torch.zeros(REFUND_DAYS + 1, self.R, dtype=torch.float64, device=dev)
+        self.item_purchases = torch.zeros(self.R * self.M, dtype=torch.int64, device=dev)
+        self.item_views = torch.zeros(self.R * self.M, dtype=torch.int64, device=dev)
+        self.pairs, self.tracked = self._similar_pairs(settings.tracked_pairs)
+        self.opened = seen.empty(int(self.tracked.max().item()) + 1 if self.pairs[0].numel() else 0, self.M, dev)
+    # --- set-up -----------------------------------------------------------------------------
+
+    def _reference_utility(self) -> torch.Tensor:
+        """Per source user: ``Σ_j softmax(u_j)·u_j`` over the catalog (the expected utility of
+        their own first pick), computed with their segment's β."""
+        users = self.world.users
+        seg = torch.as_tensor(users.segment, device=self.dev)
+        taste = self.tastes.taste
+        out = []
+        for lo in range(0, users.count, 2048):
+            u = (self.tastes.sensitivity[seg[lo:lo + 2048]][:, None] * (taste[lo:lo + 2048] @ self.tastes.vectors.T)
+                 + self.tastes.quality[None, :])
+            out.append((torch.softmax(u, dim=1) * u).sum(dim=1))
+        return torch.cat(out) if out else torch.zeros(0, device=self.dev)
+
+    def _similar_pairs(self, count: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``count`` agents per replicate, each with the agent of most similar taste among up to
+        4,096 others (Chaney et al.'s pairing): the pairs as indices into the tracked agents,
+        and each row's tracked index (-1 for agents not tracked)."""
+        n = self.N
+        tracked = torch.full((self.R * n,), -1, dtype=torch.int64, device=self.dev)
+        if count <= 0 or n < 2:
+            empty = torch.zeros(0, dtype=torch.int64, device=self.dev)
+            return (empty, empty), tracked
+        gen = np.random.default_rng([self.seed, 0xA1B])
+        anchors = torch.as_tensor(gen.choice(n, size=min(count, n), replace=False), device=self.dev)
+        pool = torch.as_tensor(gen.choice(n, size=min(4096, n), replace=False), device=self.dev)
+        base = torch.arange(self.R, device=self.dev)[:, None] * n
+        unit = torch.nn.functional.normalize(self.tastes.taste, dim=1)
+        ta = unit[self.agents.source[base + anchors]]  # [R, P, D]
+        tp = unit[self.agents.source[base + pool]]  # [R, Q, D]
+        sim = torch.einsum("rpd,rqd->rpq", ta, tp).masked_fill(anchors[:, None] == pool[None, :], -2.0)
+        partner = pool[sim.argmax(dim=2)]
+        left, right = (base + anchors).reshape(-1), (base + partner).reshape(-1)
+        rows = torch.unique(torch.cat([left, right]))
+        tracked[rows] = torch.arange(len(rows), device=self.dev)
+        return (tracked[left], tracked[right]), tracked
+
+    # --- one day ----------------------------------------------------------------------------
+
+    def _refresh(self, rows: torch.Tensor) -> None:
+        """Recompute the visit probability and daily hazard of ``rows`` from their state."""
+        a, b = self.agents, self.levers.behaviour
+        sat = self.sat[rows]
+        p = a.visit_p[rows] * torch.exp(b.satisfaction_visit * sat)
+        for ladder in self.ladders:
+            if ladder.incentive.action == "visit":
+                p = p * ladder.multiplier(a.visits[rows])
+        self.visit_rate[rows] = p.clamp(max=b.max_visit)
+        theta = (a.hazard[rows] * torch.exp(-b.satisfaction_churn * sat)).clamp(max=1 - 1e-7)
+        self.daily_hazard[rows] = -torch.log1p(-theta)
+
+    def _leave(self, day: int) -> torch.Tensor:
+        """Churn: cumulative hazards past their clocks. Returns the leaving rows (sorted)."""
+        self.cum_hazard += self.daily_hazard
+        gone = torch.nonzero(self.cum_hazard > self.clock).flatten()
+        self.agents.alive[gone] = False
+        self.active[gone] = False
+        self.clock[gone] = float("inf")
+        self.daily_hazard[gone] = 0.0
+        self.visit_rate[gone] = 0.0
+        rep = gone // self.N
+        self.alive_count -= torch.bincount(rep, minlength=self.R)
+        self.sat_sum -= per_replicate_sum(rep, self.sat[gone], self.R)
+        self.members.leave(gone)
+        return gone
+
+    def _join(self, day: int) -> None:
+        order, bounds = self.joiners
+        rows = torch.sort(order[bounds[day]:bounds[day + 1]]).values
+        rows = rows[self.agents.alive[rows]]
+        self.active[rows] = True
+        self._refresh(rows)
+        self.alive_count += torch.bincount(rows // self.N, minlength=self.R)
+
+    def step(self, day: int) -> dict[str, torch.Tensor]:
+        a, b, R, N, money = self.agents, self.levers.behaviour, self.R, self.N, self.levers.money
+        # 1. churn (agents who joined before today), then today's arrivals join
+        leaving = self._leave(day)
+        self._join(day)
+        # 2. billing: refunds due, trials ending, renewals
+        due = self.refunds_due[day % (REFUND_DAYS + 1)]
+        self.ledger.refunds(due.clone(), money.creator_share)
+        due.zero_()
+        trials = self.members.end_trials(day)
+        renewals = self.members.renew(a.segment, day)
+        self.ledger.payments("revenue_subscriptions", trials[0] // N, trials[1], money.membership_creator_share)
+        self.ledger.payments("revenue_renewals", renewals[0] // N, renewals[1], money.membership_creator_share)
+        # 3. visit
+        if any(ladder.incentive.action == "visit" for ladder in self.ladders):
+            active = torch.nonzero(self.active).flatten()
+        u = torch.rand(R * N, generator=rng.day_generator(self.seed, "visit", day, self.dev), device=self.dev)
+        rows = torch.nonzero(u < self.visit_rate).flatten()
+        for ladder in self.ladders:
+            if ladder.incentive.action == "visit":
+                visited = torch.zeros(R * N, dtype=torch.bool, device=self.dev)
+                visited[rows] = True
+                ladder.record(a.visits[active], visited[active])
+        self.visited.move(rows, a.last_visit[rows], day)
+        a.last_visit[rows] = day
+        a.visits[rows] += 1
+        # 4. recommend and choose
+        slate = first_not_owned(self.policy.candidates(day, rows, rows // N), rows, self.owned, self.owns_any, self.K)
+        clicks = choose(day, rows, slate, self.tastes, self.attention, b.outside_utility, self.M, self.seed)
+        t = self.tracked[clicks.row]
+        seen.add(self.opened, t[t >= 0], clicks.item[t >= 0])
+        click_rep = clicks.row // N
+        self.policy.observe(click_rep, clicks.item)
+        self.item_views.index_add_(0, click_rep * self.M + clicks.item, torch.ones_like(clicks.item))
+        # 5. buy
+        bought = self._buy(day, clicks)
+        # 6. subscribe
+        joined = self.members.subscribe(rows, a.segment, day)
+        self.ledger.payments("revenue_subscriptions", joined[0] // N, joined[1], money.membership_creator_share)
+        # 7. contribute
+        pc = self.contribute_p[a.segment[rows]]
+        for ladder in self.ladders:
+            if ladder.incentive.action == "contribute":
+                pc = pc * ladder.multiplier(a.contributions[rows])
+        contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
+        for ladder in self.ladders:
+            if ladder.incentive.action == "contribute":
+                ladder.record(a.contributions[rows], contributed)
+        a.contributions[rows] += contributed.to(torch.int64)
+        # 8. satisfaction, and the rates it moves
+        rho = b.satisfaction_rate
+        new_sat = (1 - rho) * self.sat[rows] + rho * (clicks.received - self.u_ref[a.source[rows]])
+        self.sat_sum += per_replicate_sum(rows // N, new_sat - self.sat[rows], R)
+        self.sat[rows] = new_sat
+        self._refresh(rows)
+        # 9. ads, sponsorship; who paid
+        ads = rows[~self.members.ad_free_of(rows)]
+        self.ledger.ads(torch.bincount(ads // N, minlength=R) * money.ads_impressions_per_visit)
+        self.ledger.sponsorship(day)
+        payers = torch.unique(torch.cat([bought[0], trials[0], renewals[0], joined[0]]))
+        first_time = payers[a.last_payment[payers] == NEVER]
+        self.paid.move(payers, a.last_payment[payers], day)
+        a.last_payment[payers] = day
+        counts = {"purchases": torch.bincount(bought[0] // N, minlength=R),
+                  "subscriptions": torch.bincount(torch.cat([trials[0], joined[0]]) // N, minlength=R),
+                  "contributions": torch.bincount(rows[contributed] // N, minlength=R),
+                  "payers": torch.bincount(payers // N, minlength=R),
+                  "new_payers": torch.bincount(first_time // N, minlength=R),
+                  "churned": torch.bincount(leaving // N, minlength=R)}
+        return self._kpis(day, rows, clicks, counts)
+
+    def _buy(self, day: int, clicks: Clicks) -> tuple[torch.Tensor, torch.Tensor]:
+        """Purchases among the opened items; books sales and schedules refunds."""
+        a, N, money = self.agents, self.N, self.levers.money
+        price = self.price[clicks.item]
+        need = (price > 0) & ~self.members.includes_item(clicks.row, self.item_kind[clicks.item])
+        seg = a.segment[clicks.row]
+        p_buy = torch.sigmoid(self.buy_b[seg] - self.alpha[seg] * self.log_rel_price[clicks.item])
+        bought = need & (rng.uniform(self.seed, "buy", day, clicks.row, clicks.item) < p_buy)
+        rows, items, amounts = clicks.row[bought], clicks.item[bought], price[bought]
+        seen.add(self.owned, rows, items)
+        self.owns_any[rows] = True
+        rep = rows // N
+        self.ledger.payments("revenue_purchases", rep, amounts, money.creator_share)
+        self.item_purchases.index_add_(0, rep * self.M + items, torch.ones_like(items))
+        refund = rng.uniform(self.seed, "refund", day, rows, items) < self.refund_p[a.segment[rows]]
+        delay = 1 + (rng.uniform(self.seed, "refund_delay", day, rows, items) * REFUND_DAYS).to(torch.int64)
+        delay = delay.clamp(max=REFUND_DAYS)
+        for d in range(1, REFUND_DAYS + 1):
+            pick = refund & (delay == d)
+            self.refunds_due[(day + d) % (REFUND_DAYS + 1)] += per_replicate_sum(rep[pick], amounts[pick], self.R)
+        return rows, amounts
+
+    def _kpis(self, day: int, rows: torch.Tensor, clicks: Clicks, counts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        R, N = self.R, self.N
+        out: dict[str, torch.Tensor] = dict(counts)
+        out["dau"] = torch.bincount(rows // N, minlength=R)
+        out["wau"] = self.visited.count(day, 7)
+        out["mau"] = self.visited.count(day, 30)
+        out["alive"] = self.alive_count.clone()
+        out["views"] = torch.bincount(clicks.row // N, minlength=R)
+        out["paying_ratio"] = safe_ratio(self.paid.count(day, 30), out["mau"])
+        money = self.ledger.close()
+        out.update(money)
+        out.update(self.members.close())
+        sales = money["revenue_purchases"] + money["revenue_subscriptions"] + money["revenue_renewals"]
+        out["arpu"] = safe_ratio(money["gross"], out["dau"])
+        out["arppu"] = safe_ratio(sales, out["payers"])
+        shown = torch.where(clicks.slate >= 0, (rows // N)[:, None] * self.M + clicks.slate, R * self.M)
+        per_item = torch.bincount(shown.view(-1), minlength=R * self.M + 1)[:-1].view(R, self.M)
+        exposure = torch.zeros(R, self.creators, dtype=torch.int64, device=self.dev)
+        exposure.index_add_(1, self.creator.clamp(min=0), per_item * (self.creator >= 0))
+        out["exposure_gini"] = gini(exposure)
+        out["coverage"] = (per_item > 0).to(torch.float64).mean(dim=1)
+        out["homogenisation"] = self._homogenisation()
+        out["satisfaction"] = safe_ratio(self.sat_sum, self.alive_count)
+        return out
+
+    def _homogenisation(self) -> torch.Tensor:
+        left, right = self.pairs
+        if left.numel() == 0:
+            return torch.zeros(self.R, dtype=torch.float64, device=self.dev)
+        j = seen.jaccard(self.opened, left, right).view(self.R, -1)
+        valid = ~torch.isnan(j)
+        return safe_ratio(torch.where(valid, j, 0.0).sum(dim=1), valid.sum(dim=1))
+
+
+def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Settings, *,
+             prices: np.ndarray | None = None, progress: Progress = no_progress) -> SimResult:
+    """Run ``settings.days`` days of ``settings.replicates`` replicates; see the module docstring.
+
+    ``prices`` replaces the catalog's prices (a scenario's price changes); the same
+    ``settings.seed`` gives the same agents and random numbers whatever the scenario.
+    """
+    sim = Simulation(world, policy, levers, settings, prices)
+    names = tuple(METRICS)
+    days = []
+    for day in range(settings.days):
+        kpis = sim.step(day)
+        days.append(torch.stack([kpis[n].to(torch.float64) for n in names]))
+        progress((day + 1) / settings.days, f"day {day + 1}/{settings.days}",
+                 {"dau": float(kpis["dau"].to(torch.float64).mean()), "gross": float(kpis["gross"].mean())})
+    values = torch.stack(days).cpu().numpy()
+    return SimResult(
+        metrics=names, values=values,
+        item_purchases=sim.item_purchases.view(sim.R, sim.M).cpu().numpy(),
+        item_views=sim.item_views.view(sim.R, sim.M).cpu().numpy(),
+        incentives=tuple(ladder.profile() for ladder in sim.ladders),
+        agents=sim.N, device=str(sim.dev),
+    )

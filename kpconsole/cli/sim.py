@@ -1,0 +1,236 @@
+"""``kpconsole sim …``: calibrate, run scenarios, compare runs, backtest, list and show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.simulate.metrics import HEADLINE, METRICS
+from kpconsole.cli import common
+from kpconsole.services import simulate
+from store.simulations import CalibrationRecord, RunRecord
+
+app = typer.Typer(help="Monetisation and engagement simulation: calibrate from data, run scenarios with "
+                       "intervals, compare, backtest.", no_args_is_help=True)
+
+ReplicatesOpt = Annotated[int | None, typer.Option("--replicates", "-r", min=1,
+                                                   help="Replicates (independent runs) [default: the scenario's].")]
+DaysOpt = Annotated[int | None, typer.Option("--days", min=1, help="Days to simulate [default: the scenario's].")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed: the same seed gives the same numbers on the same "
+                                                            "device [default: the scenario's].")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
+DetachOpt = Annotated[bool, typer.Option("--detach", help="Run as a background job and print its id.")]
+
+
+@app.command("calibrate")
+def calibrate(
+    data: Annotated[str, typer.Option("--data", "-d", help="Dataset to fit the simulated population from.")],
+    segments: Annotated[str | None, typer.Option("--segments", help="A segmentation id, or 'rule' for the built-in "
+                                                                    "rule [default: the dataset's newest "
+                                                                    "segmentation, else the rule].")] = None,
+    model: Annotated[int | None, typer.Option("--model", help="Take tastes from this CF model's embeddings "
+                                                             "(als, bpr, ncf) [default: tags].")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampled fits.")] = 0,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Fit visits, churn, choice, prices and memberships per segment, store them and print what was fitted."""
+    session = common.session(workspace)
+    seg = None if segments is None else segments if segments == "rule" else _int(segments, "--segments")
+    with common.progress_bar(f"calibrate {data}") as progress:
+        record = simulate.calibrate(session, data, segmentation=seg, model=model, seed=seed, progress=progress)
+    common.emit(record, as_json, lambda: print_calibration(record))
+
+
+@app.command("run")
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML; see sample_data/scenarios/).")],
+    replicates: ReplicatesOpt = None,
+    days: DaysOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    detach: DetachOpt = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Simulate a scenario day by day and store its KPIs with 95 % intervals."""
+    session = common.session(workspace)
+    options = {"replicates": replicates, "days": days, "seed": seed, "device": device}
+    if detach:
+        job_id = simulate.start_run(session, scenario, **options)
+        _print_job(job_id, as_json)
+        return
+    with common.progress_bar(f"simulate {scenario.name}") as progress:
+        record = simulate.run_file(session, scenario, progress=progress, **options)
+    common.emit({"id": record.id, "run": record, "totals": record.summary["totals"]}, as_json,
+                lambda: print_run(record, all_metrics=False))
+
+
+@app.command("compare")
+def compare(
+    run_a: Annotated[int, typer.Argument(help="Run A (see sim list).")],
+    run_b: Annotated[int, typer.Argument(help="Run B: differences are A − B.")],
+    all_metrics: Annotated[bool, typer.Option("--all", help="Every KPI, not only the headline ones.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Paired differences A − B of each KPI with 95 % intervals (common random numbers)."""
+    result = simulate.compare(common.session(workspace), run_a, run_b)
+    common.emit(result, as_json, lambda: print_comparison(result, all_metrics))
+
+
+@app.command("backtest")
+def backtest(
+    data: Annotated[str, typer.Option("--data", "-d", help="Dataset to backtest on.")],
+    cut: Annotated[str, typer.Option("--cut", help="First simulated day (2026-05-01) or a ratio of the time "
+                                                   "span (0.7): calibrate before it, simulate from it.")],
+    replicates: Annotated[int, typer.Option("--replicates", "-r", min=1, help="Replicates.")] = 16,
+    seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
+    device: DeviceOpt = "auto",
+    detach: DetachOpt = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Calibrate before the cut, simulate after it, and report the MAPE of daily actives and revenue."""
+    session = common.session(workspace)
+    if detach:
+        _print_job(simulate.start_backtest(session, data, cut, replicates=replicates, seed=seed, device=device), as_json)
+        return
+    with common.progress_bar(f"backtest {data}") as progress:
+        record = simulate.backtest(session, data, cut, replicates=replicates, seed=seed, device=device,
+                                   progress=progress)
+    common.emit({"id": record.id, "run": record, "backtest": record.summary["backtest"]}, as_json,
+                lambda: print_run(record, all_metrics=False))
+
+
+@app.command("list")
+def list_(
+    calibrations: Annotated[bool, typer.Option("--calibrations", help="List calibrations instead of runs.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Simulation runs (or calibrations), newest first."""
+    session = common.session(workspace)
+    if calibrations:
+        cals = simulate.list_calibrations(session)
+        rows = [(c.id, c.dataset, c.cut or "all", c.segments, c.tastes, c.created_at[:16].replace("T", " "))
+                for c in cals]
+        common.emit(cals, as_json, lambda: common.stdout.print(
+            common.table(None, ["id", "dataset", "events", "segments", "tastes", "made"], rows, right=["id"])
+            if rows else "no calibrations yet: kpconsole sim calibrate --data NAME"))
+        return
+    runs = simulate.list_runs(session)
+    rows = [(r.id, r.kind, r.name, r.dataset, r.days, r.replicates, r.seed, r.summary.get("policy"),
+             r.created_at[:16].replace("T", " ")) for r in runs]
+    common.emit(runs, as_json, lambda: common.stdout.print(
+        common.table(None, ["id", "kind", "name", "dataset", "days", "replicates", "seed", "policy", "made"], rows,
+                     right=["id", "days", "replicates", "seed"])
+        if rows else "no runs yet: kpconsole sim run SCENARIO.toml"))
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[int, typer.Argument(help="Run id (see sim list).")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Also print this KPI day by day. "
+                                                                           "Repeatable.")] = None,
+    all_metrics: Annotated[bool, typer.Option("--all", help="Every KPI, not only the headline ones.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """A run's scenario, totals with 95 % intervals and (with --metric) daily series."""
+    session = common.session(workspace)
+    record = simulate.get_run(session, run_id)
+    daily = simulate.series(session, run_id, metric) if metric else []
+    common.emit({"run": record, "series": daily}, as_json, lambda: (print_run(record, all_metrics),
+                                                                   _print_series(daily)))
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _int(text: str, option: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise typer.BadParameter("a segmentation id or 'rule'", param_hint=option) from None
+
+
+def _print_job(job_id: int, as_json: bool) -> None:
+    common.emit({"job_id": job_id}, as_json, lambda: common.note(
+        f"simulating as job {job_id}: kpconsole jobs show {job_id}  (logs: kpconsole jobs logs {job_id} --follow)"))
+
+
+def _interval(row: dict) -> str:
+    return f"[{common.fmt(row['low'])}, {common.fmt(row['high'])}]"
+
+
+def print_calibration(record: CalibrationRecord) -> None:
+    s = record.summary
+    w = s["window"]
+    common.stdout.print(f"calibration {record.id} of '{record.dataset}': {w['events']:,} events {w['from']} .. "
+                        f"{w['to']} (exclusive); segments: {record.segments}; tastes: {record.tastes}")
+    segs = s["segments"]
+    params = [("users", "users"), ("visit/day", "visit_mean"), ("visit conc.", "visit_concentration"),
+              ("churn/day", "churn_mean"), ("churn conc.", "churn_concentration"), ("extra items", "attention"),
+              ("β taste", "choice_sensitivity"), ("buy b", "buy_intercept"), ("price α", "price_sensitivity"),
+              ("refund", "refund"), ("subscribe", "subscribe"), ("cancel", "cancel"), ("contribute", "contribute")]
+    names = [r["segment"] for r in segs]
+    rows = [(label, *(r[key] for r in segs)) for label, key in params]
+    common.stdout.print(common.table(None, ["per segment", *names], rows, right=names))
+    c = s["catalog"]
+    common.stdout.print(f"catalog: {c['items']:,} items ({c['paid']:,} paid, {c['creators']:,} creators); "
+                        f"arrivals {s['arrivals_per_day']:.3g}/day; reference price {s['reference_price']:.4g}; "
+                        f"plan {s['plan_price']:.4g} every {s['period_days']} days")
+    for line in s["notes"]:
+        common.note(f"note: {line}")
+
+
+def print_run(record: RunRecord, all_metrics: bool) -> None:
+    common.stdout.print(f"run {record.id} '{record.name}' ({record.kind}) on '{record.dataset}': {record.days} days × "
+                        f"{record.replicates} replicates, seed {record.seed}, {record.device}; "
+                        f"policy {record.summary.get('policy')}; {record.summary.get('agents', 0):,} agents per replicate")
+    bt = record.summary.get("backtest")
+    if bt:
+        fmt_pct = lambda v: "–" if v is None else f"{v:.1f} %"
+        common.stdout.print(f"backtest from {bt['cut']} ({bt['days']} days): daily actives MAPE "
+                            f"{fmt_pct(bt['mape_actives'])}, daily revenue MAPE {fmt_pct(bt['mape_revenue'])}, "
+                            f"weekly revenue MAPE {fmt_pct(bt['mape_revenue_weekly'])}")
+    totals = record.summary["totals"]
+    names = [m for m in (METRICS if all_metrics else HEADLINE) if m in totals]
+    rows = [(m, METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
+    common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
+                                     ["kpi", "over run", "mean", "interval"], rows, right=["mean"]))
+    for profile in record.summary.get("incentives", []):
+        common.stdout.print(f"incentive '{profile['name']}' on {profile['action']}: first threshold "
+                            f"{profile['threshold']} (rates by distance in --json)")
+    for line in record.summary.get("notes", []):
+        common.note(f"note: {line}")
+
+
+def print_comparison(result: simulate.Comparison, all_metrics: bool) -> None:
+    how = "paired (common random numbers)" if result.paired else "unpaired (different seed or calibration: Welch)"
+    common.stdout.print(f"run {result.a.id} '{result.a.name}' − run {result.b.id} '{result.b.name}', {how}")
+    keep = METRICS if all_metrics else HEADLINE
+    rows = [(r["metric"], r["a"], r["b"], r["difference"], f"[{common.fmt(r['low'])}, {common.fmt(r['high'])}]",
+             _verdict(r)) for r in result.rows if r["metric"] in keep]
+    common.stdout.print(common.table(None, ["kpi", "A", "B", "A − B", "95 % interval", ""], rows,
+                                     right=["A", "B", "A − B"]))
+
+
+def _verdict(row: dict) -> str:
+    if row["low"] > 0:
+        return "▲ A higher"
+    if row["high"] < 0:
+        return "▼ A lower"
+    return "≈"
+
+
+def _print_series(rows: list[dict]) -> None:
+    if not rows:
+        return
+    common.stdout.print()
+    common.stdout.print(common.table("daily (95 % interval)", ["kpi", "day", "mean", "low", "high"],
+                                     [(r["metric"], r["day"], r["mean"], r["low"], r["high"]) for r in rows],
+                                     right=["day", "mean", "low", "high"]))

@@ -1,0 +1,392 @@
+"""Simulation in the console: calibrate, run scenarios, compare runs, backtest — list and show them.
+
+Changes are audited actions: ``sim.calibrate`` (fit a world from a dataset), ``sim.run`` (a
+scenario) and ``sim.backtest``; runs and backtests also run as jobs (kinds ``sim_run`` and
+``sim_backtest``). Reads (list, show, compare) need no role.
+
+A scenario names its dataset; the run uses the dataset's newest calibration at its current
+content (calibrating first when there is none). Segments come from the dataset's newest
+segmentation (``kpconsole segment run``) or, without one, from the engine's documented rule;
+a ``model`` policy loads the registry model (``"latest"`` = newest on the dataset) and scores
+the simulated users with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from engine.progress import Progress, no_progress, scaled
+from engine.simulate.backtest import run_backtest
+from engine.simulate.calibrate import Calibration, TasteVectors
+from engine.simulate.calibrate import calibrate as engine_calibrate
+from engine.simulate.intervals import mean_interval, welch_interval
+from engine.simulate.levers import Settings
+from engine.simulate.metrics import METRICS
+from engine.simulate.policies import PolicySpec
+from engine.simulate.run import SimResult, simulate
+from engine.simulate.scenario import (
+    Scenario,
+    load_scenario,
+    parse_scenario,
+)
+from engine.simulate.world import World
+from kpconsole.errors import ConsoleError
+from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
+from kpconsole.services import datasets, models, segments
+from kpconsole.session import Session
+from store import simulations as store
+from store.catalog import DatasetRecord
+from store.errors import NotFound
+from store.simulations import CalibrationRecord, RunRecord
+
+RUN_JOB, BACKTEST_JOB = "sim_run", "sim_backtest"
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def _tables(record: DatasetRecord) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    users = datasets.load(record, "users").collect() if "users" in record.tables else pl.DataFrame({"user_id": []})
+    items = datasets.load(record, "items").collect() if "items" in record.tables else pl.DataFrame({"item_id": []})
+    return users, items, datasets.load(record, "events").collect()
+
+
+def _assignment(session: Session, record: DatasetRecord, segmentation: int | str | None) -> tuple[pl.DataFrame | None, str]:
+    """User → segment from a segmentation (given, or the dataset's newest at its content), or the rule."""
+    if segmentation == "rule":
+        return None, "rule"
+    found = segments.list_segmentations(session, record.name)
+    if segmentation is not None:
+        found = [s for s in found if s.id == int(segmentation)]
+        if not found:
+            raise ConsoleError(f"--segments {segmentation}: no segmentation {segmentation} of dataset '{record.name}'")
+    else:
+        found = [s for s in found if s.dataset_hash == record.content_hash]
+    if not found:
+        return None, "rule"
+    seg = found[0]
+    names = {s.segment_id: s.name for s in segments.show(session, seg.id).segments}
+    frame = pl.read_parquet(seg.artifact_path, columns=["user_id", "segment_id"]).select(
+        pl.col("user_id").cast(pl.String),
+        pl.col("segment_id").replace_strict(names, return_dtype=pl.String).alias("segment"))
+    return frame, f"segmentation {seg.id} ({seg.method})"
+
+
+def _tastes(session: Session, model_id: int | None, data: str) -> TasteVectors | None:
+    if model_id is None:
+        return None
+    loaded = models.load_model(session, model_id, device="cpu")
+    if loaded.record.dataset != data:
+        raise ConsoleError(f"--model {model_id}: it was trained on '{loaded.record.dataset}', not '{data}'")
+    users, items = loaded.user_embeddings(), loaded.item_embeddings()
+    if users is None or items is None:
+        raise ConsoleError(f"--model {model_id}: a {loaded.record.algo} model has no embeddings to take tastes from "
+                           "(use als, bpr or ncf)")
+    return TasteVectors(np.array(loaded.user_ids.cast(pl.String).to_list()), users.cpu().numpy(),
+                        np.array(loaded.item_ids.cast(pl.String).to_list()), items.cpu().numpy(),
+                        label=f"model {model_id} ({loaded.record.algo})")
+
+
+def calibrate(session: Session, data: str, *, segmentation: int | str | None = None, model: int | None = None,
+              seed: int = 0, progress: Progress = no_progress) -> CalibrationRecord:
+    """Fit a world from dataset ``data`` and store it; audited as ``sim.calibrate``."""
+    params = {"segments": segmentation, "model": model, "seed": seed}
+    with session.action("sim.calibrate", target=data, params=params):
+        record = datasets.get(session, data)
+        assignment, seg_source = _assignment(session, record, segmentation)
+        users, items, events = _tables(record)
+        fitted = engine_calibrate(users, items, events, assignment=assignment, embeddings=_tastes(session, model, data),
+                                  seed=seed, progress=progress)
+        return _save_calibration(session, record, fitted, seg_source, cut=None)
+
+
+def _save_calibration(session: Session, record: DatasetRecord, fitted: Calibration, seg_source: str,
+                      cut: str | None) -> CalibrationRecord:
+    with store.staging_file(session.ws, ".npz") as staged:
+        fitted.world.save(staged)
+        return store.save_calibration(
+            session.ws, staged, dataset=record.name, dataset_hash=record.content_hash, cut=cut,
+            segments=seg_source if fitted.segment_source == "given" else "rule", tastes=fitted.taste_source,
+            summary=fitted.summary(), created_by=session.actor.name)
+
+
+def list_calibrations(session: Session) -> list[CalibrationRecord]:
+    return store.list_calibrations(session.ws)
+
+
+def _calibration_for(session: Session, scenario: Scenario, progress: Progress) -> CalibrationRecord:
+    record = datasets.get(session, scenario.data)
+    if scenario.calibration is not None:
+        try:
+            found = store.get_calibration(session.ws, scenario.calibration)
+        except NotFound as exc:
+            raise ConsoleError(f"scenario.calibration: {exc}") from None
+        if found.dataset != scenario.data:
+            raise ConsoleError(f"scenario.calibration: calibration {found.id} is of '{found.dataset}', "
+                               f"not '{scenario.data}'")
+        return found
+    latest = store.latest_calibration(session.ws, record.name, record.content_hash)
+    return latest or calibrate(session, record.name, progress=progress)
+
+
+# --- policies -----------------------------------------------------------------------------
+
+
+def _model_id(session: Session, scenario: Scenario) -> int:
+    ref = scenario.policy.model
+    if ref == "latest":
+        found = models.list_models(session, scenario.data)
+        if not found:
+            raise ConsoleError(f"policy.model: no model trained on dataset '{scenario.data}' yet "
+                               f"(train one with: kpconsole model train --data {scenario.data})")
+        return found[0].id
+    try:
+        record = models.get(session, int(ref))
+    except (ValueError, NotFound):
+        known = ", ".join(str(m.id) for m in models.list_models(session)[:10]) or "none"
+        raise ConsoleError(f"policy.model: no model {ref!r} (known: {known})") from None
+    if record.dataset != scenario.data:
+        raise ConsoleError(f"policy.model: model {record.id} was trained on '{record.dataset}', not '{scenario.data}'")
+    return record.id
+
+
+def _policy(session: Session, scenario: Scenario, world: World) -> PolicySpec:
+    ref = scenario.policy
+    if ref.kind != "model":
+        return PolicySpec(ref.kind, label=ref.kind)
+    model_id = _model_id(session, scenario)
+    loaded = models.load_model(session, model_id, device="cpu")
+    users = loaded.user_index(world.users.user_ids.tolist())
+    items = loaded.item_index(world.catalog.item_ids.tolist())
+    pop = np.log1p(world.catalog.popularity).astype(np.float32)
+    scores = np.tile(pop, (world.users.count, 1))  # users the model never saw: popularity
+    known_u, known_i = np.flatnonzero(users.numpy() >= 0), np.flatnonzero(items.numpy() >= 0)
+    for lo in range(0, len(known_u), 2048):
+        rows = known_u[lo:lo + 2048]
+        s = loaded.score(users[rows]).cpu().numpy()[:, items.numpy()[known_i]]
+        floor = s.min(axis=1, keepdims=True) - 1.0
+        block = np.repeat(floor, world.catalog.size, axis=1)  # items the model never saw rank last
+        block[:, known_i] = s
+        scores[rows] = block
+    emb = loaded.item_embeddings()
+    vectors = None
+    if emb is not None:
+        vectors = np.zeros((world.catalog.size, emb.shape[1]), dtype=np.float32)
+        vectors[known_i] = emb.cpu().numpy()[items.numpy()[known_i]]
+    label = f"model {model_id} ({loaded.record.algo})" + (f" + MMR λ={ref.mmr_lambda}" if ref.mmr_lambda is not None else "")
+    return PolicySpec("model", scores=scores, item_vectors=vectors, mmr_lambda=ref.mmr_lambda, label=label)
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+def _values_frame(result: SimResult) -> pl.DataFrame:
+    days, _, reps = result.values.shape
+    cols = {"day": np.repeat(np.arange(days), reps), "replicate": np.tile(np.arange(reps), days)}
+    for k, name in enumerate(result.metrics):
+        cols[name] = result.values[:, k, :].reshape(-1)
+    return pl.DataFrame(cols)
+
+
+def _series_rows(result: SimResult, level: float) -> list[tuple[str, int, float, float, float]]:
+    rows = []
+    for name in result.metrics:
+        mean, lo, hi = result.daily(name, level)
+        rows += [(name, d, float(mean[d]), float(lo[d]), float(hi[d])) for d in range(len(mean))]
+    return rows
+
+
+def _save_run(session: Session, *, kind: str, name: str, calibration: CalibrationRecord, text: str, resolved: dict,
+              settings: Settings, result: SimResult, summary: dict, extra_series: list | None = None) -> RunRecord:
+    with store.staging_file(session.ws, ".parquet") as staged:
+        _values_frame(result).write_parquet(staged)
+        return store.save_run(
+            session.ws, staged, kind=kind, name=name, dataset=calibration.dataset, calibration_id=calibration.id,
+            scenario_text=text, scenario=resolved, days=settings.days, replicates=settings.replicates,
+            seed=settings.seed, device=result.device, summary=summary,
+            series=_series_rows(result, settings.level) + (extra_series or []), created_by=session.actor.name)
+
+
+def run(session: Session, text: str, source: str = "scenario", *, replicates: int | None = None,
+        days: int | None = None, seed: int | None = None, device: str = "auto",
+        progress: Progress = no_progress) -> RunRecord:
+    """Validate scenario ``text``, simulate it and store the run; audited as ``sim.run``."""
+    scenario = parse_scenario(text, source)
+    overrides = {k: v for k, v in (("replicates", replicates), ("days", days), ("seed", seed)) if v is not None}
+    for key, value in overrides.items():
+        if key != "seed" and value <= 0:
+            raise ConsoleError(f"--{key} {value}: must be greater than 0")
+    settings = replace(scenario.settings, device=device, **overrides)
+    params = {"scenario": scenario.name, "source": source, **overrides, "device": device}
+    with session.action("sim.run", target=scenario.data, params=params):
+        calibration = _calibration_for(session, scenario, scaled(progress, 0.0, 0.2))
+        world = World.load(calibration.path)
+        policy = _policy(session, scenario, world)
+        result = simulate(world, policy, scenario.levers(world), settings, prices=scenario.prices(world.catalog),
+                          progress=scaled(progress, 0.2, 1.0))
+        resolved = {**scenario.as_dict(), "settings": {**scenario.as_dict()["settings"], **overrides, "device": device},
+                    "policy_label": policy.label, "calibration_id": calibration.id}
+        summary = {"totals": result.summary(settings.level), "agents": result.agents, "policy": policy.label,
+                   "incentives": [p.as_dict() for p in result.incentives], "notes": calibration.summary["notes"]}
+        return _save_run(session, kind="run", name=scenario.name, calibration=calibration, text=text,
+                         resolved=resolved, settings=settings, result=result, summary=summary)
+
+
+def run_file(session: Session, path: Path, **options) -> RunRecord:
+    """:func:`run` on a scenario file."""
+    _, text = load_scenario(path)
+    return run(session, text, str(path), **options)
+
+
+def backtest(session: Session, data: str, cut: str, *, replicates: int = 16, seed: int = 0, device: str = "auto",
+             progress: Progress = no_progress) -> RunRecord:
+    """Calibrate ``data`` before ``cut`` (a date or a ratio), simulate after it, score; ``sim.backtest``."""
+    when = _parse_cut(cut)
+    params = {"cut": cut, "replicates": replicates, "seed": seed, "device": device}
+    with session.action("sim.backtest", target=data, params=params):
+        record = datasets.get(session, data)
+        users, items, events = _tables(record)
+        settings = Settings(replicates=replicates, seed=seed, device=device)
+        bt = run_backtest(users, items, events, when, settings=settings, progress=progress)
+        calibration = _save_calibration(session, record, bt.calibration, "rule", cut=bt.cut)
+        run_settings = replace(settings, days=len(bt.actual_actives))
+        actual = [(f"actual_{m}", d, float(v), float(v), float(v))
+                  for m, series in (("dau", bt.actual_actives), ("gross", bt.actual_revenue))
+                  for d, v in enumerate(series)]
+        summary = {"backtest": {k: v for k, v in bt.as_dict().items() if not k.startswith("actual_")},
+                   "totals": bt.result.summary(), "agents": bt.result.agents, "policy": "organic",
+                   "incentives": [], "notes": calibration.summary["notes"]}
+        return _save_run(session, kind="backtest", name=f"backtest {data} @ {bt.cut}", calibration=calibration,
+                         text="", resolved={"data": data, **params, "first_simulated_day": bt.cut},
+                         settings=run_settings, result=bt.result, summary=summary, extra_series=actual)
+
+
+def _parse_cut(cut: str) -> dt.datetime | float:
+    try:
+        return float(cut) if "-" not in cut else dt.datetime.fromisoformat(cut)
+    except ValueError:
+        raise ConsoleError(f"--cut {cut!r}: give a date (2026-05-01) or a ratio of the time span (0.7)") from None
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def list_runs(session: Session, limit: int = 50) -> list[RunRecord]:
+    return store.list_runs(session.ws, limit)
+
+
+def get_run(session: Session, run_id: int) -> RunRecord:
+    return store.get_run(session.ws, run_id)
+
+
+def series(session: Session, run_id: int, metrics: list[str] | None = None) -> list[dict]:
+    """Daily ``{metric, day, mean, low, high}`` of a run (every metric when none are named)."""
+    unknown = [m for m in metrics or [] if m not in METRICS and not m.startswith("actual_")]
+    if unknown:
+        raise ConsoleError(f"unknown metric '{unknown[0]}' (known: {', '.join(METRICS)})")
+    get_run(session, run_id)
+    return store.run_series(session.ws, run_id, metrics)
+
+
+def replicate_values(record: RunRecord) -> dict[str, np.ndarray]:
+    """Each metric's [days, replicates] values of a stored run."""
+    if not record.path.exists():
+        raise ConsoleError(f"run {record.id}: its values file {record.path} is missing")
+    frame = pl.read_parquet(record.path).sort(["day", "replicate"])
+    shape = (record.days, record.replicates)
+    return {m: frame[m].to_numpy().reshape(shape) for m in METRICS if m in frame.columns}
+
+
+def totals(record: RunRecord, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per replicate: each metric summed, averaged or taken last over the run (as it aggregates)."""
+    how = {m: METRICS[m][0] for m in values}
+    return {m: v.sum(axis=0) if how[m] == "sum" else v.mean(axis=0) if how[m] == "mean" else v[-1]
+            for m, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Run A minus run B, metric by metric, over the run totals; ``paired`` when common random
+    numbers make replicate r of A and of B the same people and draws."""
+
+    a: RunRecord
+    b: RunRecord
+    paired: bool
+    rows: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"a": self.a.id, "b": self.b.id, "a_name": self.a.name, "b_name": self.b.name,
+                "paired": self.paired, "rows": self.rows}
+
+
+def compare(session: Session, run_a: int, run_b: int, level: float = 0.95) -> Comparison:
+    """Differences A − B of every KPI with ``level`` intervals (paired when A and B share their
+    seed, days, replicates and calibration: identical scenarios then differ by exactly 0)."""
+    a, b = get_run(session, run_a), get_run(session, run_b)
+    if (a.days, a.replicates) != (b.days, b.replicates):
+        raise ConsoleError(f"runs {a.id} and {b.id} differ in days or replicates ({a.days}×{a.replicates} vs "
+                           f"{b.days}×{b.replicates}): rerun one with --days and --replicates to match")
+    paired = a.seed == b.seed and a.calibration_id == b.calibration_id
+    ta, tb = totals(a, replicate_values(a)), totals(b, replicate_values(b))
+    rows = []
+    for metric in METRICS:
+        if metric not in ta or metric not in tb:
+            continue
+        if paired:
+            diff, lo, hi = mean_interval(ta[metric] - tb[metric], level)
+        else:
+            diff, lo, hi = welch_interval(ta[metric], tb[metric], level)
+        rows.append({"metric": metric, "a": float(ta[metric].mean()), "b": float(tb[metric].mean()),
+                     "difference": float(diff), "low": float(lo), "high": float(hi)})
+    return Comparison(a, b, paired, rows)
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def run_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+    """A scenario run as a job: ``params`` holds the scenario text, its source and overrides."""
+    try:
+        text, source = str(params["text"]), str(params.get("source", "scenario"))
+    except KeyError:
+        raise ConsoleError("sim_run job: params need 'text' (the scenario)") from None
+    ctx.log(f"simulating {source}")
+    record = run(session, text, source, replicates=params.get("replicates"), days=params.get("days"),
+                 seed=params.get("seed"), device=params.get("device", "auto"), progress=ctx.progress)
+    ctx.log(f"run {record.id}: {record.days} days × {record.replicates} replicates")
+    return JobResult("simulation", str(record.id))
+
+
+def backtest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+    try:
+        data, cut = str(params["data"]), str(params["cut"])
+    except KeyError:
+        raise ConsoleError("sim_backtest job: params need 'data' and 'cut'") from None
+    ctx.log(f"backtesting {data} at {cut}")
+    record = backtest(session, data, cut, replicates=int(params.get("replicates", 16)), seed=int(params.get("seed", 0)),
+                      device=str(params.get("device", "auto")), progress=ctx.progress)
+    ctx.log(f"run {record.id}: daily actives MAPE {record.summary['backtest']['mape_actives']}")
+    return JobResult("simulation", str(record.id))
+
+
+def start_run(session: Session, path: Path, **overrides) -> int:
+    """Validate the scenario here, then run it as a detached ``sim_run`` job; returns the job id."""
+    scenario, text = load_scenario(path)
+    datasets.get(session, scenario.data)
+    return start_job(session, RUN_JOB, {"text": text, "source": str(path), **overrides})
+
+
+def start_backtest(session: Session, data: str, cut: str, **options) -> int:
+    _parse_cut(cut)
+    datasets.get(session, data)
+    return start_job(session, BACKTEST_JOB, {"data": data, "cut": cut, **options})
+
+
+register_job_kind(RUN_JOB, run_job, action="sim.run", description="simulate a scenario")
+register_job_kind(BACKTEST_JOB, backtest_job, action="sim.backtest", description="backtest the simulator on a dataset")
+

@@ -1,0 +1,182 @@
+"""Simulations in the workspace: calibrations, runs and their daily series with intervals.
+
+Files live in ``simulations/`` beside ``state.db``: a calibration's fitted world (``.npz``) and
+a run's per-replicate daily values (``.parquet``). Saving is all-or-nothing: the caller writes
+to a staging path (:func:`staging_file`), then :func:`save_calibration` / :func:`save_run`
+rename it into place and insert the rows in one transaction; on any failure the file is
+removed and the tables are as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.clock import now
+from store.errors import NotFound
+from store.workspace import Workspace
+
+FOLDER = "simulations"
+STAGING_PREFIX = ".staging-"
+
+
+def folder(ws: Workspace) -> Path:
+    return ws.root / FOLDER
+
+
+@dataclass(frozen=True)
+class CalibrationRecord:
+    id: int
+    dataset: str
+    dataset_hash: str
+    cut: str | None
+    segments: str
+    tastes: str
+    summary: dict
+    path: Path
+    created_at: str
+    created_by: str
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    kind: str
+    name: str
+    dataset: str
+    calibration_id: int
+    scenario_text: str
+    scenario: dict
+    days: int
+    replicates: int
+    seed: int
+    device: str
+    summary: dict
+    path: Path
+    created_at: str
+    created_by: str
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "path": str(self.path)}
+
+
+@contextmanager
+def staging_file(ws: Workspace, suffix: str) -> Iterator[Path]:
+    """A fresh path under ``simulations/`` to write an artifact to; removed again if still there."""
+    folder(ws).mkdir(parents=True, exist_ok=True)
+    path = folder(ws) / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _place(staged: Path, prefix: str) -> Path:
+    final = staged.with_name(f"{prefix}-{uuid.uuid4().hex[:12]}{staged.suffix}")
+    staged.rename(final)
+    return final
+
+
+def save_calibration(ws: Workspace, staged: Path, *, dataset: str, dataset_hash: str, cut: str | None,
+                     segments: str, tastes: str, summary: dict, created_by: str) -> CalibrationRecord:
+    """Move the staged world into place and record it; all of it happens, or none."""
+    final = _place(staged, "calibration")
+    try:
+        with ws.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO sim_calibrations (dataset, dataset_hash, cut, segments, tastes, summary, path,"
+                " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (dataset, dataset_hash, cut, segments, tastes, json.dumps(summary), final.name, now(), created_by),
+            )
+            new_id = int(cur.lastrowid)
+    except BaseException:
+        final.unlink(missing_ok=True)
+        raise
+    return get_calibration(ws, new_id)
+
+
+def _calibration(ws: Workspace, row: dict) -> CalibrationRecord:
+    row = dict(row)
+    row["summary"] = json.loads(row["summary"])
+    row["path"] = folder(ws) / row["path"]
+    return CalibrationRecord(**row)
+
+
+def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
+    rows = list(ws.db.query("SELECT * FROM sim_calibrations WHERE id = ?", [calibration_id]))
+    if not rows:
+        raise NotFound(f"no calibration {calibration_id} (list them with: kpconsole sim list --calibrations)")
+    return _calibration(ws, rows[0])
+
+
+def latest_calibration(ws: Workspace, dataset: str, dataset_hash: str) -> CalibrationRecord | None:
+    """The newest calibration of ``dataset`` on all its events at this content hash, if any."""
+    rows = list(ws.db.query(
+        "SELECT * FROM sim_calibrations WHERE dataset = ? AND dataset_hash = ? AND cut IS NULL ORDER BY id DESC LIMIT 1",
+        [dataset, dataset_hash]))
+    return _calibration(ws, rows[0]) if rows else None
+
+
+def list_calibrations(ws: Workspace, limit: int = 50) -> list[CalibrationRecord]:
+    return [_calibration(ws, r) for r in ws.db.query("SELECT * FROM sim_calibrations ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str, calibration_id: int,
+             scenario_text: str, scenario: dict, days: int, replicates: int, seed: int, device: str,
+             summary: dict, series: Iterable[tuple[str, int, float, float, float]], created_by: str) -> RunRecord:
+    """Move the staged values into place and record the run with its series
+    ``(metric, day, mean, low, high)``; all of it happens, or none."""
+    final = _place(staged, kind)
+    try:
+        with ws.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO sim_runs (kind, name, dataset, calibration_id, scenario_text, scenario, days, replicates,"
+                " seed, device, summary, path, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, name, dataset, calibration_id, scenario_text, json.dumps(scenario), days, replicates, seed,
+                 device, json.dumps(summary), final.name, now(), created_by),
+            )
+            run_id = int(cur.lastrowid)
+            conn.executemany("INSERT INTO sim_series (run_id, metric, day, mean, low, high) VALUES (?, ?, ?, ?, ?, ?)",
+                             ((run_id, *row) for row in series))
+    except BaseException:
+        final.unlink(missing_ok=True)
+        raise
+    return get_run(ws, run_id)
+
+
+def _run(ws: Workspace, row: dict) -> RunRecord:
+    row = dict(row)
+    row["scenario"] = json.loads(row["scenario"])
+    row["summary"] = json.loads(row["summary"])
+    row["path"] = folder(ws) / row["path"]
+    return RunRecord(**row)
+
+
+def get_run(ws: Workspace, run_id: int) -> RunRecord:
+    rows = list(ws.db.query("SELECT * FROM sim_runs WHERE id = ?", [run_id]))
+    if not rows:
+        known = [str(r["id"]) for r in ws.db.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
+        hint = f"latest: {', '.join(known)}" if known else "none yet: kpconsole sim run SCENARIO.toml"
+        raise NotFound(f"no simulation run {run_id} ({hint})")
+    return _run(ws, rows[0])
+
+
+def list_runs(ws: Workspace, limit: int = 50) -> list[RunRecord]:
+    return [_run(ws, r) for r in ws.db.query("SELECT * FROM sim_runs ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def run_series(ws: Workspace, run_id: int, metrics: Iterable[str] | None = None) -> list[dict]:
+    """Rows ``{metric, day, mean, low, high}`` of a run, by metric then day."""
+    sql, args = "SELECT metric, day, mean, low, high FROM sim_series WHERE run_id = ?", [run_id]
+    wanted = list(metrics or [])
+    if wanted:
+        sql += f" AND metric IN ({', '.join('?' for _ in wanted)})"
+        args += wanted
+    return list(ws.db.query(sql + " ORDER BY metric, day", args))
