@@ -70,6 +70,14 @@ def user_features(
     as_of = as_of or default_as_of(events)
     ev = events.filter(pl.col("ts") < as_of)
     kinds = _top_values(ev, "kind")
+    mix: list[pl.Expr] = []
+    if items is not None and "kind" in items.collect_schema():
+        # one pass over the events: each carries a small code of its item's kind
+        names = _top_values(items, "kind")
+        codes = items.select("item_id", pl.col("kind").cast(pl.String).replace_strict(
+            {k: j for j, k in enumerate(names)}, default=None, return_dtype=pl.UInt8).alias("_content"))
+        ev = ev.join(codes, on="item_id", how="left")
+        mix = [((pl.col("_content") == j).sum() / pl.len()).alias(f"mix_{_safe(k)}") for j, k in enumerate(names)]
     per_user = ev.group_by("user_id").agg(
         pl.col("ts").min().alias("first_at"),
         pl.col("ts").max().alias("last_at"),
@@ -81,17 +89,9 @@ def user_features(
         pl.col("amount").filter(pl.col("kind") == "purchase").sum().alias("spend_purchase"),
         pl.col("amount").filter(pl.col("kind").is_in(SUBSCRIPTION_KINDS)).sum().alias("spend_subscription"),
         *[(pl.col("kind") == k).sum().cast(pl.Int64).alias(f"n_{_safe(k)}") for k in kinds],
+        *mix,
     )
-    if items is not None and "kind" in items.collect_schema():
-        item_kinds = items.select("item_id", pl.col("kind").alias("item_kind"))
-        names = _top_values(item_kinds, "item_kind")
-        mix = (
-            ev.select("user_id", "item_id").join(item_kinds, on="item_id", how="left")
-            .group_by("user_id")
-            .agg(*[((pl.col("item_kind") == k).sum() / pl.len()).alias(f"mix_{_safe(k)}") for k in names])
-        )
-        per_user = per_user.join(mix, on="user_id", how="left")
-    everyone = ev.select("user_id").unique()
+    everyone = per_user.select("user_id")
     joined = None
     if users is not None:
         has_joined = "joined_at" in users.collect_schema()
