@@ -155,20 +155,21 @@ def wait_for(predicate, timeout_s: float = 30, what: str = "condition"):
 def test_registered_key_gets_the_console_on_a_terminal_and_can_exec(workspace, keys):
     pytest.importorskip("kpconsole.tui.app", reason="the console (kpconsole.tui) is not in this tree yet")
 
-    async def scenario(port: int) -> tuple[bytes, dict]:
+    async def scenario(port: int) -> tuple[bytes, list]:
         async with connect(port, keys["bob"], encoding=None) as conn:
-            listed = await conn.run("data list --json", check=False)
+            listed = [await conn.run(f"{area} list --json", check=False) for area in ("data", "model")]
             process = await conn.create_process(term_type="xterm-256color", term_size=(80, 24))
             screen = await read_until(process.stdout, b"Data")
             assert session_children(workspace), "one session process per session"
-        return screen, {"status": listed.exit_status, "stdout": listed.stdout, "stderr": listed.stderr}
+        return screen, listed
 
     with RunningServer(workspace) as server:
         screen, listed = run(scenario(server.port))
         wait_for(lambda: not session_children(workspace), 15, "the console to end with its connection")
     assert b"Data" in screen
-    assert listed["status"] == 0, listed["stderr"]
-    assert json.loads(listed["stdout"]) == []
+    for result in listed:
+        assert result.exit_status == 0, result.stderr
+        assert json.loads(result.stdout) == []
     logins = audit.entries(Workspace.open(workspace), action="ssh.login", limit=5)
     assert {(e.actor, e.outcome, e.ssh_key, e.remote_addr) for e in logins} == \
         {("bob", "ok", keys["bob"].get_fingerprint("sha256"), "127.0.0.1")}

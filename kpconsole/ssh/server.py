@@ -153,6 +153,7 @@ class ConsoleServer:
         self._block_noticed: dict[str, float] = {}
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._watchdog: asyncio.Task | None = None
+        self._sessions: set[asyncio.Task] = set()
         self.host_key = hostkey.load_or_create(self.ws.root)
 
     async def start(self) -> int:
@@ -185,6 +186,8 @@ class ConsoleServer:
         for connection in list(self.connections):
             connection.conn.close()
         await asyncio.gather(*(sessions.end_process_group(p) for p in children), return_exceptions=True)
+        if self._sessions:  # let each session record its end and reap its process
+            await asyncio.wait(set(self._sessions), timeout=5)
 
     # --- limits -------------------------------------------------------------------------
 
@@ -227,11 +230,18 @@ class ConsoleServer:
 
     async def _session(self, process: asyncssh.SSHServerProcess) -> None:
         connection: _Connection = process.get_extra_info("connection").get_owner()
+        task = asyncio.current_task()
+        self._sessions.add(task)
         try:
             code = await self._run_session(connection, process)
         except Exception as exc:  # never let one session take the server down
-            process.stderr.write(f"kpconsole: internal error ({type(exc).__name__})\r\n".encode())
             code = 1
+            try:
+                process.stderr.write(f"kpconsole: internal error ({type(exc).__name__})\r\n".encode())
+            except (OSError, asyncssh.Error):
+                pass
+        finally:
+            self._sessions.discard(task)
         try:
             process.exit(code)
         except (OSError, asyncssh.Error):
