@@ -19,6 +19,7 @@ from pathlib import Path
 import sqlite_utils
 
 from store import migrations
+from store.clock import now
 from store.errors import WorkspaceMissing, WorkspaceTooNew
 
 DB_NAME = "state.db"
@@ -143,24 +144,58 @@ class Workspace:
     def schema_version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
+    def _applied_migrations(self, conn: sqlite3.Connection) -> set[int] | None:
+        """Versions recorded in ``schema_migrations``; None when the table does not exist yet."""
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ).fetchone()
+        if not exists:
+            return None
+        return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+
     def _migrate(self) -> None:
+        """Apply every known migration this workspace lacks, each in its own transaction.
+
+        Which migrations ran is recorded per version (``schema_migrations``), so one that
+        lands with a lower number than another already applied still runs. ``user_version``
+        holds the highest applied version; a workspace with a version this code does not know
+        was made by a newer kpconsole and is refused untouched.
+        """
         known = migrations.discover()
-        latest = known[-1][0] if known else 0
-        if self.schema_version > latest:
+        known_versions = {v for v, _, _ in known}
+        latest = max(known_versions, default=0)
+        applied = self._applied_migrations(self.conn)
+        unknown = (applied or set()) - known_versions
+        if self.schema_version > latest or unknown:
             raise WorkspaceTooNew(
-                f"workspace {self.root} has schema version {self.schema_version}, newer than this "
+                f"workspace {self.root} has schema version {max([self.schema_version, *unknown])}, newer than this "
                 f"kpconsole understands ({latest}); upgrade kpconsole to open it"
             )
-        if self.schema_version == latest:
+        if applied is not None and known_versions <= applied:
             return
-        for version, _name, up in known:
+        for version, name, up in known:
             with self.transaction() as conn:
                 # Re-read inside the lock: another process may have migrated meanwhile.
-                current = conn.execute("PRAGMA user_version").fetchone()[0]
-                if current >= version:
+                done = self._applied_migrations(conn)
+                if done is None:
+                    conn.execute(
+                        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                        " applied_at TEXT NOT NULL)"
+                    )
+                    # A workspace from before this table: its user_version says what ran.
+                    legacy = conn.execute("PRAGMA user_version").fetchone()[0]
+                    done = {v for v in known_versions if v <= legacy}
+                    conn.executemany(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        [(v, n, now()) for v, n, _ in known if v in done],
+                    )
+                if version in done:
                     continue
                 up(conn)
-                conn.execute(f"PRAGMA user_version = {version}")
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, now())
+                )
+                conn.execute(f"PRAGMA user_version = {max(done | {version})}")
 
     # --- folders ------------------------------------------------------------------------
 

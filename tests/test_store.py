@@ -105,3 +105,26 @@ def test_transaction_rolls_back_everything_on_error(workspace):
             )
             raise RuntimeError("boom")
     assert ws.conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
+
+
+def test_a_migration_numbered_below_one_already_applied_still_runs(tmp_path, monkeypatch):
+    """Migrations are tracked one by one, not only by the highest number."""
+    root = tmp_path / "w"
+    known = migrations.discover()
+    first, last = known[0], known[-1]
+    monkeypatch.setattr(migrations, "discover", lambda: [first, last])
+    Workspace.create(root).close()
+    ran = []
+
+    def late_up(conn):
+        ran.append(True)
+        conn.execute("CREATE TABLE late_feature (id INTEGER PRIMARY KEY)")
+
+    middle = (first[0] + 1, "m_late_feature", late_up)
+    assert middle[0] < last[0]
+    monkeypatch.setattr(migrations, "discover", lambda: [first, middle, last])
+    ws = Workspace.open(root)
+    assert ran == [True] and "late_feature" in ws.db.table_names()
+    assert ws.schema_version == last[0]
+    Workspace.open(root)
+    assert ran == [True]  # applied once
