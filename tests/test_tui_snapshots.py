@@ -1,30 +1,47 @@
 """SVG snapshots of the main screens at 80×24 and 120×40 (pytest-textual-snapshot).
 
 Deterministic: a fixed clock for every time the store writes, a fixed person, sample data,
-no cursor blink, animations off. Update after an intended change with
+no cursor blink, animations off. The Simulate screen is left out: it lists the repository's
+scenario folder, which grows with the project (tests/test_tui_simulate.py drives it instead). Update after an intended change with
 ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs it writes.
 """
 
 from __future__ import annotations
 
-import pytest
-from test_tui_support import OPS, console, freeze_clock, platform_workspace, settle
+from types import SimpleNamespace
 
+import pytest
+from test_tui_support import OPS, SAMPLE, console, freeze_clock, platform_workspace, settle
+
+from kpconsole.services import models, segments, simulate, value
+from kpconsole.services.model_requests import TrainRequest
+from kpconsole.services.segments import SegmentRequest
 from store import jobs as jobs_store
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 
-@pytest.fixture
-def session(tmp_path, monkeypatch):
-    freeze_clock(monkeypatch)
-    session = platform_workspace(tmp_path / "ws", OPS)
-    finished = jobs_store.create_job(session.ws, "ingest", {"name": "platform"}, "ops")
-    jobs_store.report_progress(session.ws, finished, 1.0, "ingested", {"rows": 78707.0})
-    jobs_store.finish(session.ws, finished, "succeeded", result_kind="dataset", result_id="platform")
-    failed = jobs_store.create_job(session.ws, "ingest", {"name": "broken"}, "ops")
-    jobs_store.finish(session.ws, failed, "failed", error="events.csv: row 17: field 'ts': bad timestamp 'x'")
-    return session
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """One workspace for every snapshot (they only look): sample data, a model, a segmentation,
+    a value fit, a tiny simulation, a finished and a failed job — all at FIXED_NOW."""
+    patch = pytest.MonkeyPatch()
+    freeze_clock(patch)
+    patch.setattr(models, "time", SimpleNamespace(perf_counter=lambda: 0.0))  # fit time: no clock either
+    try:
+        session = platform_workspace(tmp_path_factory.mktemp("snapshots") / "ws", OPS)
+        models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
+        segments.run(session, SegmentRequest(data="platform", method="kmeans", k=4, resamples=2))
+        value.fit(session, value.ValueRequest(data="platform", model="gammagamma"))
+        simulate.run_file(session, SAMPLE / "scenarios" / "baseline.toml", days=5, replicates=2)
+        finished = jobs_store.create_job(session.ws, "ingest", {"name": "platform"}, "ops")
+        jobs_store.report_progress(session.ws, finished, 1.0, "ingested", {"rows": 78707.0})
+        jobs_store.finish(session.ws, finished, "succeeded", result_kind="dataset", result_id="platform")
+        failed = jobs_store.create_job(session.ws, "ingest", {"name": "broken"}, "ops")
+        jobs_store.finish(session.ws, failed, "failed", error="events.csv: row 17: field 'ts': bad timestamp 'x'")
+        yield session
+    finally:
+        patch.undo()
 
 
 def keys_then_settle(*keys: str):
@@ -38,9 +55,16 @@ def keys_then_settle(*keys: str):
 
 
 SCREENS = {
+    "overview": (),
     "data": ("2",),
     "dataset_rows": ("2", "o"),
     "ingest_form": ("2", "i"),
+    "models": ("3",),
+    "train_form": ("3", "t"),
+    "recommend": ("4", "slash", "4", "4", "enter"),
+    "segments": ("5",),
+    "value": ("6",),
+    "community": ("7",),
     "jobs": ("9",),
     "audit": ("0",),
     "help": ("2", "question_mark"),

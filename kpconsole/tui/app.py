@@ -38,14 +38,28 @@ from kpconsole.tui.palette import ConsoleCommands
 from kpconsole.tui.places import PLACES
 from kpconsole.tui.polling import Poll
 from kpconsole.tui.screens.audit import AuditScreen
+from kpconsole.tui.screens.community import CommunityScreen
 from kpconsole.tui.screens.data import DataScreen
 from kpconsole.tui.screens.help import HelpScreen
 from kpconsole.tui.screens.jobs import JobsScreen
+from kpconsole.tui.screens.models import ModelsScreen
+from kpconsole.tui.screens.overview import OverviewScreen
+from kpconsole.tui.screens.recommend import RecommendScreen
+from kpconsole.tui.screens.segments import SegmentsScreen
+from kpconsole.tui.screens.simulate import SimulateScreen
+from kpconsole.tui.screens.value import ValueScreen
 from kpconsole.tui.themes import default_theme
 from store.jobs import JobRecord
 
 SCREENS_BY_MODE = {
+    "overview": OverviewScreen,
     "data": DataScreen,
+    "models": ModelsScreen,
+    "recommend": RecommendScreen,
+    "segments": SegmentsScreen,
+    "value": ValueScreen,
+    "community": CommunityScreen,
+    "simulate": SimulateScreen,
     "jobs": JobsScreen,
     "audit": AuditScreen,
 }
@@ -73,7 +87,7 @@ class ConsoleApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     MODES = SCREENS_BY_MODE
-    DEFAULT_MODE = "data"
+    DEFAULT_MODE = "overview"
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="Quit: console", id="app.quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_now"),

@@ -83,6 +83,7 @@ class RecommendScreen(ConsoleScreen):
     def on_mount(self) -> None:
         set_columns(self.query_one("#recommend-items", DataTable), COLUMNS)
         self.show_settings()
+        self.query_one("#recommend-items", DataTable).focus()
 
     def on_screen_resume(self) -> None:
         self.in_thread(lambda: self.post_message(ModelsListed(models.list_models(self.session))), group="models")
@@ -96,7 +97,6 @@ class RecommendScreen(ConsoleScreen):
             select.value = current
         elif message.models:
             select.value = message.models[0].id
-        self.query_one("#recommend-user", Input).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         record = self.records.get(event.value) if isinstance(event.value, int) else None

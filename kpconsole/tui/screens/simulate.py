@@ -52,6 +52,14 @@ class RunsCompared(Message):
     comparison: Comparison
 
 
+def shown(folder: Path) -> str:
+    """A folder as a person reads it: relative to where the console started when inside it."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(folder)
+
+
 def default_folder() -> Path:
     try:
         return sample_data_dir() / "scenarios"
@@ -60,9 +68,10 @@ def default_folder() -> Path:
 
 
 def comparison_table(c: Comparison) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                  title=f"run {c.a.id} {c.a.name} − run {c.b.id} {c.b.name} "
-                        f"({'paired: common random numbers' if c.paired else 'unpaired (Welch)'}), 95% interval")
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left", expand=True,
+                  title=f"run {c.a.id} {c.a.name} − run {c.b.id} {c.b.name} · "
+                        f"{'paired: common random numbers' if c.paired else 'unpaired (Welch)'} · 95% intervals, "
+                        "≠ 0 where one excludes zero")
     for name in ("metric", "A", "B", "A − B", "interval", ""):
         table.add_column(name, justify="left" if name in ("metric", "") else "right")
     for row in c.rows:
@@ -99,7 +108,7 @@ class SimulateScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sim-top"):
             with Vertical(id="sim-left"):
-                yield Input(str(self.folder), id="sim-folder", compact=True)
+                yield Input(shown(self.folder), id="sim-folder", compact=True)
                 yield OptionList(id="sim-files")
             yield TextArea("", language=None, read_only=True, id="sim-text", show_line_numbers=False)
         with Horizontal(id="sim-bottom"):

@@ -1,0 +1,105 @@
+"""Every form, given bad values: the person gets one line saying what is wrong (the CLI's own
+message), the console keeps running, and the workspace is exactly as it was — no files, no
+datasets, no models, no jobs."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import tree_state
+from test_tui_support import SAMPLE, console, notices, platform_workspace, run_async, settle
+from textual.widgets import Input, Select
+
+from kpconsole import jobs
+from kpconsole.services import datasets, models, segments, value
+from kpconsole.tui.screens.ingest import IngestScreen
+from kpconsole.tui.screens.segment_form import SegmentFormScreen
+from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
+from kpconsole.tui.screens.train import TrainScreen
+from kpconsole.tui.screens.value_form import ValueFormScreen
+
+# (form, {field: value}, words the one-line error must contain)
+INGEST = [
+    ({}, "ingest: missing path"),
+    ({"path": "{tmp}/none.csv", "name": "x"}, "no such file or folder"),
+    ({"path": "{tmp}/shop.csv", "name": "bad name!"}, "invalid dataset name 'bad name!'"),
+    ({"path": "{tmp}/shop.csv", "name": "shop", "map": "user_id"}, "expected FIELD=COLUMN"),
+    ({"path": "{tmp}/shop.csv", "name": "platform"}, "dataset 'platform' already exists"),
+]
+TRAIN = [
+    ({"factors": "abc"}, "factors: 'abc' is not a whole number"),
+    ({"test_ratio": "1.5"}, "--test-ratio 1.5: must be between 0 and 1"),
+    ({"algo": "pop", "factors": "8"}, "parameter 'factors' does not apply to pop"),
+    ({"events": "teleport"}, "teleport"),
+]
+SEGMENT = [
+    ({"k": "0"}, "--k must be at least 1"),
+    ({"k": "many"}, "--k 'many': give a positive number of segments or auto"),
+    ({"resamples": "-1"}, "--resamples must be 0 or more"),
+]
+VALUE = [
+    ({"calibration_end": "31/12/2026"}, "calibration end: '31/12/2026' is not a date"),
+    ({"horizon": "-5"}, "must be positive"),
+    ({"discount": "ten"}, "discount rate: 'ten' is not a number"),
+]
+SIM = [
+    ({"days": "abc"}, "days: 'abc' is not a whole number"),
+    ({"replicates": "2.5"}, "replicates: '2.5' is not a whole number"),
+]
+
+
+@pytest.fixture
+def session(tmp_path):
+    (tmp_path / "shop.csv").write_text("user_id,item_id,kind,ts\nu1,i1,view,2026-02-01 10:00:00\n")
+    return platform_workspace(tmp_path / "ws")
+
+
+def fill(form, values: dict[str, str], tmp) -> None:
+    for field, text in values.items():
+        widget = form.query_one(f"#{field}")
+        if isinstance(widget, Select):
+            widget.value = text
+        else:
+            assert isinstance(widget, Input)
+            widget.value = text.replace("{tmp}", str(tmp))
+
+
+def workspace_state(session) -> tuple:
+    return (tree_state(session.ws.root), [d.name for d in datasets.list_datasets(session)],
+            [m.id for m in models.list_models(session)], [s.id for s in segments.list_segmentations(session)],
+            [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)])
+
+
+@run_async
+async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session, tmp_path):
+    bad_scenario = tmp_path / "scenarios"
+    bad_scenario.mkdir()
+    (bad_scenario / "broken.toml").write_text('[scenario]\nname = "x"\ndata = "platform"\ncolour = "red"\n')
+    before = workspace_state(session)
+    forms = [
+        (lambda: IngestScreen(), INGEST),
+        (lambda: TrainScreen(["platform"], "platform"), TRAIN),
+        (lambda: SegmentFormScreen(["platform"], "platform"), SEGMENT),
+        (lambda: ValueFormScreen(["platform"], "platform"), VALUE),
+        (lambda: SimRunFormScreen(SAMPLE / "scenarios" / "baseline.toml"), SIM),
+        (lambda: SimRunFormScreen(bad_scenario / "broken.toml"), [({}, "colour")]),
+    ]
+    app = console(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for make, cases in forms:
+            for values, expected in cases:
+                form = make()
+                app.push_screen(form)
+                await settle(pilot)
+                fill(form, values, tmp_path)
+                seen = len(notices(app))
+                await pilot.press("ctrl+s")
+                await settle(pilot)
+                told = notices(app)[seen:]
+                assert len(told) == 1 and told[0].startswith("error: ") and expected in told[0], (values, told)
+                assert "\n" not in told[0] and "Traceback" not in told[0]
+                assert app.screen is form, f"{type(form).__name__} closed on bad input {values}"
+                await pilot.press("escape")
+                await settle(pilot)
+        assert app.is_running
+    assert workspace_state(session) == before

@@ -1,0 +1,49 @@
+"""Recommend screen: look a user up with completion, the same list and reasons the service (and
+so the CLI) gives, diversity λ and K at one key."""
+
+from __future__ import annotations
+
+import pytest
+from test_tui_support import console, platform_workspace, run_async, screen_text, settle
+from textual.widgets import DataTable
+
+from kpconsole.services import models
+from kpconsole.services.model_requests import TrainRequest
+from kpconsole.services.recommend import recommend
+
+
+@pytest.fixture
+def trained(tmp_path):
+    session = platform_workspace(tmp_path / "ws")
+    model = models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
+    return session, model
+
+
+def shown_items(app) -> list[str]:
+    table = app.screen.query_one("#recommend-items", DataTable)
+    return [table.get_row_at(i)[1] for i in range(table.row_count)]
+
+
+@run_async
+async def test_a_user_looked_up_gets_the_services_list_with_reasons_and_lambda_changes_it(trained):
+    session, model = trained
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert await app.screen.suggester.get_suggestion("10") == "10"[:2] + "0"  # IDs complete: "10" → "100"
+        await pilot.press("slash", *"44", "enter")
+        await settle(pilot)
+        expected = recommend(session, model.id, "44", 10, explain=True)
+        assert shown_items(app) == [str(row["item_id"]) for row in expected.items]
+        table = app.screen.query_one("#recommend-items", DataTable)
+        assert table.get_row_at(0)[5] == expected.items[0]["because"]
+        assert f"user 44 (known user) · model #{model.id}" in screen_text(app)
+        await pilot.press("l")
+        await settle(pilot)
+        diverse = recommend(session, model.id, "44", 10, explain=True, diversity=0.3)
+        assert shown_items(app) == [str(row["item_id"]) for row in diverse.items]
+        assert "diversity λ 0.3" in screen_text(app)
+        await pilot.press("plus")
+        await settle(pilot)
+        assert len(shown_items(app)) == 15
