@@ -3,9 +3,12 @@
 ``run_console(session)`` is what ``kpconsole`` (no arguments, on a terminal) and ``kpconsole tui``
 call. Each top-level screen is a Textual *mode*, so switching with 1…0 keeps every screen's state.
 
-Failures: an error raised in a worker (see :mod:`kpconsole.tui.messages`) is shown as a notification with the same one line the CLI
-prints (user errors) or as "internal error (…); details in logs/errors.log" (bugs, whose full
-traceback goes to that file). If the app itself crashes, Textual's crash report (a traceback with
+Screens other than the first are imported when first opened (some services import torch, which
+would otherwise delay the first paint by seconds).
+
+Failures: an error raised in a worker (see :mod:`kpconsole.tui.messages`) is shown as a
+notification with the same one line the CLI prints (user errors) or as "internal error (…);
+details in logs/errors.log" (bugs, whose full traceback goes to that file). If the app itself crashes, Textual's crash report (a traceback with
 local variables) is written to the workspace's ``logs/errors.log`` instead of the terminal, and
 the person sees one line.
 """
@@ -13,6 +16,7 @@ the person sees one line.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import os
 import sys
@@ -26,6 +30,7 @@ from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 from textual.worker import Worker
 
 from kpconsole import jobs
@@ -37,31 +42,32 @@ from kpconsole.tui.messages import Failed, forward_failure
 from kpconsole.tui.palette import ConsoleCommands
 from kpconsole.tui.places import PLACES
 from kpconsole.tui.polling import Poll
-from kpconsole.tui.screens.audit import AuditScreen
-from kpconsole.tui.screens.community import CommunityScreen
-from kpconsole.tui.screens.data import DataScreen
 from kpconsole.tui.screens.help import HelpScreen
-from kpconsole.tui.screens.jobs import JobsScreen
-from kpconsole.tui.screens.models import ModelsScreen
 from kpconsole.tui.screens.overview import OverviewScreen
-from kpconsole.tui.screens.recommend import RecommendScreen
-from kpconsole.tui.screens.segments import SegmentsScreen
-from kpconsole.tui.screens.simulate import SimulateScreen
-from kpconsole.tui.screens.value import ValueScreen
 from kpconsole.tui.themes import default_theme
 from store.jobs import JobRecord
 
-SCREENS_BY_MODE = {
+
+def opened_later(module: str, name: str) -> Callable[[], Screen]:
+    """A screen factory that imports ``kpconsole.tui.screens.<module>`` on first use."""
+
+    def make() -> Screen:
+        return getattr(importlib.import_module(f"kpconsole.tui.screens.{module}"), name)()
+
+    return make
+
+
+SCREENS_BY_MODE: dict[str, Callable[[], Screen]] = {
     "overview": OverviewScreen,
-    "data": DataScreen,
-    "models": ModelsScreen,
-    "recommend": RecommendScreen,
-    "segments": SegmentsScreen,
-    "value": ValueScreen,
-    "community": CommunityScreen,
-    "simulate": SimulateScreen,
-    "jobs": JobsScreen,
-    "audit": AuditScreen,
+    "data": opened_later("data", "DataScreen"),
+    "models": opened_later("models", "ModelsScreen"),
+    "recommend": opened_later("recommend", "RecommendScreen"),
+    "segments": opened_later("segments", "SegmentsScreen"),
+    "value": opened_later("value", "ValueScreen"),
+    "community": opened_later("community", "CommunityScreen"),
+    "simulate": opened_later("simulate", "SimulateScreen"),
+    "jobs": opened_later("jobs", "JobsScreen"),
+    "audit": opened_later("audit", "AuditScreen"),
 }
 
 

@@ -6,11 +6,12 @@ from functools import partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from kpconsole.services import datasets
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.widgets.parquet_table import ParquetTable, View
+from kpconsole.tui.widgets.status_line import StatusLine
 from store.catalog import DatasetRecord
 
 PREFERRED_FIRST = "events"
@@ -41,7 +42,7 @@ class DatasetScreen(ConsoleScreen):
         yield Tabs(*(Tab(f"{t} {self.record.tables[t]:,}", id=f"table-{t}") for t in self.table_names()),
                    id="tables")
         yield ParquetTable(id="rows")
-        yield Static(id="rows-status")
+        yield StatusLine(id="rows-status")
 
     def on_mount(self) -> None:
         table = self.query_one(ParquetTable)
@@ -69,7 +70,7 @@ class DatasetScreen(ConsoleScreen):
             return
         name = view.key.split("/")[1]
         where = f"row {table.cursor_row + 1:,} of {view.n_rows:,}" if view.n_rows else "no rows"
-        self.query_one("#rows-status", Static).update(
+        self.query_one("#rows-status", StatusLine).set(
             f"{self.record.name} · {name} · {where} · ↑↓ PgUp PgDn Home End move, ←→ scroll, t next table"
         )
 

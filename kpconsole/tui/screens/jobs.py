@@ -13,6 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Log, ProgressBar, Static
 
 from kpconsole import jobs
 from kpconsole.tui.formatting import minute, short
+from kpconsole.tui.job_status import STATUS_MARK
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
@@ -20,8 +21,6 @@ from kpconsole.tui.widgets.chart import Chart, Series
 from store.jobs import JobRecord
 
 COLUMNS = ("id", "kind", "status", "progress", "message", "by", "created")
-STATUS_MARK = {"queued": "… queued", "running": "▶ running", "succeeded": "✓ succeeded", "failed": "✗ failed",
-               "cancelled": "■ cancelled", "lost": "? lost"}
 LOG_TAIL = 200
 POLL_SECONDS = 1.0
 

@@ -3,6 +3,9 @@ attention (failed or lost jobs, models trained on data that has changed since).
 
 The figures come from the community service (Q&A health and monetisation, the same numbers as
 ``kpconsole community health``); each tile's sparkline is that figure's weekly or monthly series.
+
+This is the first screen painted, so the services it reads (and Polars under them) are imported
+by its worker threads, after the first frame, not when the module loads.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Select, Static
 
+from typing import TYPE_CHECKING
+
 from kpconsole import jobs
 from kpconsole.errors import ConsoleError
-from kpconsole.services import community, datasets, models
-from kpconsole.services.community import CommunityReport
 from kpconsole.tui.formatting import count, minute, percent, short
+from kpconsole.tui.job_status import STATUS_MARK
 from kpconsole.tui.screens.base import ConsoleScreen
-from kpconsole.tui.screens.jobs import STATUS_MARK
 from kpconsole.tui.tables import set_columns, sync_rows
 from kpconsole.tui.widgets.kpi_tile import KpiTile
+from store import models as registry
 from store.catalog import DatasetRecord
 from store.jobs import JobRecord
+
+if TYPE_CHECKING:
+    from kpconsole.services.community import CommunityReport
 
 JOB_COLUMNS = ("job", "kind", "status", "progress", "created")
 POLL_SECONDS = 2.0
@@ -54,7 +61,7 @@ def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[
     """Failed and lost jobs among the recent ones, and models whose data changed since training."""
     out = [f"✗ job {j.id} ({j.kind}) {j.status}: {j.error or 'no reason recorded'}"
            for j in recent if j.status in ("failed", "lost")]
-    for m in models.list_models(session):
+    for m in registry.list_models(session.ws):  # the registry itself: the models service imports torch
         if m.dataset in hashes and hashes[m.dataset] != m.dataset_hash:
             out.append(f"⚠ model {m.id} ({m.algo}) is older than its data: '{m.dataset}' changed since it was trained")
     return out
@@ -95,6 +102,8 @@ class OverviewScreen(ConsoleScreen):
     # --- activity (polled) -------------------------------------------------------------
 
     def _collect(self) -> Activity:
+        from kpconsole.services import datasets  # in the worker: see the module docstring
+
         known = datasets.list_datasets(self.session)
         recent = jobs.list_jobs(self.session, limit=20)
         return Activity(known, recent, attention(recent, {d.name: d.content_hash for d in known}, self.session))
@@ -127,6 +136,8 @@ class OverviewScreen(ConsoleScreen):
             self.in_thread(self._figures, record, group="figures")
 
     def _figures(self, record: DatasetRecord) -> None:
+        from kpconsole.services import community  # in the worker: see the module docstring
+
         try:
             report, why = community.health(self.session, record.name), ""
         except ConsoleError as exc:  # neither Q&A nor revenue: the tiles say so instead of failing

@@ -128,6 +128,7 @@ class ParquetTable(ScrollView, can_focus=True):
         self._widths: list[int] = []
         self._fitted = False
         self._numeric: list[bool] = []
+        self._styles: dict[str, Style] | None = None
 
     # --- what to show --------------------------------------------------------------------
 
@@ -216,26 +217,39 @@ class ParquetTable(ScrollView, can_focus=True):
 
     # --- drawing --------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def line_styles(self) -> dict[str, Style]:
+        """The styles of a plain, header, cursor and pending line, looked up once per style change
+        (not once per line: a lookup walks the CSS and costs more than drawing the line)."""
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = {"base": base,
+                            "header": self.get_component_rich_style("parquet-table--header"),
+                            "cursor": self.get_component_rich_style("parquet-table--cursor"),
+                            "pending": base + self.get_component_rich_style("parquet-table--pending")}
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
-        base = self.rich_style
+        styles = self.line_styles()
         if self.view is None:
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles["base"])
         if y == 0:
-            style = self.get_component_rich_style("parquet-table--header")
             cells = tuple(self.view.schema)
-            return self._strip(" " * GUTTER, cells, style, scroll_x, width, align_numbers=False)
+            return self._strip(" " * GUTTER, cells, styles["header"], scroll_x, width, align_numbers=False)
         row = scroll_y + y - 1
         if row >= self.view.n_rows:
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles["base"])
         cells = self.row_text(row)
         cursor = row == self.cursor_row
-        style = self.get_component_rich_style("parquet-table--cursor") if cursor else base
+        style = styles["cursor"] if cursor else styles["base"]
         if cells is None:
-            pending = self.get_component_rich_style("parquet-table--pending")
             cells = tuple(PENDING for _ in self._widths)
-            style = style + pending if not cursor else style
+            style = style if cursor else styles["pending"]
         return self._strip("▸ " if cursor else "  ", cells, style, scroll_x, width, align_numbers=True)
 
     def _strip(self, gutter: str, cells: tuple[str, ...], style: Style, scroll_x: int, width: int,
