@@ -82,6 +82,7 @@ async def test_a_dataset_opens_as_rows_paged_from_parquet_never_the_whole_table(
         assert app.screen.__class__.__name__ == "DataScreen"
 
 
+@pytest.mark.slow
 @run_async
 async def test_the_ingest_form_starts_a_job_and_the_new_dataset_appears_when_it_ends(session, tmp_path):
     source = tmp_path / "shop.csv"

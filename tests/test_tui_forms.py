@@ -69,6 +69,7 @@ def workspace_state(session) -> tuple:
             [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)])
 
 
+@pytest.mark.slow
 @run_async
 async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session, tmp_path):
     bad_scenario = tmp_path / "scenarios"

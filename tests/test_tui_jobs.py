@@ -22,6 +22,7 @@ def session(tmp_path, monkeypatch):
     return platform_workspace(tmp_path / "ws")
 
 
+@pytest.mark.slow
 @run_async
 async def test_a_running_job_shows_live_progress_and_its_loss_chart_and_can_be_cancelled(session):
     job_id = jobs.start_job(session, test_tui_jobkinds.KIND, {"steps": 2000, "every": 0.02})

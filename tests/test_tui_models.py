@@ -20,6 +20,7 @@ def session(tmp_path):
     return platform_workspace(tmp_path / "ws")
 
 
+@pytest.mark.slow
 @run_async
 async def test_the_training_form_starts_a_job_the_screen_follows_it_and_the_model_appears(session):
     app = console(session)

@@ -39,6 +39,7 @@ async def test_segment_profiles_show_as_bars_and_a_user_lookup_says_why(session)
         assert view.member["why"][0][:40] in text
 
 
+@pytest.mark.slow
 @run_async
 async def test_the_segment_form_runs_rfm_as_a_job_and_the_new_segmentation_appears(session):
     app = console(session)

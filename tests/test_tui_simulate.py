@@ -21,6 +21,7 @@ def session(tmp_path):
     return platform_workspace(tmp_path / "ws")
 
 
+@pytest.mark.slow
 @run_async
 async def test_a_tiny_scenario_runs_as_a_job_and_its_daily_kpi_is_charted_with_its_band(session):
     app = console(session)
@@ -55,6 +56,7 @@ async def test_a_tiny_scenario_runs_as_a_job_and_its_daily_kpi_is_charted_with_i
         assert list(shown.low) == [r["low"] for r in daily] and list(shown.high) == [r["high"] for r in daily]
 
 
+@pytest.mark.slow
 @run_async
 async def test_two_identical_runs_compare_with_zero_differences(session):
     a = simulate.run_file(session, SCENARIOS / "baseline.toml", days=3, replicates=2)
