@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
 from engine.simulate.intervals import mean_interval
 from engine.simulate.levers import (
@@ -52,6 +53,17 @@ def test_same_seed_same_device_gives_identical_output_and_another_seed_does_not(
     assert np.array_equal(first.item_purchases, second.item_purchases)
     other = simulate(world, PolicySpec("popularity"), levers, Settings(days=25, replicates=3, seed=12, device="cpu"))
     assert not np.array_equal(first.values, other.values)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cpu_and_cuda_simulate_the_same_people_making_the_same_draws():
+    world, levers = _busy_world(), _money_levers()
+    settings = {"days": 20, "replicates": 3, "seed": 8}
+    cpu = simulate(world, PolicySpec("popularity"), levers, Settings(device="cpu", **settings))
+    gpu = simulate(world, PolicySpec("popularity"), levers, Settings(device="cuda", **settings))
+    assert gpu.device.startswith("cuda")
+    for name in ("dau", "views", "purchases", "gross", "mrr", "contributions"):
+        assert gpu.totals(name).mean() == pytest.approx(cpu.totals(name).mean(), rel=0.02), name
 
 
 def test_identical_scenarios_differ_by_exactly_zero_and_a_change_is_seen():

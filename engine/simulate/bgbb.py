@@ -110,6 +110,8 @@ def _fit(group: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray, group
          iterations: int) -> np.ndarray:
     keys = np.stack([group, x, t_x, n], axis=1).astype(np.int64)
     patterns, counts = np.unique(keys, axis=0, return_counts=True)
+    order = np.argsort(patterns[:, 3] - patterns[:, 2], kind="stable")  # chunks of similar n - t_x
+    patterns, counts = patterns[order], counts[order]
     as_t = lambda v: torch.as_tensor(v, dtype=torch.float64)
     idx = torch.as_tensor(patterns[:, 0])
     px, ptx, pn, w = (as_t(patterns[:, 1]), as_t(patterns[:, 2]), as_t(patterns[:, 3]), as_t(counts))
@@ -145,7 +147,9 @@ def p_alive(visit_mean, visit_conc, churn_mean, churn_conc, x, t_x, n) -> np.nda
                                  (visit_mean, visit_conc, churn_mean, churn_conc, x, t_x, n)))
     out = np.empty(args[0].shape)
     flat = [torch.as_tensor(np.ascontiguousarray(v).reshape(-1)) for v in args]
-    for lo in range(0, out.size, _CHUNK):
-        ll, alive = log_likelihood(*(v[lo:lo + _CHUNK] for v in flat))
-        out.reshape(-1)[lo:lo + _CHUNK] = torch.exp(alive - ll).numpy()
+    gap = int((args[6] - args[5]).max()) if out.size else 0
+    step = max(_CHUNK, (1 << 22) // max(gap, 1))  # bounded memory: rows × gap
+    for lo in range(0, out.size, step):
+        ll, alive = log_likelihood(*(v[lo:lo + step] for v in flat))
+        out.reshape(-1)[lo:lo + step] = torch.exp(alive - ll).numpy()
     return out

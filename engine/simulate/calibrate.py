@@ -20,7 +20,10 @@ other event kind is, and a user's *active days* are the days they have any. Per 
 * **arrivals** — users who joined in the last 60 days of the window, per day.
 
 Segments come from ``assignment`` (user_id, segment) when given — ``kpconsole segment`` — or from
-:func:`~engine.simulate.segments_rule.rule_segments`.
+:func:`~engine.simulate.segments_rule.rule_segments` (its segments without users are left out).
+Visits and churn are fitted on the window's last 365 days (a user there before counts as
+present at its start) and on at most 20,000 users per segment (a seeded sample), which keeps
+the BG/BB likelihood affordable on large or long datasets.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from engine.simulate.world import Catalog, Segments, SourceUsers, World
 
 MONEY_KINDS = ("purchase", "subscribe", "renew", "cancel", "refund")
 ARRIVAL_WINDOW_DAYS = 60
+BGBB_WINDOW_DAYS = 365
 NEVER_DAYS = 10_000_000
 
 
@@ -146,6 +150,14 @@ def _catalog(items: pl.DataFrame, consume: pl.DataFrame, end: dt.date, max_items
     return cat, vectors, (*dims, "(other)")
 
 
+def _bgbb_sample(seg: np.ndarray, segments: int, seed: int, cap: int = 20_000) -> np.ndarray:
+    """Indices of at most ``cap`` users per segment (all of a smaller segment), sorted."""
+    rng = np.random.default_rng([seed, 0xB6B])
+    keep = [np.flatnonzero(seg == s) for s in range(segments)]
+    keep = [k if len(k) <= cap else rng.choice(k, size=cap, replace=False) for k in keep]
+    return np.sort(np.concatenate(keep))
+
+
 def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
               assignment: pl.DataFrame | None = None, cut: dt.datetime | None = None,
               embeddings: TasteVectors | None = None, max_items: int = 5_000, max_dims: int = 24,
@@ -164,7 +176,8 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
         source = "given"
     else:
         seg_frame = rule_segments(us["user_id"], ev, activity)
-        names, source = RULE_SEGMENTS, "rule"
+        present = set(seg_frame["segment"].unique().to_list())
+        names, source = tuple(n for n in RULE_SEGMENTS if n in present), "rule"  # empty segments are left out
     us = us.join(seg_frame, on="user_id", how="left").with_columns(
         pl.col("segment").replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int64).alias("seg"))
     uidx = {u: i for i, u in enumerate(us["user_id"].to_list())}
@@ -176,7 +189,7 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
     # --- visits and churn (BG/BB) --------------------------------------------------------
     progress(0.1, "fitting visits and churn (BG/BB)")
     join_day = us["join_day"].to_numpy()
-    first_opp = np.where(join_day >= 0, join_day + 1, 0)
+    first_opp = np.maximum(np.where(join_day >= 0, join_day + 1, 0), days - BGBB_WINDOW_DAYS)
     active = ev.filter(pl.col("kind").is_in(activity)).select("u", "day").unique()
     a_u, a_day = active["u"].to_numpy(), active["day"].to_numpy()
     after = a_day >= first_opp[a_u]
@@ -185,7 +198,8 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
     np.maximum.at(last_opp, a_u[after], a_day[after])
     t_x = np.where(x > 0, last_opp - first_opp + 1, 0)
     n = np.maximum(days - first_opp, 0)
-    fit = fit_bgbb(seg, x, t_x, n, S)
+    sample = _bgbb_sample(seg, S, seed)
+    fit = fit_bgbb(seg[sample], x[sample], t_x[sample], n[sample], S)
     last_active = np.full(U, -1)
     np.maximum.at(last_active, a_u, a_day)
 

@@ -13,13 +13,14 @@ t-interval over ``d``; identical scenarios give ``d_r = 0`` exactly.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def t_multiplier(replicates: int, level: float = 0.95) -> float:
     """``t_{(1+level)/2, R-1}``; 0 for a single replicate (no interval)."""
     if replicates < 2:
         return 0.0
+    from scipy import stats  # imported here: it adds a second to every command's start
+
     return float(stats.t.ppf((1.0 + level) / 2.0, replicates - 1))
 
 
@@ -41,6 +42,8 @@ def mean_interval(values: np.ndarray, level: float = 0.95, axis: int = -1) -> tu
 
 def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95, axis: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean difference, low, high) of two independent samples (Welch–Satterthwaite df)."""
+    from scipy import stats
+
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     na, nb = a.shape[axis], b.shape[axis]
     va, vb = a.var(axis=axis, ddof=1) / na, b.var(axis=axis, ddof=1) / nb

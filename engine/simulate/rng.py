@@ -1,24 +1,21 @@
-"""Random numbers: counter-based for the day's decisions, a seeded generator for the visit draw.
+"""Counter-based random numbers: the same (seed, stream, day, agent, item) always gives the same draw.
 
-**Counter-based draws.** A decision of agent ``row`` about item (or slot) ``col`` on ``day`` in a
-named ``stream`` gets the uniform::
+A decision of agent ``row`` (about item or slot ``col``) on ``day`` in a named ``stream`` gets::
 
     k   = key(seed, stream, day)                       (SplitMix64 of the coordinates, exact)
-    h   = mix(mix(row ⊕ k₀) ⊕ (col·φ + k₁))             (lowbias32 of C. Wellons, int32)
+    h   = mix(mix(row ⊕ k₀) ⊕ (col·φ + k₁))             (lowbias32 of C. Wellons, on int32)
     u   = (h >> 8 + ½) / 2²⁴
 
-computed on int32 tensors (vectorised on CPU, identical on CUDA). It depends on nothing but
-its coordinates, which gives the simulator:
+computed on int32 tensors (vectorised on CPU, the same integers on CUDA). It depends on
+nothing but its coordinates, which gives the simulator:
 
-* **common random numbers**: agent 17's reaction to item 42 on day 3 is the same number in
-  every scenario, however many draws others made — so paired differences between scenarios
-  measure the change, not the noise, and identical scenarios differ by 0;
-* **device independence**: the draws are bit-identical on CPU and CUDA.
-
-**The visit draw** (one per agent per day, the only draw over everyone) comes from
-``torch.rand`` with a generator seeded by ``key(seed, "visit", day)``: per agent, so still a
-common random number, and far cheaper than hashing every agent. It is reproducible on one
-device; CPU and CUDA generators differ.
+* **common random numbers**: agent 17's visit on day 3, and its reaction to item 42 that day,
+  are the same numbers in every scenario, however many draws others made — so paired
+  differences between scenarios measure the change, not the noise, and identical scenarios
+  differ by 0;
+* **device independence**: the draws are bit-identical on CPU and CUDA, so the two devices
+  simulate the same people making the same draws (results then differ only where float
+  arithmetic rounds differently).
 
 Uniforms have 24 bits (the float32 mantissa) and lie strictly inside (0, 1).
 """
@@ -101,9 +98,3 @@ def poisson_capped(u: torch.Tensor, lam: torch.Tensor, cap: int) -> torch.Tensor
         cdf = cdf + term
     return k
 
-
-def day_generator(seed: int, stream: str, day: int, device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` seeded for one stream on one day."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(stream_key(seed, stream, day) & ((1 << 63) - 1))
-    return gen

@@ -140,6 +140,7 @@ class Simulation:
         self.u_ref = self._reference_utility()
         rows = self.R * self.N
         self.sat = torch.zeros(rows, dtype=torch.float32, device=dev)
+        self.all_rows = torch.arange(rows, dtype=torch.int32, device=dev)
         # the hazard clock: an agent leaves when its cumulative hazard passes its Exp(1) clock;
         # agents not yet joined accrue nothing, agents gone have an infinite clock
         self.active = a.alive & (a.join_day < 0)
@@ -250,8 +251,7 @@ class Simulation:
         # 3. visit
         if any(ladder.incentive.action == "visit" for ladder in self.ladders):
             active = torch.nonzero(self.active).flatten()
-        u = torch.rand(R * N, generator=rng.day_generator(self.seed, "visit", day, self.dev), device=self.dev)
-        rows = torch.nonzero(u < self.visit_rate).flatten()
+        rows = torch.nonzero(rng.uniform(self.seed, "visit", day, self.all_rows) < self.visit_rate).flatten()
         for ladder in self.ladders:
             if ladder.incentive.action == "visit":
                 visited = torch.zeros(R * N, dtype=torch.bool, device=self.dev)

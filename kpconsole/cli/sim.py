@@ -194,9 +194,10 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
     bt = record.summary.get("backtest")
     if bt:
         fmt_pct = lambda v: "–" if v is None else f"{v:.1f} %"
-        common.stdout.print(f"backtest from {bt['cut']} ({bt['days']} days): daily actives MAPE "
-                            f"{fmt_pct(bt['mape_actives'])}, daily revenue MAPE {fmt_pct(bt['mape_revenue'])}, "
-                            f"weekly revenue MAPE {fmt_pct(bt['mape_revenue_weekly'])}")
+        common.stdout.print(f"backtest from {bt['cut']} ({bt['days']} days), MAPE against what happened: "
+                            f"actives {fmt_pct(bt['mape_actives'])} daily, {fmt_pct(bt['mape_actives_weekly'])} "
+                            f"weekly; revenue {fmt_pct(bt['mape_revenue'])} daily, "
+                            f"{fmt_pct(bt['mape_revenue_weekly'])} weekly (– where the data has none)")
     totals = record.summary["totals"]
     names = [m for m in (METRICS if all_metrics else HEADLINE) if m in totals]
     rows = [(m, METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
