@@ -18,9 +18,3 @@ def may(session: Session, action: str) -> bool:
     """
     needed = REQUIRED_ROLE.get(action)
     return needed is None or session.actor.role.allows(needed)
-
-
-def needs(action: str) -> str:
-    """``"needs the operator role"`` for an action in the policy, else an empty string."""
-    needed = REQUIRED_ROLE.get(action)
-    return f"needs the {needed} role" if needed is not None else ""

@@ -16,7 +16,3 @@ PLACES: tuple[Place, ...] = (
     Place("jobs", "9", "Jobs", "Jobs"),
     Place("audit", "0", "Audit", "Audit"),
 )
-
-
-def place(mode: str) -> Place:
-    return next(p for p in PLACES if p.mode == mode)
