@@ -101,7 +101,7 @@ def test_popularity_percentile_is_the_mid_rank():
 
 
 def test_intra_list_diversity_is_mean_pairwise_cosine_distance():
-    vectors = exposure.item_vectors(TRAIN)
+    vectors = exposure.item_users(TRAIN)
     ild, has_pairs = exposure.intra_list_diversity(LISTS, VALID, vectors)
     expected_a = 1 - (COS[(0, 1)] + COS[(0, 3)] + COS[(1, 3)]) / 3
     expected_b = 1 - (COS[(2, 3)] + COS[(0, 2)] + COS[(0, 3)]) / 3
@@ -111,7 +111,7 @@ def test_intra_list_diversity_is_mean_pairwise_cosine_distance():
 
 def test_intra_list_diversity_skips_empty_slots_and_single_item_lists():
     valid = torch.tensor([[True, True, False], [True, False, False]])
-    ild, has_pairs = exposure.intra_list_diversity(LISTS, valid, exposure.item_vectors(TRAIN))
+    ild, has_pairs = exposure.intra_list_diversity(LISTS, valid, exposure.item_users(TRAIN))
     close(ild, [1 - COS[(0, 1)], 0.0])
     assert has_pairs.tolist() == [True, False]
 

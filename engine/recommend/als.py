@@ -39,26 +39,37 @@ class ALSParams(Params):
 
 
 class _Side:
-    """One side of the problem as sparse CSR tensors: confidences C and C − I = α·R."""
+    """One side of the problem: the observed pairs (CSR pattern), confidences c and c − 1 = α·r."""
 
     def __init__(self, matrix: UserItemMatrix, alpha: float, device: torch.device) -> None:
-        self.confidence = matrix.to_torch(device, values=1.0 + alpha * matrix.values)
+        self.confidence_values = (1.0 + alpha * matrix.values).to(device)
         self.extra_values = (alpha * matrix.values).to(device)
         self.pattern = matrix.to_torch(device, values=torch.zeros_like(matrix.values))
 
+    def _at_pairs(self, p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """p_u · y_i at every observed pair (a sampled dense-dense product)."""
+        return torch.sparse.sampled_addmm(self.pattern, p, y.t(), beta=0.0)
+
+    def _times_y(self, like: torch.Tensor, values: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The sparse matrix with ``like``'s pattern and ``values``, times Y."""
+        return torch.sparse_csr_tensor(like.crow_indices(), like.col_indices(), values, like.shape,
+                                       check_invariants=False) @ y
+
     def weighted_gram_product(self, p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Row-wise Yᵀ (C_u − I) Y p_u for every row u at once."""
-        at_pairs = torch.sparse.sampled_addmm(self.pattern, p, y.t(), beta=0.0)
-        weighted = torch.sparse_csr_tensor(at_pairs.crow_indices(), at_pairs.col_indices(),
-                                           at_pairs.values() * self.extra_values, at_pairs.shape,
-                                           check_invariants=False)
-        return weighted @ y
+        at_pairs = self._at_pairs(p, y)
+        return self._times_y(at_pairs, at_pairs.values() * self.extra_values, y)
+
+    def residual(self, x: torch.Tensor, y: torch.Tensor, yty: torch.Tensor) -> torch.Tensor:
+        """b − A x = Σ_i (c_ui − (c_ui − 1) x_u·y_i) y_i − (YᵀY + λI) x_u, in one sparse pass."""
+        at_pairs = self._at_pairs(x, y)
+        return self._times_y(at_pairs, self.confidence_values - self.extra_values * at_pairs.values(), y) - x @ yty
 
 
 def conjugate_gradient(side: _Side, x: torch.Tensor, y: torch.Tensor, reg: float, steps: int) -> torch.Tensor:
     """``steps`` CG steps on every row's normal equations, starting from ``x``."""
     yty = y.t() @ y + reg * torch.eye(y.shape[1], device=y.device, dtype=y.dtype)
-    r = side.confidence @ y - (x @ yty + side.weighted_gram_product(x, y))
+    r = side.residual(x, y, yty)
     p = r.clone()
     rs = (r * r).sum(1)
     for _ in range(steps):
@@ -98,7 +109,7 @@ class ALS(EpochModel):
         """The objective per unit of confidence:
         [Σ_all (x·y)² + Σ_obs (c(1 − s)² − s²) + λ(‖X‖² + ‖Y‖²)] / (Σ_obs c + #unobserved)."""
         s = torch.sparse.sampled_addmm(self.users_side.pattern, self.x, self.y.t(), beta=0.0).values()
-        c = self.users_side.confidence.values()
+        c = self.users_side.confidence_values
         everything = ((self.x.t() @ self.x) * (self.y.t() @ self.y)).sum()
         observed = (c * (1 - s) ** 2 - s ** 2).sum()
         penalty = self.params.reg * ((self.x ** 2).sum() + (self.y ** 2).sum())

@@ -119,7 +119,8 @@ class Recommender(ABC):
 
     @abstractmethod
     def score(self, users: torch.Tensor) -> torch.Tensor:
-        """Scores of every item for ``users`` (indices): ``len(users) × n_items`` on the device."""
+        """Scores of every item for ``users`` (indices): a new ``len(users) × n_items`` tensor on
+        the device (callers may change it in place)."""
 
     @abstractmethod
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -182,13 +183,23 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     [[1, 2]]
     """
     k = min(k, scores.shape[1])
-    kth = scores.topk(k, dim=1).values[:, -1:]
-    above = scores > kth
-    tied = scores == kth
-    room = k - above.sum(1, keepdim=True)
-    chosen = above | (tied & (torch.cumsum(tied.to(torch.int64), dim=1) <= room))
-    columns = torch.nonzero(chosen)[:, 1].reshape(len(scores), k)
-    values = scores.gather(1, columns)
+    if k < scores.shape[1]:  # one more than asked: a tie straddles the cut iff the next equals the k-th
+        values, columns = scores.topk(k + 1, dim=1)
+        ambiguous = torch.nonzero(values[:, k] == values[:, k - 1]).flatten()
+        values, columns = values[:, :k].contiguous(), columns[:, :k].contiguous()
+    else:
+        values, columns = scores.topk(k, dim=1)
+        ambiguous = torch.zeros(0, dtype=torch.int64)
+    kth = values[:, -1:]
+    if len(ambiguous):  # ties straddle the cut: take the tied columns in column order
+        part, cut = scores[ambiguous], kth[ambiguous]
+        above, tied = part > cut, part == cut
+        room = k - above.sum(1, keepdim=True)
+        chosen = above | (tied & (torch.cumsum(tied.to(torch.int64), dim=1) <= room))
+        columns[ambiguous] = torch.nonzero(chosen)[:, 1].reshape(len(ambiguous), k)
+        values[ambiguous] = part.gather(1, columns[ambiguous])
+    by_column = torch.argsort(columns, dim=1)
+    columns, values = columns.gather(1, by_column), values.gather(1, by_column)
     order = torch.sort(values, dim=1, descending=True, stable=True).indices
     return values.gather(1, order), columns.gather(1, order)
 
@@ -196,10 +207,11 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 def mask_scores(
     scores: torch.Tensor, users: torch.Tensor, exclude: UserItemMatrix | None, blocked: torch.Tensor | None
 ) -> torch.Tensor:
-    """``scores`` with excluded pairs and blocked items set to -inf (a new tensor)."""
-    out = scores.clone()
+    """``scores`` (a fresh tensor from :meth:`Recommender.score`) with excluded pairs and blocked
+    items set to −inf, in place; returns it."""
     if exclude is not None:
-        out[exclude.dense_rows(users, out.device, binary=True) > 0] = float("-inf")
+        batch_row, items, _ = exclude.batch_pairs(users)
+        scores[batch_row.to(scores.device), items.to(scores.device)] = float("-inf")
     if blocked is not None:
-        out[:, blocked.to(out.device)] = float("-inf")
-    return out
+        scores[:, blocked.to(scores.device)] = float("-inf")
+    return scores

@@ -21,7 +21,7 @@ from engine.recommend.sampled import PairScorer, SampledModel
 class BPRParams(Params):
     factors: int = 32
     epochs: int = 30
-    lr: float = 0.01
+    lr: float = 0.05
     reg: float = 0.01
     batch_size: int = 2048
     negatives: int = 1
@@ -37,7 +37,7 @@ class MFNet(PairScorer):
         super().__init__()
         self.user = nn.Parameter(torch.empty(n_users, factors))
         self.item = nn.Parameter(torch.empty(n_items, factors))
-        self.bias = nn.Parameter(torch.zeros(n_items))
+        self.bias = nn.Parameter(torch.zeros(n_items, 1))
 
     def init(self, rng: torch.Generator) -> MFNet:
         with torch.no_grad():
@@ -46,13 +46,14 @@ class MFNet(PairScorer):
         return self
 
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user[users][:, None, :] * self.item[items]).sum(-1) + self.bias[items]
+        u, v = self.lookup(self.user, users), self.lookup(self.item, items)
+        return (u[:, None, :] * v).sum(-1) + self.lookup(self.bias, items)[..., 0]
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.user[users] ** 2).sum(-1) + (self.item[items] ** 2).sum((-1, -2))
+        return (self.lookup(self.user, users) ** 2).sum(-1) + (self.lookup(self.item, items) ** 2).sum((-1, -2))
 
     def all_scores(self, users: torch.Tensor) -> torch.Tensor:
-        return self.user[users] @ self.item.t() + self.bias
+        return self.user[users] @ self.item.t() + self.bias[:, 0]
 
 
 class BPR(SampledModel):

@@ -73,8 +73,8 @@ def evaluate(
         scores = mask_scores(model.score(chunk), chunk, setup.train, None)
         top, lists = top_k(scores, k_max)
         valid = torch.isfinite(top)
-        relevant = setup.test.dense_rows(chunk, device, binary=True)
-        hits = (relevant.gather(1, lists) > 0) & valid
+        in_test = setup.test.contains(chunk[:, None].expand_as(lists).reshape(-1), lists.reshape(-1).cpu())
+        hits = in_test.reshape(lists.shape).to(device) & valid
         n_relevant = n_relevant_all[chunk].to(device)
         for name, metric in ACCURACY.items():
             for k in ks:
@@ -98,7 +98,7 @@ class _BeyondAccuracy:
         self.n_users = setup.train.n_users
         self.popularity = setup.train.item_counts().to(device)
         self.percentiles = exposure.popularity_percentiles(self.popularity)
-        self.vectors = exposure.item_vectors(setup.train, device)
+        self.items_users = exposure.item_users(setup.train)
         self.creator = setup.item_creator.to(device) if setup.item_creator is not None and setup.n_creators else None
         self.n_creators = setup.n_creators
         self.exposure = {k: torch.zeros(self.n_items, dtype=torch.int64, device=device) for k in ks}
@@ -111,7 +111,7 @@ class _BeyondAccuracy:
             self.exposure[k] += exposure.item_exposure(top, ok, self.n_items)
             self.sums[f"novelty@{k}"] += float(exposure.novelty(top, ok, self.popularity, self.n_users).sum())
             self.sums[f"popularity@{k}"] += float(exposure.popularity_bias(top, ok, self.percentiles).sum())
-            ild, has_pairs = exposure.intra_list_diversity(top, ok, self.vectors)
+            ild, has_pairs = exposure.intra_list_diversity(top, ok, self.items_users)
             self.sums[f"ild@{k}"] += float(ild.sum())
             self.ild_lists[k] += int(has_pairs.sum())
 

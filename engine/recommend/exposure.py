@@ -9,6 +9,7 @@ Popularity is measured on the training pairs: ``pop_i`` = number of users with i
   p(i) = max(pop_i, 1) / n_users (an item never seen in training counts as seen once);
 * intra-list diversity (Ziegler et al. 2005) = mean over pairs i ≠ j of a list of
   1 − cos(i, j), cosine between the items' binary user vectors in the training matrix
+  (an item nobody trained on has similarity 0 to every item)
   (co-occurrence cosine, the same for every model, so lists are comparable across models);
 * popularity bias = mean popularity percentile of recommended items, the mid-rank
   percentile pct(i) = (#{j: pop_j < pop_i} + #{j: pop_j ≤ pop_i}) / (2·n_items) ∈ (0, 1);
@@ -22,6 +23,9 @@ from __future__ import annotations
 import torch
 
 from engine.recommend.matrix import UserItemMatrix
+
+#: Dense list-sum entries (lists × users) held at once by :func:`intra_list_diversity`.
+SUM_BUDGET = 1 << 22
 
 
 def item_exposure(lists: torch.Tensor, valid: torch.Tensor, n_items: int) -> torch.Tensor:
@@ -59,35 +63,41 @@ def popularity_bias(lists: torch.Tensor, valid: torch.Tensor, percentiles: torch
     return (percentiles[lists] * valid).sum(1) / valid.sum(1).clamp(min=1)
 
 
-def item_vectors(train: UserItemMatrix, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Items as unit-length binary user vectors: a sparse COO ``n_items × n_users`` tensor
-    (items nobody trained on are zero vectors)."""
-    items_users = train.binary().transpose()
-    norms = items_users.row_counts().to(torch.float64).sqrt()
-    values = (1.0 / norms.clamp(min=1))[items_users.rows()]
-    return torch.sparse_coo_tensor(
-        torch.stack([items_users.rows(), items_users.indices]), values, items_users.shape, check_invariants=False
-    ).coalesce().to(device)
+def item_users(train: UserItemMatrix) -> UserItemMatrix:
+    """Each item's users: the binary ``n_items × n_users`` transpose of the training matrix
+    (the item vectors whose cosine is the co-occurrence similarity)."""
+    return train.binary().transpose()
 
 
-def intra_list_diversity(lists: torch.Tensor, valid: torch.Tensor, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def intra_list_diversity(lists: torch.Tensor, valid: torch.Tensor, items_users: UserItemMatrix
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean pairwise ``1 − cos`` of each list, and which lists have at least two items.
 
-    Uses Σ_{i≠j} v_i·v_j = ‖Σ_i v_i‖² − Σ_i ‖v_i‖², so only the sparse sum of each list's
-    vectors is formed (no K × K similarity matrices).
+    With unit vectors v_i (v_iu = 1/√pop_i for each user u of item i),
+    Σ_{i≠j} v_i·v_j = ‖S‖² − #{i: pop_i > 0} where S = Σ_i v_i, and ‖S‖² = Σ_p v_p·S[u_p] over
+    the entries p of the list's vectors: the sums go into a scratch row over users (blocks of
+    lists that fit :data:`SUM_BUDGET`), touching only the entries the lists have — no K × K
+    similarity matrices and no pass over all users.
     """
-    b, k = lists.shape
-    rows = torch.arange(b, device=lists.device).repeat_interleave(k).reshape(b, k)[valid]
-    cols = lists[valid]
-    indicator = torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64,
-                                                                               device=lists.device),
-                                        (b, vectors.shape[0]), check_invariants=False).coalesce()
-    summed = torch.sparse.mm(indicator, vectors).coalesce()
-    square_norm = torch.zeros(b, dtype=torch.float64, device=lists.device).index_add_(
-        0, summed.indices()[0], summed.values() ** 2)
-    self_norm = torch.zeros(vectors.shape[0], dtype=torch.float64, device=lists.device).index_add_(
-        0, vectors.indices()[0], vectors.values() ** 2)
-    own = (self_norm[lists] * valid).sum(1)
+    device = lists.device
+    n_users = items_users.n_items
+    popularity = items_users.row_counts().to(torch.float64)
+    square_norm = torch.zeros(len(lists), dtype=torch.float64, device=device)
+    block = max(1, min(len(lists), SUM_BUDGET // max(1, n_users)))
+    scratch = torch.zeros(block * n_users, dtype=torch.float64, device=device)
+    for start in range(0, len(lists), block):
+        part, ok = lists[start:start + block].cpu(), valid[start:start + block].cpu()
+        rows = torch.arange(len(part))[:, None].expand_as(part)[ok]
+        items = part[ok]
+        slot_of_pair, users, _ = items_users.batch_pairs(items)
+        list_of_pair = rows[slot_of_pair].to(device)
+        keys = list_of_pair * n_users + users.to(device)
+        v = (1.0 / popularity[items[slot_of_pair]].sqrt()).to(device)
+        scratch.index_add_(0, keys, v)
+        square_norm[start:start + len(part)] = torch.zeros(len(part), dtype=torch.float64, device=device).index_add_(
+            0, list_of_pair, v * scratch[keys])
+        scratch[keys] = 0.0
+    own = ((popularity > 0).to(device)[lists] & valid).sum(1).to(torch.float64)
     length = valid.sum(1).to(torch.float64)
     pairs = length * (length - 1)
     has_pairs = pairs > 0

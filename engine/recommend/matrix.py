@@ -14,6 +14,9 @@ import torch
 
 # torch marks its CSR tensors "beta" with a warning on first use; they are what this module is for.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+# Invariant checks are off by default and torch warns that they are "implicitly" off each time a
+# sparse tensor is built without saying so (Adagrad does, for sparse gradients): say so once.
+torch.sparse.check_sparse_tensor_invariants.disable()
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,22 @@ class UserItemMatrix:
             self.indptr, self.indices, vals.to(torch.float32), self.shape, check_invariants=False
         ).to(device)
 
-    def dense_rows(self, users: torch.Tensor, device: torch.device | str = "cpu", binary: bool = False) -> torch.Tensor:
-        """The rows of ``users`` as a dense ``len(users) × n_items`` float tensor on ``device``."""
+    def batch_pairs(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The stored pairs of ``users``: (position in ``users``, item, value), each of length Σ row sizes."""
         users = users.to(torch.int64).cpu()
         start = self.indptr[users]
         counts = self.indptr[users + 1] - start
         batch_row = torch.repeat_interleave(torch.arange(len(users)), counts)
         offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
         pos = torch.repeat_interleave(start, counts) + offsets
+        return batch_row, self.indices[pos], self.values[pos]
+
+    def dense_rows(self, users: torch.Tensor, device: torch.device | str = "cpu", binary: bool = False) -> torch.Tensor:
+        """The rows of ``users`` as a dense ``len(users) × n_items`` float tensor on ``device``."""
+        batch_row, items, values = self.batch_pairs(users)
         out = torch.zeros(len(users), self.n_items, dtype=torch.float32, device=device)
-        vals = torch.ones(len(pos)) if binary else self.values[pos]
-        out[batch_row.to(device), self.indices[pos].to(device)] = vals.to(device)
+        vals = torch.ones(len(items)) if binary else values
+        out[batch_row.to(device), items.to(device)] = vals.to(device)
         return out
 
     def row_items(self, user: int) -> torch.Tensor:

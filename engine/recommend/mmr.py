@@ -14,22 +14,21 @@ from __future__ import annotations
 import torch
 
 from engine.errors import EngineError
+from engine.recommend.matrix import UserItemMatrix
 
 
-def candidate_similarity(candidates: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+def candidate_similarity(candidates: torch.Tensor, vectors: torch.Tensor | UserItemMatrix) -> torch.Tensor:
     """Cosine similarity between each user's candidates: ``B × C × C``.
 
-    ``vectors`` is either dense item embeddings (n_items × f) or a sparse COO matrix of item
-    vectors (n_items × d, e.g. the items' user columns, see
-    :func:`engine.recommend.exposure.item_vectors`).
+    ``vectors`` is either dense item embeddings (n_items × f) or item vectors as a sparse
+    matrix (e.g. each item's users, :func:`engine.recommend.exposure.item_users`).
     """
-    if vectors.is_sparse:
-        unique, inverse = torch.unique(candidates.clamp(min=0), return_inverse=True)
-        picked = vectors.index_select(0, unique.to(vectors.device)).to_dense().to(torch.float32)
+    if isinstance(vectors, UserItemMatrix):
+        unique, inverse = torch.unique(candidates.clamp(min=0).cpu(), return_inverse=True)
+        picked = vectors.dense_rows(unique, candidates.device)
         picked = picked / picked.norm(dim=1, keepdim=True).clamp(min=1e-12)
-        gram = picked @ picked.t()
-        inv = inverse.to(gram.device)
-        return gram[inv[:, :, None], inv[:, None, :]]
+        inverse = inverse.to(candidates.device)
+        return (picked @ picked.t())[inverse[:, :, None], inverse[:, None, :]]
     emb = vectors[candidates.clamp(min=0).to(vectors.device)]
     emb = emb / emb.norm(dim=-1, keepdim=True).clamp(min=1e-12)
     return emb @ emb.transpose(1, 2)

@@ -35,8 +35,8 @@ BLOCK_BUDGET = 1 << 24  # user × item × hidden activations held at once when s
 class NCFParams(Params):
     factors: int = 32
     layers: tuple[int, ...] = (64, 32, 16)
-    epochs: int = 20
-    lr: float = 0.002
+    epochs: int = 15
+    lr: float = 0.01
     reg: float = 1e-5
     batch_size: int = 2048
     negatives: int = 4
@@ -81,13 +81,15 @@ class NeuMF(PairScorer):
         return self.out(torch.cat([gmf, h], dim=-1)).squeeze(-1)
 
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        gmf = self.gmf_user[users][:, None, :] * self.gmf_item[items]
-        first = (self.mlp_user[users] @ self.first_user.t())[:, None, :] + self.mlp_item[items] @ self.first_item.t()
+        gmf = self.lookup(self.gmf_user, users)[:, None, :] * self.lookup(self.gmf_item, items)
+        first = ((self.lookup(self.mlp_user, users) @ self.first_user.t())[:, None, :]
+                 + self.lookup(self.mlp_item, items) @ self.first_item.t())
         return self._head(gmf, first + self.first_bias)
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return ((self.gmf_user[users] ** 2).sum(-1) + (self.mlp_user[users] ** 2).sum(-1)
-                + (self.gmf_item[items] ** 2).sum((-1, -2)) + (self.mlp_item[items] ** 2).sum((-1, -2)))
+        return ((self.lookup(self.gmf_user, users) ** 2).sum(-1) + (self.lookup(self.mlp_user, users) ** 2).sum(-1)
+                + (self.lookup(self.gmf_item, items) ** 2).sum((-1, -2))
+                + (self.lookup(self.mlp_item, items) ** 2).sum((-1, -2)))
 
     def all_scores(self, users: torch.Tensor) -> torch.Tensor:
         n_items = self.gmf_item.shape[0]

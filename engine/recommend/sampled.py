@@ -11,6 +11,12 @@ mini-batch on the mean per-pair loss:
 
 plus ``reg`` · (squared norms of the embeddings the pair touched).
 
+Optimisers: the embedding tables learn with Adagrad on sparse gradients (only the rows a batch
+touches are read and written — the tables of a large catalog are never swept per step); the
+other weights (NCF's layers) with Adam. Adagrad leaves a row untouched when its gradient is
+zero, so sparse and dense gradients give the same numbers: under DDP, which reduces dense
+gradients only, the model is the same as on one process.
+
 Distributed (torch.distributed, DDP): every process draws the same order and negatives from
 the same seed, takes its own slice of each global mini-batch and scales its loss by
 world / batch, so DDP's gradient average equals the single-process gradient of the whole
@@ -44,6 +50,13 @@ class Placement:
 
 class PairScorer(nn.Module):
     """A network that scores (user, items) pairs; subclasses are the BPR-MF and NeuMF nets."""
+
+    #: Whether embedding lookups produce sparse gradients (set by the trainer).
+    sparse_grads: bool = False
+
+    def lookup(self, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Rows ``index`` of an embedding ``table`` (sparse gradients when training so)."""
+        return F.embedding(index, table, sparse=self.sparse_grads)
 
     @abstractmethod
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -92,10 +105,17 @@ class SampledModel(EpochModel):
         if p.batch_size < 1 or p.negatives < 1 or p.lr <= 0 or p.reg < 0:
             raise EngineError("batch_size and negatives must be ≥ 1, lr > 0 and reg ≥ 0")
         self.net = self.build_network(train.n_users, train.n_items, rng).to(self.device)
+        world = self.placement.world
+        self.net.sparse_grads = world == 1
         self.trained = self.net
-        if self.placement.world > 1:
+        if world > 1:
             self.trained = nn.parallel.DistributedDataParallel(self.net)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=p.lr)
+        tables = set(self.user_tensors) | set(self.item_tensors)
+        named = dict(self.net.named_parameters())
+        self.optimizers = {"tables": torch.optim.Adagrad([named[n] for n in sorted(tables)], lr=p.lr)}
+        dense = [w for n, w in sorted(named.items()) if n not in tables]
+        if dense:
+            self.optimizers["dense"] = torch.optim.Adam(dense, lr=p.lr)
         self.pairs_users = train.rows()
         self.pairs_items = train.indices.clone()
         self.train_matrix = train
@@ -104,13 +124,15 @@ class SampledModel(EpochModel):
         """``len(users) × negatives`` uniform items, redrawn where the user already has them."""
         m = self.params.negatives
         n_items = self.train_matrix.n_items
-        neg = torch.randint(n_items, (len(users), m), generator=rng)
-        flat_users = users[:, None].expand(-1, m)
+        neg = torch.randint(n_items, (len(users), m), generator=rng).reshape(-1)
+        flat_users = users[:, None].expand(-1, m).reshape(-1)
+        suspect = torch.arange(len(neg))
         for _ in range(NEGATIVE_REDRAWS):
-            clash = self.train_matrix.contains(flat_users.reshape(-1), neg.reshape(-1)).reshape(len(users), m)
-            redraw = torch.randint(n_items, (len(users), m), generator=rng)
-            neg = torch.where(clash, redraw, neg)
-        return neg
+            suspect = suspect[self.train_matrix.contains(flat_users[suspect], neg[suspect])]
+            if len(suspect) == 0:
+                break
+            neg[suspect] = torch.randint(n_items, (len(suspect),), generator=rng)
+        return neg.reshape(len(users), m)
 
     def run_epoch(self, rng: torch.Generator) -> float:
         p = self.params
@@ -125,9 +147,11 @@ class SampledModel(EpochModel):
             u = users[part].to(self.device)
             per_pair = self.trained(u, items[part].to(self.device), negatives[part].to(self.device), p.loss, p.reg)
             loss = per_pair.sum() * (world / (stop - start))
-            self.optimizer.zero_grad(set_to_none=True)
+            for optimizer in self.optimizers.values():
+                optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            self.optimizer.step()
+            for optimizer in self.optimizers.values():
+                optimizer.step()
             total += per_pair.detach().sum().to(torch.float64)
             count += len(part)
         if world > 1:
@@ -141,11 +165,13 @@ class SampledModel(EpochModel):
         return self.net.all_scores(users.to(torch.int64).to(self.device))
 
     def training_state(self) -> dict:
-        return {"weights": self.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"weights": self.state_dict(),
+                "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()}}
 
     def load_training_state(self, state: dict) -> None:
         self.load_state_dict(state["weights"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}

@@ -91,7 +91,7 @@ def serve(
         n_cand = min(history.n_items, max(5 * k, MIN_CANDIDATES))
         cand_scores, candidates = _top(scores, n_cand)
         vectors = model.item_embeddings()
-        vectors = vectors.detach().cpu() if vectors is not None else exposure.item_vectors(history)
+        vectors = vectors.detach().cpu() if vectors is not None else exposure.item_users(history)
         sim = candidate_similarity(candidates[None, :], vectors)
         picks = mmr_rerank(cand_scores[None, :], candidates[None, :], sim.cpu(), wanted, diversity)[0]
         picks = picks[picks >= 0]

@@ -39,7 +39,8 @@ def train(
                          "purchase, answer otherwise].")] = None,
     weight: Annotated[list[str] | None, typer.Option(
         "--weight", help="Per-kind weight KIND=W (e.g. --weight purchase=5); iALS confidence uses it. Repeatable.")] = None,
-    k: Annotated[list[str] | None, typer.Option("--k", help="Cut-offs to evaluate at after training [default: 10 20].")] = None,
+    k: Annotated[list[str] | None, typer.Option(
+        "--k", help="Cut-offs to evaluate at after training, space- or comma-separated [default: 10 20].")] = None,
     patience: Annotated[int, typer.Option(
         "--patience", help="Stop after this many epochs without a better validation NDCG@10 (10% of training "
                            "pairs held out); 0: off.")] = 0,
@@ -47,13 +48,14 @@ def train(
         "--distributed", help="Train bpr/ncf with DDP on N local processes (gloo on CPU, NCCL on GPUs); 0: off.")] = 0,
     detach: Annotated[bool, typer.Option("--detach", help="Run as a background job and print its id.")] = False,
     more: Annotated[list[str] | None, typer.Argument(
-        hidden=True, help="Further values of --events (or of --weight when NAME=VALUE).")] = None,
+        hidden=True, help="Further values of --events (of --weight when NAME=VALUE, of --k when a number).")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
     """Train a recommender on a dataset, evaluate it on a held-out split, and register it."""
-    extra_events = [m for m in more or [] if "=" not in m]
+    extra_ks = [m for m in more or [] if m.isdigit()] if k is not None else []
     extra_weights = [m for m in more or [] if "=" in m]
+    extra_events = [m for m in more or [] if "=" not in m and m not in extra_ks]
     if extra_events and events is None:
         raise ConsoleError(f"unexpected argument {extra_events[0]!r} (event kinds go after --events)")
     params = {name: value for name, value in (("factors", factors), ("epochs", epochs), ("reg", reg), ("lr", lr),
@@ -62,7 +64,7 @@ def train(
     request = TrainRequest(
         data=data, algo=algo, params=params, device=device, split=split, test_ratio=test_ratio, cut=cut, seed=seed,
         events=split_words((events or []) + extra_events), weights=parse_weights((weight or []) + extra_weights),
-        ks=tuple(_ints(k or [], "--k")) or (10, 20), patience=patience, distributed=distributed,
+        ks=tuple(_ints((k or []) + extra_ks, "--k")) or (10, 20), patience=patience, distributed=distributed,
     )
     session = common.session(workspace)
     if detach:

@@ -35,6 +35,7 @@ from kpconsole.services import datasets
 from kpconsole.services.model_requests import TrainRequest, UpdateRequest
 from kpconsole.session import Session
 from store import models as registry
+from store.catalog import DatasetRecord
 from store.models import ModelRecord
 
 VALIDATION_RATIO = 0.1
@@ -122,7 +123,7 @@ def load_model(session: Session, model_id: int, device: str = "auto") -> LoadedM
 
 
 def interactions_for(session: Session, dataset: str, events: tuple[str, ...], weights: dict[str, float],
-                     progress: Progress = no_progress) -> tuple[Interactions, object]:
+                     progress: Progress = no_progress) -> tuple[Interactions, DatasetRecord]:
     """The dataset's interactions of the chosen kinds (its defaults when none are chosen)."""
     record = datasets.get(session, dataset)
     kinds_present = record.profile.get("kinds", {})
@@ -137,7 +138,8 @@ def interactions_for(session: Session, dataset: str, events: tuple[str, ...], we
 
 def _fit(model: Recommender, train, request: TrainRequest, progress: Progress, checkpoint_dir: Path | None,
          resume: bool):
-    """Fit on one process, on ``request.distributed`` spawned processes, or as this torchrun rank."""
+    """Fit on one process, on ``request.distributed`` spawned processes, or as this torchrun rank;
+    returns (the pairs it was fitted on — fewer with a validation slice —, the fit report)."""
     validation = None
     if request.patience:
         carved = validation_split(train, VALIDATION_RATIO, request.seed + 1)
@@ -225,8 +227,9 @@ def update(session: Session, request: UpdateRequest, progress: Progress = no_pro
         child = result.bundle
         setup = EvalSetup(child.train, child.test, child.split.test_users(), child.item_creator,
                           len(child.creator_ids))
-        ks = sorted({int(k.split("@")[1]) for k in parent_record.metrics if "@" in k} or {10})
-        metrics = evaluate(child.model, setup, [k for k in ks if k <= child.train.n_items] or [1])
+        ks = {int(k.split("@")[1]) for k in parent_record.metrics if "@" in k}
+        ks = sorted(k for k in ks if k <= child.train.n_items) or [min(10, child.train.n_items)]
+        metrics = evaluate(child.model, setup, ks)
         saved = _register(session, child, record, child.split.describe(), metrics, result.fit.as_dict(), fit_seconds,
                           job_id, parent_id=parent_record.id, drift=result.drift)
         progress(1.0, f"model {saved.id} registered (update of {parent_record.id})")
