@@ -170,3 +170,13 @@ def test_a_user_without_training_interactions_gets_what_their_segment_likes(ws, 
     assert not listed["known"] and listed["source"] == "popular in segment"
     overall = cli_json(capsys, ws, "recommend", "no-such-user", "--model", record["id"], "-k", "5")
     assert overall["source"] == "popular overall"
+
+
+def test_events_weights_and_cut_offs_take_several_values_after_one_option(capsys, ws):
+    record = cli_json(capsys, ws, "model", "train", "--data", "qc", "--algo", "als", "--epochs", "2",
+                      "--events", "answer", "comment", "favorite", "--weight", "answer=3", "comment=2", "--k", "5", "15")
+    assert record["interactions"] == {"kinds": ["answer", "comment", "favorite"],
+                                      "weights": {"answer": 3.0, "comment": 2.0, "favorite": 1.0}}
+    assert {"ndcg@5", "ndcg@15"} <= record["metrics"].keys() and "ndcg@10" not in record["metrics"]
+    code, _, err = cli(capsys, ws, "model", "train", "--data", "qc", "--algo", "pop", "answer")
+    assert code == 1 and "event kinds go after --events" in err
