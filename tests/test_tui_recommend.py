@@ -1,5 +1,5 @@
 """Recommend screen: look a user up with completion, the same list and reasons the service (and
-so the CLI) gives, diversity λ and K at one key."""
+so the CLI) gives, diversity λ and K at one key, and an unknown user gets the cold-start list."""
 
 from __future__ import annotations
 
@@ -47,3 +47,8 @@ async def test_a_user_looked_up_gets_the_services_list_with_reasons_and_lambda_c
         await pilot.press("plus")
         await settle(pilot)
         assert len(shown_items(app)) == 15
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"someone-new", "enter")
+        await settle(pilot)
+        cold = recommend(session, model.id, "someone-new", 15, explain=True, diversity=0.3)
+        assert f"user someone-new (not in the model's data) · model #{model.id} · {cold.source}" in screen_text(app)
+        assert shown_items(app) == [str(row["item_id"]) for row in cold.items]
