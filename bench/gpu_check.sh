@@ -7,7 +7,7 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_17_x86_64 -d .whl polars==2.1.0 polars-runtime-32==2.1.0
 # then run:  bash bench/gpu_check.sh   (output also lands in $OUT when that is set)
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ -d .whl ] && ! "$PY" -c "import polars" 2>/dev/null; then
