@@ -92,7 +92,8 @@ def test_backtest_on_sample_data_has_daily_actives_mape_within_10_percent(platfo
     bt = out["backtest"]
     with capsys.disabled():
         print(f"\nsample platform backtest from {bt['cut']} ({bt['days']} days): daily actives MAPE "
-              f"{bt['mape_actives']:.2f} %, daily revenue MAPE {bt['mape_revenue']:.1f} %, "
+              f"{bt['mape_actives']:.2f} % (weekly {bt['mape_actives_weekly']:.1f} %), daily revenue MAPE "
+              f"{bt['mape_revenue']:.1f} %, "
               f"weekly revenue MAPE {bt['mape_revenue_weekly']:.1f} %")
     assert bt["mape_actives"] <= 10.0
     assert out["run"]["kind"] == "backtest"
@@ -119,9 +120,13 @@ def test_a_bad_scenario_is_a_one_line_error_and_changes_nothing(platform_ws, tmp
     assert tree_state(platform_ws) == before and _run_count(platform_ws) == runs
 
 
-def test_a_model_policy_uses_the_latest_model_with_mmr(platform_ws, capsys):
+def test_a_model_policy_uses_the_latest_model_with_mmr_and_its_embeddings_can_be_tastes(platform_ws, capsys):
     session = create_session(platform_ws)
-    models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}, device="cpu"))
+    model = models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3},
+                                               device="cpu"))
+    cal = _json(["sim", "calibrate", "--data", "platform", "--model", str(model.id)], platform_ws, capsys)
+    assert cal["tastes"] == f"model {model.id} (als)" and cal["summary"]["catalog"]["dimensions"][0] == "e0"
+    assert all(s["choice_sensitivity"] > 0 for s in cal["summary"]["segments"])
     run = _json(["sim", "run", str(SCENARIOS / "cf_policy.toml"), *QUICK], platform_ws, capsys)
     assert run["run"]["summary"]["policy"].startswith("model ") and "MMR λ=0.7" in run["run"]["summary"]["policy"]
     pop = _json(["sim", "run", str(SCENARIOS / "popularity.toml"), *QUICK], platform_ws, capsys)

@@ -216,11 +216,12 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
     np.add.at(taste_sum, e_u, vectors[e_i])
     count = np.bincount(e_u, minlength=U).astype(np.float64)
     taste = np.where(count[:, None] > 0, taste_sum / np.maximum(count, 1)[:, None], vectors.mean(axis=0))
-    if embeddings is not None:
+    if embeddings is not None:  # users the model does not know keep the mean of their items' embeddings
         index = {str(k): i for i, k in enumerate(embeddings.user_ids.tolist())}
         rows = np.array([index.get(k, -1) for k in us["user_id"].to_list()])
         taste = np.where(rows[:, None] >= 0, embeddings.user_vectors[np.maximum(rows, 0)], taste)
-    beta, quality = fit_item_choice(taste_sum, count, seg, e_u, e_i, vectors, S, seed=seed)
+    beta, quality = fit_item_choice(taste_sum, count, seg, e_u, e_i, vectors, S, seed=seed,
+                                    fixed_taste=taste if embeddings is not None else None)
     per_day = inter.group_by(["u", "day"]).agg(pl.len().alias("c"))
     c_seg = seg[per_day["u"].to_numpy()]
     extra = per_day["c"].to_numpy() - 1.0

@@ -19,7 +19,8 @@ MAX_CELLS = 8_000_000  # events (or users) × items held at once
 
 def fit_item_choice(user_taste_sum: np.ndarray, user_count: np.ndarray, user_segment: np.ndarray,
                     event_user: np.ndarray, event_item: np.ndarray, vectors: np.ndarray, segments: int,
-                    *, seed: int = 0, rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+                    *, fixed_taste: np.ndarray | None = None, seed: int = 0,
+                    rounds: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """(β per segment, q per item) from interaction events, by alternating two steps:
 
     * **q** — the fixed-point ("contraction") of Berry, Levinsohn & Pakes (1995): with β fixed,
@@ -29,6 +30,8 @@ def fit_item_choice(user_taste_sum: np.ndarray, user_count: np.ndarray, user_seg
     * **β** — maximum likelihood of the sampled events given q, each event's taste leaving
       that event out (users with a single event are skipped).
 
+    With ``fixed_taste`` (a CF model's user embeddings) tastes are those vectors for both steps
+    and no event is left out — they were learned from the same events, so β is in-sample.
     A segment without usable events gets the mean β of the others (2.0 when none has any).
     """
     rng = np.random.default_rng(seed)
@@ -40,15 +43,19 @@ def fit_item_choice(user_taste_sum: np.ndarray, user_count: np.ndarray, user_seg
         users = np.sort(rng.choice(users, size=max(1, MAX_CELLS // m), replace=False))
     scale = float(user_count.sum() / max(user_count[users].sum(), 1))
     weight = torch.as_tensor(user_count[users] * scale, dtype=torch.float32)
-    taste = torch.as_tensor(user_taste_sum[users] / user_count[users, None], dtype=torch.float32)
-    aff_users = taste @ v.T  # [U', M]
+    full = fixed_taste if fixed_taste is not None else user_taste_sum / np.maximum(user_count, 1)[:, None]
+    aff_users = torch.as_tensor(full[users], dtype=torch.float32) @ v.T  # [U', M]
     seg_users = torch.as_tensor(user_segment[users])
-    usable = np.flatnonzero(user_count[event_user] >= 2)
+    usable = np.flatnonzero(user_count[event_user] >= (1 if fixed_taste is not None else 2))
     if len(usable) * m > MAX_CELLS:
         usable = np.sort(rng.choice(usable, size=max(1, MAX_CELLS // m), replace=False))
     u, j = event_user[usable], event_item[usable]
-    loo = (torch.as_tensor(user_taste_sum[u], dtype=torch.float32) - v[j]) / torch.as_tensor(user_count[u] - 1.0, dtype=torch.float32)[:, None]
-    aff_events = loo @ v.T  # [E, M]
+    if fixed_taste is not None:
+        event_taste = torch.as_tensor(fixed_taste[u], dtype=torch.float32)
+    else:
+        event_taste = ((torch.as_tensor(user_taste_sum[u], dtype=torch.float32) - v[j])
+                       / torch.as_tensor(user_count[u] - 1.0, dtype=torch.float32)[:, None])
+    aff_events = event_taste @ v.T  # [E, M]
     seg_events, target = torch.as_tensor(user_segment[u]), torch.as_tensor(j)
     present = np.bincount(user_segment[u], minlength=segments) > 0
     beta = torch.full((segments,), 2.0)

@@ -34,12 +34,16 @@ POLICY_KINDS = ("random", "popularity", "model", "organic")
 _CHUNK = 1_024  # score rows re-ranked at a time
 
 
+ScoreRows = Callable[[int, int], np.ndarray]  # (lo, hi) -> scores of users lo..hi-1 over the catalog
+
+
 @dataclass(frozen=True)
 class PolicySpec:
-    """Which policy, and the model's scores when it is one (NumPy, rows = World.users)."""
+    """Which policy, and the model's scores when it is one: a [U, M] array (rows = World.users)
+    or a function giving the rows ``lo:hi`` of it, so that a large matrix is never held whole."""
 
     kind: str
-    scores: np.ndarray | None = None  # [U, M] float
+    scores: np.ndarray | ScoreRows | None = None
     item_vectors: np.ndarray | None = None  # [M, D'] for MMR similarity (default: catalog vectors)
     mmr_lambda: float | None = None
     label: str = ""
@@ -106,12 +110,13 @@ class PopularityPolicy:
 class ScorePolicy(_Static):
     """Fixed per-user lists from a model's scores (optionally MMR re-ranked), computed once."""
 
-    def __init__(self, scores: np.ndarray, source: torch.Tensor, width: int, *,
+    def __init__(self, scores: np.ndarray | ScoreRows, users: int, source: torch.Tensor, width: int, *,
                  mmr_lambda: float | None = None, item_vectors: np.ndarray | None = None) -> None:
         self.width, self.source = width, source
+        rows = scores if callable(scores) else lambda lo, hi: scores[lo:hi]
         lists = []
-        for lo in range(0, len(scores), _CHUNK):
-            s = torch.as_tensor(scores[lo:lo + _CHUNK], dtype=torch.float32, device=source.device)
+        for lo in range(0, users, _CHUNK):
+            s = torch.as_tensor(rows(lo, min(lo + _CHUNK, users)), dtype=torch.float32, device=source.device)
             if mmr_lambda is None:
                 lists.append(torch.topk(s, width, dim=1).indices)
             else:
@@ -161,7 +166,7 @@ class OrganicPolicy(_Static):
         return torch.topk(total, self.width, dim=1).indices
 
 
-def make_policy(spec: PolicySpec, *, items: int, popularity: np.ndarray, replicates: int, width: int,
+def make_policy(spec: PolicySpec, *, items: int, users: int, popularity: np.ndarray, replicates: int, width: int,
                 seed: int, source: torch.Tensor, utility: Utility, item_vectors: np.ndarray) -> Policy:
     """Build the policy ``spec`` names; ``source`` maps agent rows to score rows."""
     device = source.device
@@ -176,5 +181,5 @@ def make_policy(spec: PolicySpec, *, items: int, popularity: np.ndarray, replica
         if spec.scores is None:
             raise EngineError("policy 'model' needs a score matrix")
         vectors = spec.item_vectors if spec.item_vectors is not None else item_vectors
-        return ScorePolicy(spec.scores, source, width, mmr_lambda=spec.mmr_lambda, item_vectors=vectors)
+        return ScorePolicy(spec.scores, users, source, width, mmr_lambda=spec.mmr_lambda, item_vectors=vectors)
     raise EngineError(f"unknown policy '{spec.kind}' (one of {', '.join(POLICY_KINDS)})")

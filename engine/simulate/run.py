@@ -133,8 +133,9 @@ class Simulation:
         self.members = Memberships(levers.membership, seg, plan_price=world.plan_price, kinds=kinds,
                                    member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, seed=self.seed)
         self.ledger = Ledger(self.R, levers.money, dev)
-        self.policy = make_policy(policy, items=self.M, popularity=cat.popularity, replicates=self.R,
-                                  width=4 * self.K, seed=self.seed, source=a.source, utility=self.tastes.utility,
+        self.policy = make_policy(policy, items=self.M, users=world.users.count, popularity=cat.popularity,
+                                  replicates=self.R,
+                                  width=2 * self.K, seed=self.seed, source=a.source, utility=self.tastes.utility,
                                   item_vectors=cat.vectors)
         self.ladders = [BadgeLadder(i, dev) for i in levers.incentives]
         self.u_ref = self._reference_utility()

@@ -197,7 +197,7 @@ def toy_world(
     topic = np.arange(items) % topics
     vectors = np.eye(topics, dtype=np.float32)[topic]
     catalog = Catalog(
-        item_ids=np.array([str(j + 1) for j in range(items)]),
+        item_ids=np.arange(1, items + 1).astype(str),
         kind=np.where(rng.random(items) < 0.5, "course", "article").astype(str),
         vectors=vectors,
         quality=rng.normal(0.0, quality_sd, items).astype(np.float32),
@@ -208,7 +208,7 @@ def toy_world(
     )
     zeros = np.zeros(users, dtype=np.int64)
     source = SourceUsers(
-        user_ids=np.array([str(i + 1) for i in range(users)]),
+        user_ids=np.arange(1, users + 1).astype(str),
         segment=(np.arange(users) % segs.count).astype(np.int64),
         taste=np.eye(topics, dtype=np.float32)[np.arange(users) % topics],
         x=zeros, t_x=zeros, n=zeros,

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import torch
 
 from engine.progress import Progress, no_progress, scaled
+from engine.recommend.base import mask_scores
 from engine.simulate.backtest import run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
@@ -161,23 +163,33 @@ def _policy(session: Session, scenario: Scenario, world: World) -> PolicySpec:
         return PolicySpec(ref.kind, label=ref.kind)
     model_id = _model_id(session, scenario)
     loaded = models.load_model(session, model_id, device="cpu")
-    users = loaded.user_index(world.users.user_ids.tolist())
-    items = loaded.item_index(world.catalog.item_ids.tolist())
-    pop = np.log1p(world.catalog.popularity).astype(np.float32)
-    scores = np.tile(pop, (world.users.count, 1))  # users the model never saw: popularity
-    known_u, known_i = np.flatnonzero(users.numpy() >= 0), np.flatnonzero(items.numpy() >= 0)
-    for lo in range(0, len(known_u), 2048):
-        rows = known_u[lo:lo + 2048]
-        s = loaded.score(users[rows]).cpu().numpy()[:, items.numpy()[known_i]]
-        floor = s.min(axis=1, keepdims=True) - 1.0
-        block = np.repeat(floor, world.catalog.size, axis=1)  # items the model never saw rank last
-        block[:, known_i] = s
-        scores[rows] = block
+    users = loaded.user_index(world.users.user_ids.tolist()).numpy()
+    items = loaded.item_index(world.catalog.item_ids.tolist()).numpy()
+    known_i = np.flatnonzero(items >= 0)
+    popularity = np.log1p(world.catalog.popularity).astype(np.float32)
+
+    def scores(lo: int, hi: int) -> np.ndarray:
+        """Model scores of users lo..hi over the catalog, as serving ranks them: a user's training
+        history last (``kpconsole recommend`` leaves it out), then items the model never saw;
+        users it never saw get popularity."""
+        out = np.tile(popularity, (hi - lo, 1))
+        known = np.flatnonzero(users[lo:hi] >= 0)
+        if len(known):
+            rows = torch.as_tensor(users[lo:hi][known])
+            s = mask_scores(loaded.score(rows), rows, loaded.train, None).cpu().numpy()[:, items[known_i]]
+            finite = np.where(np.isfinite(s), s, np.inf).min(axis=1, keepdims=True)
+            finite = np.where(np.isfinite(finite), finite, 0.0)  # a user whose history is everything
+            s = np.where(np.isfinite(s), s, finite - 1.0)
+            block = np.repeat(finite - 2.0, world.catalog.size, axis=1)
+            block[:, known_i] = s
+            out[known] = block
+        return out
+
     emb = loaded.item_embeddings()
     vectors = None
     if emb is not None:
         vectors = np.zeros((world.catalog.size, emb.shape[1]), dtype=np.float32)
-        vectors[known_i] = emb.cpu().numpy()[items.numpy()[known_i]]
+        vectors[known_i] = emb.cpu().numpy()[items[known_i]]
     label = f"model {model_id} ({loaded.record.algo})" + (f" + MMR λ={ref.mmr_lambda}" if ref.mmr_lambda is not None else "")
     return PolicySpec("model", scores=scores, item_vectors=vectors, mmr_lambda=ref.mmr_lambda, label=label)
 
