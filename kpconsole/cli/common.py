@@ -7,11 +7,13 @@ to stderr.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +24,22 @@ from rich.table import Table
 from engine.progress import Progress as ProgressFn
 from engine.progress import no_progress
 from kpconsole.session import Session, open_session
+
+def lazy_import(name: str) -> ModuleType:
+    """``name`` as a module that is executed on first attribute access (the standard
+    library's LazyLoader). Command modules import their service this way, so that
+    ``kpconsole --help`` or ``data list`` does not load torch for ``model train``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no module named {name!r}")
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 WorkspaceOpt = Annotated[
     Path | None,

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
-from kpconsole.services import community
-from kpconsole.services.community import CommunityReport
+community = common.lazy_import("kpconsole.services.community")
 
 app = typer.Typer(help="Community health: Q&A figures, Area 51 ratings, inequality, monetisation.",
                   no_args_is_help=True)
@@ -33,7 +32,7 @@ def _hours(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} h"
 
 
-def print_report(report: CommunityReport, weeks: int) -> None:
+def print_report(report: community.CommunityReport, weeks: int) -> None:
     qa = report.qa
     if qa is not None:
         f = qa.figures

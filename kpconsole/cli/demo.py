@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
-from kpconsole.demo import prepare_workspace, run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +20,8 @@ def demo(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Ingest the sample data into a fresh workspace and run every capability on it."""
+    from kpconsole.demo import prepare_workspace, run_demo  # every service: imported only when run
+
     session = prepare_workspace(workspace, reset)
     common.note(f"demo workspace: {session.ws.root}")
     results = run_demo(session)

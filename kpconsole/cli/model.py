@@ -8,8 +8,9 @@ import typer
 
 from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
-from kpconsole.services import model_evaluation, models
-from kpconsole.services.model_requests import TrainRequest, UpdateRequest, parse_pairs, parse_weights, split_words
+model_evaluation = common.lazy_import("kpconsole.services.model_evaluation")
+models = common.lazy_import("kpconsole.services.models")
+requests = common.lazy_import("kpconsole.services.model_requests")
 
 app = typer.Typer(help="Recommender models: train, list, show, evaluate, compare, update.", no_args_is_help=True)
 
@@ -60,10 +61,10 @@ def train(
         raise ConsoleError(f"unexpected argument {extra_events[0]!r} (event kinds go after --events)")
     params = {name: value for name, value in (("factors", factors), ("epochs", epochs), ("reg", reg), ("lr", lr),
                                               ("alpha", alpha)) if value is not None}
-    params.update(parse_pairs(param or [], "--param", "neighbors=50"))
-    request = TrainRequest(
+    params.update(requests.parse_pairs(param or [], "--param", "neighbors=50"))
+    request = requests.TrainRequest(
         data=data, algo=algo, params=params, device=device, split=split, test_ratio=test_ratio, cut=cut, seed=seed,
-        events=split_words((events or []) + extra_events), weights=parse_weights((weight or []) + extra_weights),
+        events=requests.split_words((events or []) + extra_events), weights=requests.parse_weights((weight or []) + extra_weights),
         ks=tuple(_ints((k or []) + extra_ks, "--k")) or (10, 20), patience=patience, distributed=distributed,
     )
     session = common.session(workspace)
@@ -149,7 +150,7 @@ def update(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Fold new events into a model (warm start), register the result, and report drift."""
-    request = UpdateRequest(model_id=model_id, data=data, epochs=epochs, device=device)
+    request = requests.UpdateRequest(model_id=model_id, data=data, epochs=epochs, device=device)
     session = common.session(workspace)
     if detach:
         job_id = models.start_update(session, request)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
-from kpconsole.services import recommend as service
+service = common.lazy_import("kpconsole.services.recommend")
 
 
 def register(app: typer.Typer) -> None:

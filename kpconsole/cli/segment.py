@@ -9,8 +9,7 @@ import typer
 
 from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
-from kpconsole.services import segments
-from kpconsole.services.segments import SegmentationView, SegmentRequest
+segments = common.lazy_import("kpconsole.services.segments")
 
 app = typer.Typer(help="Behaviour segments: RFM, lifecycle stages, k-means / GMM clusters and their profiles.",
                   no_args_is_help=True)
@@ -60,7 +59,7 @@ def run(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Segment a dataset's users, profile the segments, and store assignments and profiles."""
-    request = SegmentRequest(data=data, method=method, k=segments.parse_k(k), as_of=_as_of(as_of), seed=seed,
+    request = segments.SegmentRequest(data=data, method=method, k=segments.parse_k(k), as_of=_as_of(as_of), seed=seed,
                              device=device, resamples=resamples, model_id=model, thresholds=_thresholds(threshold or []))
     session = common.session(workspace)
     if detach:
@@ -117,7 +116,7 @@ def _top(values: list[dict] | None, n: int = 3) -> str:
     return ", ".join(f"{v['value']} {100 * v['share']:.0f}%" for v in (values or [])[:n]) or "–"
 
 
-def print_view(view: SegmentationView) -> None:
+def print_view(view: segments.SegmentationView) -> None:
     r = view.record
     common.stdout.print(f"segmentation {r.id}: {r.method} on '{r.dataset}' as of {r.as_of[:16].replace('T', ' ')} — "
                         f"{r.k} segments, {r.n_users:,} users")

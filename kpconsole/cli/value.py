@@ -9,8 +9,7 @@ import typer
 
 from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
-from kpconsole.services import value
-from kpconsole.services.value import ValueRequest, ValueView
+value = common.lazy_import("kpconsole.services.value")
 
 app = typer.Typer(help="Customer value: repeat-buying, spend and retention models, P(alive), CLV.",
                   no_args_is_help=True)
@@ -43,7 +42,7 @@ def fit(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Fit a customer-value model by maximum likelihood and store the fit with per-customer scores."""
-    request = ValueRequest(data=data, model=model, calibration_end=_date(calibration_end, "--calibration-end"),
+    request = value.ValueRequest(data=data, model=model, calibration_end=_date(calibration_end, "--calibration-end"),
                            kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), period_days=period_days,
                            horizon_days=horizon_days, discount_rate=discount_rate)
     session = common.session(workspace)
@@ -54,7 +53,7 @@ def fit(
         return
     with common.progress_bar(f"fit {model} on {data}") as progress:
         record = value.fit(session, request, progress)
-    view = ValueView(record)
+    view = value.ValueView(record)
     common.emit(view, as_json, lambda: print_view(view))
 
 
@@ -91,7 +90,7 @@ def _params(params: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
 
 
-def print_view(view: ValueView) -> None:
+def print_view(view: value.ValueView) -> None:
     r = view.record
     s = r.settings
     common.stdout.print(f"value fit {r.id}: {r.model} on '{r.dataset}', {r.n:,} fitted, calibration to "
