@@ -29,11 +29,6 @@ class Tier:
     ad_free: bool = False
     value: float = 0.0
 
-    @property
-    def annual_mrr(self) -> float:
-        """Monthly recurring revenue of an annual subscriber."""
-        return (self.annual_price or 0.0) / 12.0
-
 
 @dataclass(frozen=True)
 class Membership:

@@ -49,10 +49,6 @@ class Agents:
     contributions: torch.Tensor  # int64
     visits: torch.Tensor  # int64
 
-    @property
-    def rows(self) -> int:
-        return self.replicates * self.per_replicate
-
 
 def _beta(rng: np.random.Generator, mean: np.ndarray, conc: np.ndarray, extra_a=0.0, extra_b=0.0) -> np.ndarray:
     """Beta(mean·conc + extra_a, (1-mean)·conc + extra_b); a fixed ``mean`` where conc is inf."""
