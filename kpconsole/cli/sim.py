@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from engine.simulate.metrics import HEADLINE, METRICS
 from kpconsole.cli import common
-from kpconsole.services import simulate
 from store.simulations import CalibrationRecord, RunRecord
+
+simulate = common.lazy_import("kpconsole.services.simulate")
+metrics = common.lazy_import("engine.simulate.metrics")
 
 app = typer.Typer(help="Monetisation and engagement simulation: calibrate from data, run scenarios with "
                        "intervals, compare, backtest.", no_args_is_help=True)
@@ -199,8 +200,8 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
                             f"weekly; revenue {fmt_pct(bt['mape_revenue'])} daily, "
                             f"{fmt_pct(bt['mape_revenue_weekly'])} weekly (– where the data has none)")
     totals = record.summary["totals"]
-    names = [m for m in (METRICS if all_metrics else HEADLINE) if m in totals]
-    rows = [(m, METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
+    names = [m for m in (metrics.METRICS if all_metrics else metrics.HEADLINE) if m in totals]
+    rows = [(m, metrics.METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
     common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
                                      ["kpi", "over run", "mean", "interval"], rows, right=["mean"]))
     for profile in record.summary.get("incentives", []):
@@ -213,7 +214,7 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
 def print_comparison(result: simulate.Comparison, all_metrics: bool) -> None:
     how = "paired (common random numbers)" if result.paired else "unpaired (different seed or calibration: Welch)"
     common.stdout.print(f"run {result.a.id} '{result.a.name}' − run {result.b.id} '{result.b.name}', {how}")
-    keep = METRICS if all_metrics else HEADLINE
+    keep = metrics.METRICS if all_metrics else metrics.HEADLINE
     rows = [(r["metric"], r["a"], r["b"], r["difference"], f"[{common.fmt(r['low'])}, {common.fmt(r['high'])}]",
              _verdict(r)) for r in result.rows if r["metric"] in keep]
     common.stdout.print(common.table(None, ["kpi", "A", "B", "A − B", "95 % interval", ""], rows,
