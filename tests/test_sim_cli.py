@@ -9,7 +9,6 @@ import time
 import pytest
 from conftest import SAMPLE_DATA, run_cli, tree_state
 
-from kpconsole.cli import main
 from kpconsole.services import datasets, models, simulate
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -32,7 +31,12 @@ def platform_ws(tmp_path_factory):
 
 
 def _cli(args, ws, capsys) -> tuple[int, str, str]:
-    """``kpconsole --workspace WS ARGS`` in this process: (exit code, stdout, stderr)."""
+    """``kpconsole --workspace WS ARGS`` in this process: (exit code, stdout, stderr).
+
+    Imported here, after the services: the CLI registers its services as lazy modules, and a
+    lazy module touched while torch is still importing breaks torch's import."""
+    from kpconsole.cli import main
+
     with pytest.raises(SystemExit) as ended:
         main(["--workspace", str(ws), *args])
     out = capsys.readouterr()

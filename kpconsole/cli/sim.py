@@ -10,8 +10,18 @@ import typer
 from kpconsole.cli import common
 from store.simulations import CalibrationRecord, RunRecord
 
-simulate = common.lazy_import("kpconsole.services.simulate")
-metrics = common.lazy_import("engine.simulate.metrics")
+
+def _simulate():
+    """The simulation service, imported when a command runs (it loads torch)."""
+    from kpconsole.services import simulate
+
+    return simulate
+
+
+def _metrics():
+    from engine.simulate import metrics
+
+    return metrics
 
 app = typer.Typer(help="Monetisation and engagement simulation: calibrate from data, run scenarios with "
                        "intervals, compare, backtest.", no_args_is_help=True)
@@ -41,7 +51,7 @@ def calibrate(
     session = common.session(workspace)
     seg = None if segments is None else segments if segments == "rule" else _int(segments, "--segments")
     with common.progress_bar(f"calibrate {data}") as progress:
-        record = simulate.calibrate(session, data, segmentation=seg, model=model, seed=seed, progress=progress)
+        record = _simulate().calibrate(session, data, segmentation=seg, model=model, seed=seed, progress=progress)
     common.emit(record, as_json, lambda: print_calibration(record))
 
 
@@ -60,11 +70,11 @@ def run(
     session = common.session(workspace)
     options = {"replicates": replicates, "days": days, "seed": seed, "device": device}
     if detach:
-        job_id = simulate.start_run(session, scenario, **options)
+        job_id = _simulate().start_run(session, scenario, **options)
         _print_job(job_id, as_json)
         return
     with common.progress_bar(f"simulate {scenario.name}") as progress:
-        record = simulate.run_file(session, scenario, progress=progress, **options)
+        record = _simulate().run_file(session, scenario, progress=progress, **options)
     common.emit({"id": record.id, "run": record, "totals": record.summary["totals"]}, as_json,
                 lambda: print_run(record, all_metrics=False))
 
@@ -78,7 +88,7 @@ def compare(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Paired differences A − B of each KPI with 95 % intervals (common random numbers)."""
-    result = simulate.compare(common.session(workspace), run_a, run_b)
+    result = _simulate().compare(common.session(workspace), run_a, run_b)
     common.emit(result, as_json, lambda: print_comparison(result, all_metrics))
 
 
@@ -97,10 +107,10 @@ def backtest(
     """Calibrate before the cut, simulate after it, and report the MAPE of daily actives and revenue."""
     session = common.session(workspace)
     if detach:
-        _print_job(simulate.start_backtest(session, data, cut, replicates=replicates, seed=seed, device=device), as_json)
+        _print_job(_simulate().start_backtest(session, data, cut, replicates=replicates, seed=seed, device=device), as_json)
         return
     with common.progress_bar(f"backtest {data}") as progress:
-        record = simulate.backtest(session, data, cut, replicates=replicates, seed=seed, device=device,
+        record = _simulate().backtest(session, data, cut, replicates=replicates, seed=seed, device=device,
                                    progress=progress)
     common.emit({"id": record.id, "run": record, "backtest": record.summary["backtest"]}, as_json,
                 lambda: print_run(record, all_metrics=False))
@@ -115,14 +125,14 @@ def list_(
     """Simulation runs (or calibrations), newest first."""
     session = common.session(workspace)
     if calibrations:
-        cals = simulate.list_calibrations(session)
+        cals = _simulate().list_calibrations(session)
         rows = [(c.id, c.dataset, c.cut or "all", c.segments, c.tastes, c.created_at[:16].replace("T", " "))
                 for c in cals]
         common.emit(cals, as_json, lambda: common.stdout.print(
             common.table(None, ["id", "dataset", "events", "segments", "tastes", "made"], rows, right=["id"])
             if rows else "no calibrations yet: kpconsole sim calibrate --data NAME"))
         return
-    runs = simulate.list_runs(session)
+    runs = _simulate().list_runs(session)
     rows = [(r.id, r.kind, r.name, r.dataset, r.days, r.replicates, r.seed, r.summary.get("policy"),
              r.created_at[:16].replace("T", " ")) for r in runs]
     common.emit(runs, as_json, lambda: common.stdout.print(
@@ -142,8 +152,8 @@ def show(
 ) -> None:
     """A run's scenario, totals with 95 % intervals and (with --metric) daily series."""
     session = common.session(workspace)
-    record = simulate.get_run(session, run_id)
-    daily = simulate.series(session, run_id, metric) if metric else []
+    record = _simulate().get_run(session, run_id)
+    daily = _simulate().series(session, run_id, metric) if metric else []
     common.emit({"run": record, "series": daily}, as_json, lambda: (print_run(record, all_metrics),
                                                                    _print_series(daily)))
 
@@ -200,8 +210,8 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
                             f"weekly; revenue {fmt_pct(bt['mape_revenue'])} daily, "
                             f"{fmt_pct(bt['mape_revenue_weekly'])} weekly (– where the data has none)")
     totals = record.summary["totals"]
-    names = [m for m in (metrics.METRICS if all_metrics else metrics.HEADLINE) if m in totals]
-    rows = [(m, metrics.METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
+    names = [m for m in (_metrics().METRICS if all_metrics else _metrics().HEADLINE) if m in totals]
+    rows = [(m, _metrics().METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
     common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
                                      ["kpi", "over run", "mean", "interval"], rows, right=["mean"]))
     for profile in record.summary.get("incentives", []):
@@ -211,10 +221,10 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
         common.note(f"note: {line}")
 
 
-def print_comparison(result: simulate.Comparison, all_metrics: bool) -> None:
+def print_comparison(result, all_metrics: bool) -> None:
     how = "paired (common random numbers)" if result.paired else "unpaired (different seed or calibration: Welch)"
     common.stdout.print(f"run {result.a.id} '{result.a.name}' − run {result.b.id} '{result.b.name}', {how}")
-    keep = metrics.METRICS if all_metrics else metrics.HEADLINE
+    keep = _metrics().METRICS if all_metrics else _metrics().HEADLINE
     rows = [(r["metric"], r["a"], r["b"], r["difference"], f"[{common.fmt(r['low'])}, {common.fmt(r['high'])}]",
              _verdict(r)) for r in result.rows if r["metric"] in keep]
     common.stdout.print(common.table(None, ["kpi", "A", "B", "A − B", "95 % interval", ""], rows,
