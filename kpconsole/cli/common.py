@@ -7,13 +7,12 @@ to stderr.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -25,20 +24,25 @@ from engine.progress import Progress as ProgressFn
 from engine.progress import no_progress
 from kpconsole.session import Session, open_session
 
-def lazy_import(name: str) -> ModuleType:
-    """``name`` as a module that is executed on first attribute access (the standard
-    library's LazyLoader). Command modules import their service this way, so that
-    ``kpconsole --help`` or ``data list`` does not load torch for ``model train``."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"no module named {name!r}")
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class LazyModule:
+    """A module imported on first attribute access.
+
+    Command modules hold their service this way (``models = lazy_import("kpconsole.services.models")``)
+    so that ``kpconsole --help`` or ``data list`` does not load torch for ``model train``. Unlike
+    the standard library's LazyLoader, nothing is put in ``sys.modules`` before the real import,
+    so code that walks ``sys.modules`` (torch does, while it loads) never triggers it half-way.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def lazy_import(name: str) -> Any:
+    """See :class:`LazyModule`."""
+    return LazyModule(name)
 
 
 WorkspaceOpt = Annotated[
