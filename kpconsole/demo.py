@@ -15,6 +15,7 @@ from pathlib import Path
 
 import kpconsole
 from kpconsole.errors import ConsoleError
+from kpconsole.jobs import list_jobs
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.segments_demo import community_step, segments_step, value_step
@@ -70,6 +71,16 @@ def ingest_samples(session: Session, demo: DemoState) -> DemoResult:
     return DemoResult("Data", {"datasets": [platform.as_dict(), community.as_dict()]}, lines)
 
 
+def jobs_step(session: Session, demo: DemoState) -> DemoResult:
+    """The jobs the demo ran (training, segmentation, fits, simulations), as `jobs list` shows them."""
+    jobs = list_jobs(session)
+    lines = [f"{'id':>3}  {'kind':<12} {'status':<10} {'by':<10} result"]
+    for job in reversed(jobs):
+        result = f"{job.result_kind} {job.result_id}" if job.result_kind else ""
+        lines.append(f"{job.id:>3}  {job.kind:<12} {job.status:<10} {job.started_by:<10} {result}")
+    return DemoResult("Jobs", {"jobs": [j.as_dict() for j in jobs]}, lines + ["(kpconsole jobs list / show ID / logs ID)"])
+
+
 STEPS: list[DemoStep] = [
     ingest_samples,
     recommender_step,
@@ -77,6 +88,7 @@ STEPS: list[DemoStep] = [
     value_step,
     community_step,
     simulation_step,
+    jobs_step,
 ]
 
 
