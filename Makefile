@@ -1,8 +1,9 @@
 # Two commands: `make demo` and `make test`. Both create .venv when missing and install into it.
 #
 # torch is installed first, on its own, so that a machine without an NVIDIA GPU never pulls a
-# multi-GB CUDA build: a wheel already on this machine (pip's find-links) is preferred; else,
-# without a GPU, the CPU wheel index; else PyPI's default build. GPU users: see README.
+# multi-GB CUDA build: a torch wheel already on this machine (pip's find-links) is installed
+# first, then its dependencies from the index; else, without a GPU, the CPU wheel index;
+# else PyPI's default build. TORCH_INDEX=URL chooses the index (GPU users: see README).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,7 +20,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if [ -n "$(TORCH_INDEX)" ]; then \
 	  $(BIN)/pip install -q --index-url "$(TORCH_INDEX)" "$(TORCH)"; \
-	elif $(BIN)/pip install -q --no-index "$(TORCH)" 2>/dev/null; then :; \
+	elif $(BIN)/pip install -q --no-index --no-deps "$(TORCH)" 2>/dev/null; then \
+	  $(BIN)/pip install -q "$(TORCH)"; \
 	elif command -v nvidia-smi >/dev/null 2>&1; then \
 	  $(BIN)/pip install -q "$(TORCH)"; \
 	else \
