@@ -1,9 +1,18 @@
-"""Keeping a DataTable in step with fresh rows without flicker or losing the cursor."""
+"""Keeping a DataTable in step with fresh rows without flicker or losing the cursor.
+
+Column widths are measured here, as the rows arrive. Textual measures new cells later, when the
+table is next idle, and its line cache does not notice the wider columns: a frame drawn in
+between (a screen refresh landing there, likelier on a busy machine) keeps rows cut to the old
+widths until the table is resized (Textualize/textual#3533, #4470). Widening the columns before
+the rows are added leaves no such frame.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable
 
 
@@ -14,6 +23,25 @@ def set_columns(table: DataTable, columns: Sequence[str]) -> None:
             table.add_column(column, key=column)
 
 
+def cell_width(value: object) -> int:
+    """Cells a value takes in a table row, drawn as DataTable draws it: strings as markup, floats
+    with two decimals, rich Text as it is, anything else as ``str()``."""
+    if isinstance(value, str):
+        return Text.from_markup(value).cell_len
+    if isinstance(value, Text):
+        return value.cell_len
+    if isinstance(value, float):
+        return len(f"{value:.2f}")
+    return cell_len(str(value))
+
+
+def widen_columns(table: DataTable, rows: Sequence[Sequence[object]]) -> None:
+    """Grow each auto-width column to its widest cell in ``rows`` (columns never shrink)."""
+    for column, cells in zip(table.ordered_columns, zip(*rows, strict=False), strict=False):
+        if column.auto_width:
+            column.content_width = max(column.content_width, *(cell_width(c) for c in cells))
+
+
 def sync_rows(table: DataTable, rows: Sequence[tuple[str, Sequence[object]]]) -> None:
     """Show ``rows`` (``(key, cells)``, in order): cells are updated in place when the keys are
     the same as before, else the table is refilled with the cursor kept on the same key.
@@ -21,6 +49,7 @@ def sync_rows(table: DataTable, rows: Sequence[tuple[str, Sequence[object]]]) ->
     keys = [key for key, _ in rows]
     current = [row.key.value for row in table.ordered_rows]
     columns = [column.key for column in table.ordered_columns]
+    widen_columns(table, [cells for _, cells in rows])
     if keys == current:
         for key, cells in rows:
             for column, value in zip(columns, cells, strict=True):

@@ -18,6 +18,7 @@ from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.screens.dataset import DatasetScreen
 from kpconsole.tui.screens.ingest import IngestScreen
+from kpconsole.tui.tables import sync_rows
 from kpconsole.tui.widgets.bars import Bars
 from store.catalog import DatasetRecord
 
@@ -77,15 +78,10 @@ class DataScreen(ConsoleScreen):
     def on_datasets_loaded(self, message: DatasetsLoaded) -> None:
         self.records = message.records
         table = self.query_one("#datasets", DataTable)
-        keep = self.selected.name if self.selected else None
         with self.app.batch_update():
-            table.clear()
-            for r in self.records:
-                p = r.profile
-                table.add_row(r.name, r.format, count(p["n_events"]), count(p["n_users"]), count(p["n_items"]),
-                              day(p["ts_min"]), day(p["ts_max"]), key=r.name)
-            if keep in {r.name for r in self.records}:
-                table.move_cursor(row=table.get_row_index(keep))
+            sync_rows(table, [(r.name, (r.name, r.format, count(r.profile["n_events"]), count(r.profile["n_users"]),
+                                        count(r.profile["n_items"]), day(r.profile["ts_min"]), day(r.profile["ts_max"])))
+                              for r in self.records])
         self.show_detail()
 
     @property
