@@ -5,6 +5,9 @@ For a Stack Exchange–shaped dataset (items with questions and answers) or any 
 dataset where money moved: ARPU, ARPPU, paying ratio, refund rate, creator income
 concentration and the MRR roll-forward (engine.community.monetisation). A dataset may have
 both; one with neither is a one-line error.
+
+:func:`active_users` gives any dataset's daily, weekly and monthly active users, day by day
+(engine.community.activity).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.community.activity import active_users as rolling_active_users
 from engine.community.monetisation import Monetisation, monetisation
 from engine.community.qa import QAHealth, posts_from_events, posts_from_items, qa_health
 from engine.data.schema import REVENUE_KINDS
@@ -70,3 +74,10 @@ def _qa(record: DatasetRecord, events: pl.LazyFrame) -> QAHealth:
     else:
         comments = record.profile.get("kinds", {}).get("comment")
     return qa_health(questions, answers, users, badges, comments)
+
+
+def active_users(session: Session, data: str) -> pl.DataFrame:
+    """DAU, WAU and MAU of dataset ``data`` for each day from its first event to its last
+    (columns day, dau, wau, mau; see :func:`engine.community.activity.active_users`)."""
+    record = datasets.get(session, data)
+    return rolling_active_users(datasets.load(record, "events"))
