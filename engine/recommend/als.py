@@ -21,7 +21,7 @@ import torch
 
 from engine.errors import EngineError
 from engine.recommend.base import Params
-from engine.recommend.matrix import UserItemMatrix
+from engine.recommend.matrix import UserItemMatrix, csr_tensor
 from engine.recommend.training import EpochModel
 
 TINY = 1e-20
@@ -52,8 +52,7 @@ class _Side:
 
     def _times_y(self, like: torch.Tensor, values: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The sparse matrix with ``like``'s pattern and ``values``, times Y."""
-        return torch.sparse_csr_tensor(like.crow_indices(), like.col_indices(), values, like.shape,
-                                       check_invariants=False) @ y
+        return csr_tensor(like.crow_indices(), like.col_indices(), values, like.shape) @ y
 
     def weighted_gram_product(self, p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Row-wise Yᵀ (C_u − I) Y p_u for every row u at once."""

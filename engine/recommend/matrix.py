@@ -12,11 +12,23 @@ from dataclasses import dataclass
 
 import torch
 
-# torch marks its CSR tensors "beta" with a warning on first use; they are what this module is for.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+#: The start of the UserWarning torch gives the first time a process makes a CSR tensor;
+#: :func:`csr_tensor` silences exactly that one, around the call (CSR tensors are what this module is for).
+CSR_BETA_WARNING = "Sparse CSR tensor support is in beta state"
 # Invariant checks are off by default and torch warns that they are "implicitly" off each time a
 # sparse tensor is built without saying so (Adagrad does, for sparse gradients): say so once.
 torch.sparse.check_sparse_tensor_invariants.disable()
+
+
+def csr_tensor(crow_indices: torch.Tensor, col_indices: torch.Tensor, values: torch.Tensor,
+               shape: tuple[int, int], device: torch.device | str | None = None) -> torch.Tensor:
+    """``torch.sparse_csr_tensor`` (moved to ``device`` when given), without torch's "beta"
+    UserWarning: the filter lives only for this call, so other warnings and other code see
+    the caller's filters unchanged."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=CSR_BETA_WARNING, category=UserWarning)
+        out = torch.sparse_csr_tensor(crow_indices, col_indices, values, shape, check_invariants=False)
+        return out if device is None else out.to(device)
 
 
 @dataclass(frozen=True)
@@ -132,9 +144,7 @@ class UserItemMatrix:
     def to_torch(self, device: torch.device | str = "cpu", values: torch.Tensor | None = None) -> torch.Tensor:
         """A ``torch.sparse_csr_tensor`` on ``device`` (optionally with other values)."""
         vals = self.values if values is None else values
-        return torch.sparse_csr_tensor(
-            self.indptr, self.indices, vals.to(torch.float32), self.shape, check_invariants=False
-        ).to(device)
+        return csr_tensor(self.indptr, self.indices, vals.to(torch.float32), self.shape, device)
 
     def batch_pairs(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The stored pairs of ``users``: (position in ``users``, item, value), each of length Σ row sizes."""
