@@ -52,6 +52,21 @@ async def test_overview_tiles_show_the_community_figures_and_what_needs_attentio
 
 
 @run_async
+async def test_overview_shows_the_last_days_dau_and_mau_and_charts_dau_over_mau_day_by_day(session):
+    actives = community.active_users(session, "platform")
+    last = actives.row(-1, named=True)
+    app = console(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = tile_text(app, "kpi-active")
+        assert f"{last['dau']:,} · {last['mau']:,}" in text
+        assert f"DAU/MAU {100 * last['dau'] / last['mau']:.1f}%" in text
+        spark = app.screen.query_one("#kpi-active Sparkline")
+        full_months = (actives["dau"] / actives["mau"]).to_list()[29:]  # days whose 30-day window is all data
+        assert list(spark.data) == pytest.approx(full_months) and len(full_months) == actives.height - 29
+
+
+@run_async
 async def test_community_screen_rates_a_real_stack_exchange_site_against_area_51(session):
     datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
     report = community.health(session, "qc")

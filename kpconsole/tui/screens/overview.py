@@ -1,8 +1,9 @@
 """1 Overview: a dataset's KPIs at a glance with their trends, recent jobs, and what needs
 attention (failed or lost jobs, models trained on data that has changed since).
 
-The figures come from the community service (Q&A health and monetisation, the same numbers as
-``kpconsole community health``); each tile's sparkline is that figure's weekly or monthly series.
+The figures come from the community service: Q&A health and monetisation (the same numbers as
+``kpconsole community health``; each tile's sparkline is that figure's weekly or monthly series)
+and the daily, weekly and monthly active users, whose tile charts DAU/MAU day by day.
 
 This is the first screen painted, so the services it reads (and Polars under them) are imported
 by its worker threads, after the first frame, not when the module loads.
@@ -11,14 +12,13 @@ by its worker threads, after the first frame, not when the module loads.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Select, Static
-
-from typing import TYPE_CHECKING
 
 from kpconsole import jobs
 from kpconsole.errors import ConsoleError
@@ -32,6 +32,8 @@ from store.catalog import DatasetRecord
 from store.jobs import JobRecord
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from kpconsole.services.community import CommunityReport
 
 JOB_COLUMNS = ("job", "kind", "status", "progress", "created")
@@ -44,6 +46,8 @@ class Figures(Message):
     record: DatasetRecord
     report: CommunityReport | None
     why_none: str
+    actives: pl.DataFrame
+    stickiness: list[float]
 
 
 @dataclass
@@ -55,6 +59,13 @@ class Activity(Message):
 
 def series(frame, column: str) -> list[float]:
     return [float(v) for v in frame[column].to_list() if v is not None]
+
+
+def stickiness(actives: pl.DataFrame, month_days: int) -> list[float]:
+    """DAU/MAU of each day whose month window lies inside the data (every day when the data
+    spans less than a month)."""
+    full = actives.tail(actives.height - (month_days - 1)) if actives.height >= month_days else actives
+    return [dau / mau for dau, mau in zip(full["dau"].to_list(), full["mau"].to_list(), strict=True) if mau]
 
 
 def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[str]:
@@ -85,7 +96,7 @@ class OverviewScreen(ConsoleScreen):
         yield Select([], prompt="dataset", id="overview-data", compact=True)
         with Grid(id="kpis"):
             yield KpiTile("users", id="kpi-users")
-            yield KpiTile("monthly actives", id="kpi-active")
+            yield KpiTile("DAU · MAU, last day", id="kpi-active")
             yield KpiTile("paying ratio", id="kpi-paying")
             yield KpiTile("net revenue · MRR", id="kpi-revenue")
             yield KpiTile("community health", id="kpi-health")
@@ -136,13 +147,15 @@ class OverviewScreen(ConsoleScreen):
             self.in_thread(self._figures, record, group="figures")
 
     def _figures(self, record: DatasetRecord) -> None:
-        from kpconsole.services import community  # in the worker: see the module docstring
+        from engine.community.activity import MONTH_DAYS  # in the worker: see the module docstring
+        from kpconsole.services import community
 
+        actives = community.active_users(self.session, record.name)
         try:
             report, why = community.health(self.session, record.name), ""
         except ConsoleError as exc:  # neither Q&A nor revenue: the tiles say so instead of failing
             report, why = None, str(exc)
-        self.post_message(Figures(record, report, why))
+        self.post_message(Figures(record, report, why, actives, stickiness(actives, MONTH_DAYS)))
 
     def on_figures(self, message: Figures) -> None:
         p = message.record.profile
@@ -153,17 +166,16 @@ class OverviewScreen(ConsoleScreen):
         qa = report.qa if report else None
         tiles["users"].set(count(p.get("n_users")), None,
                            f"{count(p.get('n_events'))} events to {(p.get('ts_max') or '')[:10]}")
+        self.show_actives(tiles["active"], message.actives, message.stickiness)
         if money is not None:
             m = money.monthly
-            tiles["active"].set(count(int(m["active_users"][-1])), series(m, "active_users"),
-                                f"in {str(m['month'][-1])[:7]}")
             tiles["paying"].set(percent(money.figures.get("paying_ratio")), series(m, "paying_ratio"),
                                 f"{count(money.figures.get('paying_users'))} paying users")
             tiles["revenue"].set(f"{short(money.figures.get('net_revenue'))} · {short(money.figures.get('mrr_latest'))}",
                                  series(m, "net_revenue"), "net revenue · latest MRR; trend: monthly net")
         else:
             note = "no revenue events in this dataset"
-            for name in ("active", "paying", "revenue"):
+            for name in ("paying", "revenue"):
                 tiles[name].set("–", note=note)
         if qa is not None:
             met = sum(r["meets"] for r in qa.area51)
@@ -171,6 +183,16 @@ class OverviewScreen(ConsoleScreen):
                                 "Area 51 targets; trend: questions a week")
         else:
             tiles["health"].set("–", note="no questions and answers" if report else message.why_none)
+
+    @staticmethod
+    def show_actives(tile: KpiTile, actives: pl.DataFrame, trend: list[float]) -> None:
+        """The last day's DAU and MAU; the trend is DAU/MAU day by day."""
+        if actives.height == 0:
+            tile.set("–", note="no events in this dataset")
+            return
+        last = actives.row(-1, named=True)
+        ratio = last["dau"] / last["mau"] if last["mau"] else None
+        tile.set(f"{count(last['dau'])} · {count(last['mau'])}", trend, f"DAU/MAU {percent(ratio)}")
 
     def action_dataset(self) -> None:
         self.query_one("#overview-data", Select).focus()
