@@ -393,6 +393,14 @@ def start_run(session: Session, path: Path, **overrides) -> int:
     return start_job(session, RUN_JOB, {"text": text, "source": str(path), **overrides})
 
 
+def start_run_text(session: Session, text: str, source: str = "scenario", **overrides) -> int:
+    """:func:`start_run` for scenario ``text`` rather than a file (an edited scenario runs without
+    being written first): validated as a file's text is, errors naming ``source``; returns the job id."""
+    scenario = parse_scenario(text, source)
+    datasets.get(session, scenario.data)
+    return start_job(session, RUN_JOB, {"text": text, "source": source, **overrides})
+
+
 def start_backtest(session: Session, data: str, cut: str, **options) -> int:
     _parse_cut(cut)
     datasets.get(session, data)
