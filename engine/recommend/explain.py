@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.recommend.base import Recommender
+from engine.recommend.base import Recommender, top_k
 
 EXACT, SIMILAR, POPULAR = "exact", "similar", "popular"
 
@@ -41,7 +41,8 @@ def explanation_kind(model: Recommender) -> str:
 
 def explain(model: Recommender, user: int, items: torch.Tensor, top: int = 3) -> tuple[str, list[list[Reason]]]:
     """For each of ``items`` (recommended to ``user``), up to ``top`` history items with the
-    largest positive contribution (``exact``) or similarity (``similar``)."""
+    largest positive contribution (``exact``) or similarity (``similar``); equal weights go to
+    the lower item index."""
     kind = explanation_kind(model)
     history = model.history.row_items(user) if model.history is not None else torch.zeros(0, dtype=torch.int64)
     if kind == POPULAR or len(history) == 0 or len(items) == 0:
@@ -55,7 +56,7 @@ def explain(model: Recommender, user: int, items: torch.Tensor, top: int = 3) ->
     weights = weights.detach().cpu().to(torch.float64)
     positive = weights.clamp(min=0)
     totals = positive.sum(1, keepdim=True).clamp(min=1e-300)
-    best, where = positive.topk(min(top, len(history)), dim=1)
+    best, where = top_k(positive, min(top, len(history)))
     reasons = []
     for row in range(len(items)):
         reasons.append([

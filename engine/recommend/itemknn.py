@@ -5,9 +5,10 @@ binary user × item matrix X, G = XᵀX:
 
     sim(i, j) = G_ij / (√G_ii · √G_jj + shrinkage),  sim(i, i) = 0
 
-For every target item only its ``neighbors`` most similar items are kept, W[j, i] = sim(j, i)
-when j is among i's neighbours; then score(u, i) = Σ_j X_uj · W[j, i]. The contribution of
-each history item j is that product, which is what explanations show.
+For every target item only its ``neighbors`` most similar items are kept (of equally similar
+ones, the lower item index), W[j, i] = sim(j, i) when j is among i's neighbours; then
+score(u, i) = Σ_j X_uj · W[j, i]. The contribution of each history item j is that product,
+which is what explanations show.
 
 Scaling: memory is n_items × neighbors; building it needs one block of G at a time, so it
 scales with the number of items and co-occurrences, not with users.
@@ -23,7 +24,7 @@ import torch
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
-from engine.recommend.base import FitReport, Params, Recommender
+from engine.recommend.base import FitReport, Params, Recommender, top_k
 from engine.recommend.cooccurrence import gram_blocks
 from engine.recommend.matrix import UserItemMatrix
 
@@ -57,7 +58,7 @@ class ItemKNN(Recommender):
             rows = torch.arange(start, start + len(g), device=self.device)
             sim = g / (norms[rows, None] * norms[None, :] + p.shrinkage)
             sim[torch.arange(len(g), device=self.device), rows] = 0.0
-            top, idx = sim.topk(k, dim=1)  # row = target item i, its k nearest items j
+            top, idx = top_k(sim, k)  # row = target item i, its k nearest items j (ties: lower j)
             keep = top > 0
             targets.append(rows[:, None].expand(-1, k)[keep])
             sources.append(idx[keep])

@@ -5,8 +5,9 @@ From each user's candidates (best first) pick K greedily; at every step take
     argmax_i  (1 − λ) · rel(i) − λ · max_{j ∈ picked} sim(i, j)
 
 where rel is the model's score min-max scaled to [0, 1] over the user's candidates and sim the
-cosine similarity of items. λ = 0 keeps the model's order; λ = 1 picks the item least like
-those already picked. The loop runs K steps for all users at once.
+cosine similarity of items; of candidates with equal value, the lower item index. λ = 0 keeps
+the model's order; λ = 1 picks the item least like those already picked. The loop runs K
+steps for all users at once.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def mmr_rerank(scores: torch.Tensor, candidates: torch.Tensor, similarity: torch
     """Positions (``B × k``, into ``candidates``) chosen by MMR with λ = ``diversity``.
 
     ``scores`` (B × C) is −inf where a candidate slot is empty; such slots are never picked
-    while a real candidate remains, and a list runs out as -1.
+    while a real candidate remains, and a list runs out as -1. ``candidates`` (B × C, item
+    indices, distinct per row) break ties: of equal MMR values the lower item wins, on every
+    device (no reliance on which maximum ``argmax`` returns).
     """
     if not 0.0 <= diversity <= 1.0:
         raise EngineError(f"diversity λ must be between 0 and 1 (got {diversity})")
@@ -54,10 +57,15 @@ def mmr_rerank(scores: torch.Tensor, candidates: torch.Tensor, similarity: torch
     available = valid.clone()
     picks = torch.full((b, min(k, c)), -1, dtype=torch.int64, device=scores.device)
     rows = torch.arange(b, device=scores.device)
+    items = candidates.to(device=scores.device, dtype=torch.int64)
+    # keys of slots that are not a best choice: above every item index, and distinct, so that
+    # argmin has a single answer
+    beyond = torch.iinfo(torch.int64).max - c + 1 + torch.arange(c, device=scores.device)
     for step in range(min(k, c)):
         value = (1 - diversity) * relevance - diversity * closest
         value = torch.where(available, value, torch.full_like(value, float("-inf")))
-        best = value.argmax(1)
+        best_value = value.max(1, keepdim=True).values
+        best = torch.where(available & (value == best_value), items, beyond).argmin(1)
         ok = available[rows, best]
         picks[:, step] = torch.where(ok, best, torch.full_like(best, -1))
         available[rows[ok], best[ok]] = False

@@ -12,7 +12,7 @@ item-kNN, EASE) are simply refitted, which is exact and cheap.
 **Drift** against the parent, over users and items both models know:
 
 * ``rank_correlation`` — mean Spearman correlation of the two models' item scores per user
-  (ordinal ranks), over a seeded sample of up to ``DRIFT_USERS`` users;
+  (tied scores share their mean rank), over a seeded sample of up to ``DRIFT_USERS`` users;
 * ``top10_overlap`` — mean Jaccard overlap of the two top-10 lists (training items excluded);
 * ``metrics`` — NDCG/Recall/HR@10 of parent and child on the child's test users the parent
   knows (the parent cannot rank items it never saw: they come last), and the change.
@@ -162,10 +162,20 @@ class _ParentInChildSpace(Recommender):
         self.parent.load_state_dict(state)
 
 
+def _mid_ranks(x: torch.Tensor) -> torch.Tensor:
+    """Row-wise ranks 0 … n−1 of ``x``; tied values share the mean of the ranks they span, so the
+    ranks do not depend on how a sort orders ties (fractional ranking)."""
+    x = x.contiguous()
+    ordered = torch.sort(x, dim=1).values
+    below = torch.searchsorted(ordered, x, right=False)
+    at_or_below = torch.searchsorted(ordered, x, right=True)
+    return (below + at_or_below - 1).to(torch.float64) / 2
+
+
 def _spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise Spearman correlation of two ``B × n`` score matrices (ordinal ranks)."""
-    ra = torch.argsort(torch.argsort(a, dim=1), dim=1).to(torch.float64)
-    rb = torch.argsort(torch.argsort(b, dim=1), dim=1).to(torch.float64)
+    """Row-wise Spearman correlation of two ``B × n`` score matrices: the Pearson correlation
+    of their mid-ranks (0 for a row whose scores are all equal)."""
+    ra, rb = _mid_ranks(a), _mid_ranks(b)
     ra = ra - ra.mean(1, keepdim=True)
     rb = rb - rb.mean(1, keepdim=True)
     return (ra * rb).sum(1) / (ra.norm(dim=1) * rb.norm(dim=1)).clamp(min=1e-12)
