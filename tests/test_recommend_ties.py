@@ -12,7 +12,7 @@ from engine.recommend import evaluate as evaluation
 from engine.recommend.algorithms import make_model
 from engine.recommend.base import top_k
 from engine.recommend.evaluate import EvalSetup, evaluate
-from engine.recommend.explain import explain
+from engine.recommend.explain import EXACT, explain
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.mmr import mmr_rerank
 from engine.recommend.serving import serve
@@ -75,6 +75,7 @@ def test_equal_contributions_explain_with_the_lower_indexed_history_items():
     model = make_model("itemknn", {}, "cpu")
     model.fit(shared_history())
     kind, reasons = explain(model, 0, torch.tensor([20]), top=3)
+    assert kind == EXACT
     assert [r.item for r in reasons[0]] == [0, 1, 2]
     assert [r.share for r in reasons[0]] == pytest.approx([1 / 20] * 3)
     served = serve(model, 0, 1, with_reasons=True)
