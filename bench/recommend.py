@@ -16,7 +16,7 @@ implicit gets the same confidences 1 + α·r as kpconsole's iALS, at the same fa
 Then the targets of issue 3: the best kpconsole NDCG@10 ≥ implicit ALS's on every dataset;
 kpconsole iALS s/iter ≤ 1.5 × implicit's (same factors); on the planted platform every
 personalised model beats popularity (the margin is printed); evaluating ~6k users × 4k items
-takes ≤ 0.5 s.
+with every metric takes ≤ 0.5 s.
 
     python bench/recommend.py [--datasets qc,platform,synth1m] [--threads 2] [--eval-users 3000]
 """
@@ -172,8 +172,10 @@ def bench_dataset(name: str, threads: int, limit: int) -> dict:
     return {row["model"]: row for row in rows}
 
 
-def bench_evaluation(threads: int) -> tuple[float, float]:
-    """Seconds to evaluate a 64-factor model on 6,000 users × 4,000 items (median of 3)."""
+def bench_evaluation(threads: int) -> dict[str, float]:
+    """Seconds to evaluate a 64-factor model on 6,000 users × 4,000 items (median of 3): the
+    accuracy metrics alone at K=10, every metric ``model evaluate`` reports at K=10 (its
+    default), and every metric at K=10 and 20 (``model train``'s default)."""
     g = torch.Generator().manual_seed(0)
     n_users, n_items = 6_000, 4_000
 
@@ -187,22 +189,24 @@ def bench_evaluation(threads: int) -> tuple[float, float]:
     users = torch.nonzero((train.row_counts() > 0) & (test.row_counts() > 0)).flatten()
     setup = EvalSetup(train, test, users, torch.randint(0, 300, (n_items,), generator=g), 300)
     timings = {}
-    for full in (False, True):
+    for name, ks, full in (("accuracy@10", [10], False), ("all@10", [10], True), ("all@10,20", [10, 20], True)):
         runs = []
         for _ in range(3):
             began = time.perf_counter()
-            evaluate(model, setup, [10], beyond_accuracy=full)
+            evaluate(model, setup, ks, beyond_accuracy=full)
             runs.append(time.perf_counter() - began)
-        timings[full] = sorted(runs)[1]
-    print(f"\n== evaluation speed: {len(users):,} users × {n_items:,} items, 64 factors, K=10, {threads} threads: "
-          f"accuracy metrics {timings[False]:.3f} s; with coverage, novelty, diversity, popularity, Gini "
-          f"{timings[True]:.3f} s")
-    return timings[False], timings[True]
+        timings[name] = sorted(runs)[1]
+    print(f"\n== evaluation speed: {len(users):,} users × {n_items:,} items, 64 factors, {threads} threads, full "
+          f"ranking, median of 3: accuracy metrics at K=10 {timings['accuracy@10']:.3f} s; every metric (precision, "
+          f"recall, NDCG, MAP, HR, coverage, novelty, diversity, popularity, creator Gini) at K=10 "
+          f"{timings['all@10']:.3f} s, at K=10 and 20 {timings['all@10,20']:.3f} s")
+    return timings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="qc,platform,synth1m")
+    parser.add_argument("--datasets", default="qc,platform,synth1m",
+                        help="comma-separated; empty (--datasets '') times the evaluation only")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--eval-users", type=int, default=3000,
                         help="evaluate at most this many test users per dataset (seeded sample; 0: all)")
@@ -210,8 +214,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads; implicit "
           f"{__import__('implicit').__version__}; {os.cpu_count()} CPUs", flush=True)
-    results = {name: bench_dataset(name, args.threads, args.eval_users) for name in args.datasets.split(",")}
-    eval_accuracy, eval_full = bench_evaluation(args.threads)
+    results = {name: bench_dataset(name, args.threads, args.eval_users) for name in args.datasets.split(",") if name}
+    eval_seconds = bench_evaluation(args.threads)
 
     print("\n== targets")
     for name, rows in results.items():
@@ -233,9 +237,10 @@ def main() -> None:
         verdict = "PASS" if margins[worst] >= 1.5 else "FAIL"
         print(f"{verdict}  platform: every personalised model over popularity (NDCG@10 {pop:.4f}): "
               + ", ".join(f"{m[3:]} × {v:.2f}" for m, v in margins.items()) + f"; smallest × {margins[worst]:.2f}")
-    verdict = "PASS" if eval_accuracy <= 0.5 else "FAIL"
-    print(f"{verdict}  evaluation of 6k users × 4k items: {eval_accuracy:.3f} s (accuracy metrics, target ≤ 0.5 s); "
-          f"{eval_full:.3f} s with the list metrics")
+    verdict = "PASS" if eval_seconds["all@10"] <= 0.5 else "FAIL"
+    print(f"{verdict}  evaluation of 6k users × 4k items, every metric at K=10: {eval_seconds['all@10']:.3f} s "
+          f"(target ≤ 0.5 s; accuracy metrics alone {eval_seconds['accuracy@10']:.3f} s, every metric at K=10 and 20 "
+          f"{eval_seconds['all@10,20']:.3f} s)")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,13 @@ def test_popularity_percentile_is_the_mid_rank():
     close(exposure.popularity_bias(LISTS, VALID, pct), [(7 / 8 + 4 / 8 + 1 / 8) / 3, (4 / 8 + 1 / 8 + 7 / 8) / 3])
 
 
-def test_intra_list_diversity_is_mean_pairwise_cosine_distance():
+@pytest.fixture(params=["whole block", "touched entries"])
+def ild_read(request, monkeypatch):
+    """Both ways the list sums are read: over the whole scratch block, and at the entries only."""
+    monkeypatch.setattr(exposure, "DENSE_READ", 1e12 if request.param == "whole block" else 1e-12)
+
+
+def test_intra_list_diversity_is_mean_pairwise_cosine_distance(ild_read):
     vectors = exposure.item_users(TRAIN)
     ild, has_pairs = exposure.intra_list_diversity(LISTS, VALID, vectors)
     expected_a = 1 - (COS[(0, 1)] + COS[(0, 3)] + COS[(1, 3)]) / 3
@@ -109,11 +115,20 @@ def test_intra_list_diversity_is_mean_pairwise_cosine_distance():
     assert has_pairs.tolist() == [True, True]
 
 
-def test_intra_list_diversity_skips_empty_slots_and_single_item_lists():
+def test_intra_list_diversity_skips_empty_slots_and_single_item_lists(ild_read):
     valid = torch.tensor([[True, True, False], [True, False, False]])
     ild, has_pairs = exposure.intra_list_diversity(LISTS, valid, exposure.item_users(TRAIN))
     close(ild, [1 - COS[(0, 1)], 0.0])
     assert has_pairs.tolist() == [True, False]
+
+
+def test_intra_list_diversity_at_each_cut_off_is_that_of_the_list_cut_there(ild_read):
+    by_k = exposure.intra_list_diversity_at(LISTS, VALID, exposure.item_users(TRAIN), [1, 2, 3])
+    close(by_k[1][0], [0.0, 0.0])
+    close(by_k[2][0], [1 - COS[(0, 1)], 1 - COS[(2, 3)]])
+    close(by_k[3][0], [1 - (COS[(0, 1)] + COS[(0, 3)] + COS[(1, 3)]) / 3,
+                       1 - (COS[(2, 3)] + COS[(0, 2)] + COS[(0, 3)]) / 3])
+    assert [by_k[k][1].tolist() for k in (1, 2, 3)] == [[False, False], [True, True], [True, True]]
 
 
 def test_gini_of_equal_and_concentrated_exposure():
@@ -176,3 +191,23 @@ def test_evaluation_refuses_k_larger_than_the_catalog():
 
     with pytest.raises(EngineError, match="exceeds the number of items"):
         evaluate(FixedScores(torch.zeros(1, 3), train), EvalSetup(train, train, torch.tensor([0])), [4])
+
+
+def test_intra_list_diversity_in_blocks_equals_the_pairwise_cosines(ild_read, monkeypatch):
+    g = torch.Generator().manual_seed(3)
+    train = UserItemMatrix.from_pairs(torch.randint(0, 50, (400,), generator=g), torch.randint(0, 30, (400,), generator=g),
+                                      None, 50, 40)  # items 30-39: nobody trained on them
+    lists = torch.stack([torch.randperm(40, generator=g)[:8] for _ in range(25)])
+    valid = torch.arange(8)[None, :] < torch.randint(0, 9, (25, 1), generator=g)  # 0 to 8 items per list
+    monkeypatch.setattr(exposure, "SUM_BUDGET", 3 * 50)  # blocks of 3 lists
+    vectors = train.binary().dense_rows(torch.arange(50)).t().to(torch.float64)
+    unit = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-300)
+    by_k = exposure.intra_list_diversity_at(lists, valid, exposure.item_users(train), [3, 8])
+    for k in (3, 8):
+        expected = []
+        for row, ok in zip(lists[:, :k], valid[:, :k], strict=True):
+            items = row[ok]
+            cos = unit[items] @ unit[items].t()
+            n = len(items)
+            expected.append(1 - (cos.sum() - cos.diagonal().sum()).item() / (n * (n - 1)) if n > 1 else 0.0)
+        close(by_k[k][0], expected)

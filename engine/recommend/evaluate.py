@@ -106,12 +106,13 @@ class _BeyondAccuracy:
         self.ild_lists = dict.fromkeys(ks, 0)
 
     def add(self, lists: torch.Tensor, valid: torch.Tensor) -> None:
+        diversity = exposure.intra_list_diversity_at(lists, valid, self.items_users, self.ks)
         for k in self.ks:
             top, ok = lists[:, :k], valid[:, :k]
             self.exposure[k] += exposure.item_exposure(top, ok, self.n_items)
             self.sums[f"novelty@{k}"] += float(exposure.novelty(top, ok, self.popularity, self.n_users).sum())
             self.sums[f"popularity@{k}"] += float(exposure.popularity_bias(top, ok, self.percentiles).sum())
-            ild, has_pairs = exposure.intra_list_diversity(top, ok, self.items_users)
+            ild, has_pairs = diversity[k]
             self.sums[f"ild@{k}"] += float(ild.sum())
             self.ild_lists[k] += int(has_pairs.sum())
 

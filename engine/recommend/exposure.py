@@ -20,12 +20,19 @@ Popularity is measured on the training pairs: ``pop_i`` = number of users with i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import torch
 
 from engine.recommend.matrix import UserItemMatrix
 
-#: Dense list-sum entries (lists × users) held at once by :func:`intra_list_diversity`.
-SUM_BUDGET = 1 << 22
+#: Cells of the dense (lists × users) sums held at once by :func:`intra_list_diversity_at`
+#: (float64: 8 MB, about what a CPU's last-level cache holds).
+SUM_BUDGET = 1 << 20
+#: Read the sums over the whole block when its entries are at least 1/DENSE_READ of its cells
+#: (a cell of a streaming pass costs about a sixteenth of a scattered entry on a CPU).
+DENSE_READ = 16
 
 
 def item_exposure(lists: torch.Tensor, valid: torch.Tensor, n_items: int) -> torch.Tensor:
@@ -71,38 +78,111 @@ def item_users(train: UserItemMatrix) -> UserItemMatrix:
 
 def intra_list_diversity(lists: torch.Tensor, valid: torch.Tensor, items_users: UserItemMatrix
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean pairwise ``1 − cos`` of each list, and which lists have at least two items.
+    """Mean pairwise ``1 − cos`` of each whole list, and which lists have at least two items
+    (see :func:`intra_list_diversity_at`)."""
+    width = lists.shape[1]
+    return intra_list_diversity_at(lists, valid, items_users, [width])[width]
 
-    With unit vectors v_i (v_iu = 1/√pop_i for each user u of item i),
-    Σ_{i≠j} v_i·v_j = ‖S‖² − #{i: pop_i > 0} where S = Σ_i v_i, and ‖S‖² = Σ_p v_p·S[u_p] over
-    the entries p of the list's vectors: the sums go into a scratch row over users (blocks of
-    lists that fit :data:`SUM_BUDGET`), touching only the entries the lists have — no K × K
-    similarity matrices and no pass over all users.
+
+def intra_list_diversity_at(lists: torch.Tensor, valid: torch.Tensor, items_users: UserItemMatrix,
+                            ks: Sequence[int]) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """For each k in ``ks``: the mean pairwise ``1 − cos`` of each list's first k slots, and
+    which of those lists have at least two items.
+
+    With unit vectors v_i (v_iu = 1/√pop_i for each user u of item i) and S = Σ_{i∈L} v_i,
+    Σ_{i≠j∈L} v_i·v_j = ‖S‖² − #{i ∈ L: pop_i > 0} (see :func:`_square_norms`) — no K × K
+    similarity matrices.
+    """
+    ks = sorted({min(int(k), lists.shape[1]) for k in ks})
+    square_norms = _square_norms(lists, valid, items_users, ks)
+    has_users = items_users.row_counts().to(lists.device) > 0
+    out = {}
+    for cut, k in enumerate(ks):
+        ok = valid[:, :k]
+        own = (has_users[lists[:, :k]] & ok).sum(1).to(torch.float64)
+        length = ok.sum(1).to(torch.float64)
+        pairs = length * (length - 1)
+        has_pairs = pairs > 0
+        ild = torch.where(has_pairs, 1.0 - (square_norms[cut] - own) / pairs.clamp(min=1), torch.zeros_like(pairs))
+        out[k] = (ild, has_pairs)
+    return out
+
+
+def _square_norms(lists: torch.Tensor, valid: torch.Tensor, items_users: UserItemMatrix,
+                  ks: list[int]) -> torch.Tensor:
+    """‖S‖² of each list's first k valid slots for each k in ``ks`` (sorted): ``len(ks) × B``.
+
+    S is accumulated for a block of lists in a dense scratch (lists × users,
+    :data:`SUM_BUDGET` cells) by adding only the entries its items have, slot group by slot
+    group, and ‖S‖² is read at each cut-off. Reading (and clearing) the whole block is a
+    streaming pass; where the entries are fewer than 1/:data:`DENSE_READ` of the cells it is
+    cheaper to read at the entries only: ‖S + D‖² = ‖S‖² + Σ_e v_e·(S[u_e] + (S + D)[u_e]) over
+    the entries e of the slots that add D.
     """
     device = lists.device
     n_users = items_users.n_items
-    popularity = items_users.row_counts().to(torch.float64)
-    square_norm = torch.zeros(len(lists), dtype=torch.float64, device=device)
+    vectors = _UnitVectors.of(items_users, device)
+    cuts = list(zip([0, *ks[:-1]], ks, strict=True))
+    out = torch.zeros(len(ks), len(lists), dtype=torch.float64, device=device)
     block = max(1, min(len(lists), SUM_BUDGET // max(1, n_users)))
     scratch = torch.zeros(block * n_users, dtype=torch.float64, device=device)
     for start in range(0, len(lists), block):
-        part, ok = lists[start:start + block].cpu(), valid[start:start + block].cpu()
-        rows = torch.arange(len(part))[:, None].expand_as(part)[ok]
-        items = part[ok]
-        slot_of_pair, users, _ = items_users.batch_pairs(items)
-        list_of_pair = rows[slot_of_pair].to(device)
-        keys = list_of_pair * n_users + users.to(device)
-        v = (1.0 / popularity[items[slot_of_pair]].sqrt()).to(device)
-        scratch.index_add_(0, keys, v)
-        square_norm[start:start + len(part)] = torch.zeros(len(part), dtype=torch.float64, device=device).index_add_(
-            0, list_of_pair, v * scratch[keys])
-        scratch[keys] = 0.0
-    own = ((popularity > 0).to(device)[lists] & valid).sum(1).to(torch.float64)
-    length = valid.sum(1).to(torch.float64)
-    pairs = length * (length - 1)
-    has_pairs = pairs > 0
-    ild = torch.where(has_pairs, 1.0 - (square_norm - own) / pairs.clamp(min=1), torch.zeros_like(pairs))
-    return ild, has_pairs
+        part, ok = lists[start:start + block], valid[start:start + block]
+        rows = len(part)
+        owner = torch.arange(rows, device=device)[:, None].expand_as(part)
+        groups = [(part[:, lo:hi][ok[:, lo:hi]], owner[:, lo:hi][ok[:, lo:hi]]) for lo, hi in cuts]
+        counts = [vectors.counts.index_select(0, items) for items, _ in groups]
+        dense = sum(int(c.sum()) for c in counts) * DENSE_READ >= rows * n_users
+        view = scratch[:rows * n_users].view(rows, n_users)
+        so_far = torch.zeros(rows, dtype=torch.float64, device=device)
+        touched = []
+        for cut, ((items, slot_owner), count) in enumerate(zip(groups, counts, strict=True)):
+            keys, weight = vectors.entries(items, slot_owner, count, n_users)
+            if dense:
+                scratch.index_add_(0, keys, weight)
+                so_far = torch.linalg.vector_norm(view, dim=1).square()
+            else:
+                before = scratch.index_select(0, keys)
+                scratch.index_add_(0, keys, weight)
+                entry_owner = torch.repeat_interleave(slot_owner, count, output_size=len(keys))
+                so_far = so_far.index_add(0, entry_owner, weight * (before + scratch.index_select(0, keys)))
+                touched.append(keys)
+            out[cut, start:start + rows] = so_far
+        if dense:
+            view.zero_()
+        else:
+            scratch.index_fill_(0, torch.cat(touched), 0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class _UnitVectors:
+    """The items' unit vectors over users, as CSR rows on a device: ``users`` and ``weight``
+    (1/√pop_i, float64) per entry, ``indptr`` and ``counts`` (pop_i) per item."""
+
+    indptr: torch.Tensor
+    users: torch.Tensor
+    weight: torch.Tensor
+    counts: torch.Tensor
+
+    @classmethod
+    def of(cls, items_users: UserItemMatrix, device: torch.device) -> _UnitVectors:
+        counts = items_users.row_counts().to(device)
+        per_item = 1.0 / counts.to(torch.float64).clamp(min=1).sqrt()
+        return cls(items_users.indptr.to(device), items_users.indices.to(device),
+                   torch.repeat_interleave(per_item, counts), counts)
+
+    def entries(self, items: torch.Tensor, owner: torch.Tensor, count: torch.Tensor, n_users: int
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """For slots holding ``items`` in lists ``owner`` (``count``: the items' popularity),
+        every entry of those items' vectors, slot after slot: its scratch position
+        ``owner·n_users + user`` and its weight."""
+        total = int(count.sum())
+        first = torch.cumsum(count, 0) - count
+        pos = torch.arange(total, device=items.device) + torch.repeat_interleave(
+            self.indptr.index_select(0, items) - first, count, output_size=total)
+        keys = torch.repeat_interleave(owner * n_users, count, output_size=total) + self.users.index_select(0, pos)
+        return keys, self.weight.index_select(0, pos)
 
 
 def gini(values: torch.Tensor) -> float:
