@@ -10,7 +10,9 @@ from test_tui_support import SAMPLE, console, notices, platform_workspace, run_a
 from textual.widgets import Input, Select
 
 from kpconsole import jobs
-from kpconsole.services import datasets, models, segments, value
+from kpconsole.services import datasets, models, segments, simulate, value
+from kpconsole.tui.screens.backtest_form import BacktestFormScreen
+from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
 from kpconsole.tui.screens.ingest import IngestScreen
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
@@ -44,6 +46,18 @@ VALUE = [
 SIM = [
     ({"days": "abc"}, "days: 'abc' is not a whole number"),
     ({"replicates": "2.5"}, "replicates: '2.5' is not a whole number"),
+    ({"days": "0"}, "--days 0: must be greater than 0"),
+]
+CALIBRATE = [
+    ({"segments": "newest"}, "segments: 'newest' is not a segmentation id or rule"),
+    ({"segments": "99"}, "--segments 99: no segmentation 99 of dataset 'platform'"),
+    ({"model": "als"}, "model: 'als' is not a whole number"),
+    ({"model": "99"}, "no model 99 (train one with: kpconsole model train --data NAME)"),
+]
+BACKTEST = [
+    ({}, "backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)"),
+    ({"cut": "soon"}, "--cut 'soon': give a date (2026-05-01) or a ratio of the time span (0.7)"),
+    ({"cut": "0.8", "replicates": "0"}, "--replicates 0: must be greater than 0"),
 ]
 
 
@@ -66,7 +80,8 @@ def fill(form, values: dict[str, str], tmp) -> None:
 def workspace_state(session) -> tuple:
     return (tree_state(session.ws.root), [d.name for d in datasets.list_datasets(session)],
             [m.id for m in models.list_models(session)], [s.id for s in segments.list_segmentations(session)],
-            [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)])
+            [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)],
+            [c.id for c in simulate.list_calibrations(session)], [r.id for r in simulate.list_runs(session)])
 
 
 @pytest.mark.slow
@@ -75,6 +90,7 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
     bad_scenario = tmp_path / "scenarios"
     bad_scenario.mkdir()
     (bad_scenario / "broken.toml").write_text('[scenario]\nname = "x"\ndata = "platform"\ncolour = "red"\n')
+    broken_text = (SAMPLE / "scenarios" / "baseline.toml").read_text().replace("[scenario]\n", '[scenario]\ncolour = "red"\n')
     before = workspace_state(session)
     forms = [
         (lambda: IngestScreen(), INGEST),
@@ -83,6 +99,10 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
         (lambda: ValueFormScreen(["platform"], "platform"), VALUE),
         (lambda: SimRunFormScreen(SAMPLE / "scenarios" / "baseline.toml"), SIM),
         (lambda: SimRunFormScreen(bad_scenario / "broken.toml"), [({}, "colour")]),
+        (lambda: SimRunFormScreen(SAMPLE / "scenarios" / "baseline.toml", broken_text),
+         [({}, "baseline.toml (edited): scenario.colour: unknown key")]),
+        (lambda: CalibrateFormScreen(["platform"], "platform"), CALIBRATE),
+        (lambda: BacktestFormScreen(["platform"], "platform"), BACKTEST),
     ]
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,5 +1,6 @@
 """Simulate screen: run a tiny scenario as a job, see its daily KPI with interval bands, compare
-two runs (identical scenarios with common random numbers differ by exactly zero)."""
+two runs (identical scenarios with common random numbers differ by exactly zero), run an edited
+scenario without saving it, calibrate, and backtest."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from kpconsole import jobs
 from kpconsole.services import simulate
+from kpconsole.tui.screens.backtest_form import BacktestFormScreen
+from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
 from kpconsole.tui.widgets.chart import Chart
 
@@ -74,3 +77,104 @@ async def test_two_identical_runs_compare_with_zero_differences(session):
         table = app.screen.query_one("#sim-compare")
         assert "dau" in text and "[0, 0]" in text
         assert all(row["difference"] == 0 for row in simulate.compare(session, b.id, a.id).rows)
+
+
+@pytest.mark.slow
+@run_async
+async def test_an_edited_scenario_runs_as_it_stands_and_no_file_is_written(session):
+    files_before = sorted(SCENARIOS.iterdir())
+    app = console(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        app.screen.query_one("#sim-files", OptionList).highlighted = app.screen.files.index(SCENARIOS / "baseline.toml")
+        await settle(pilot)
+        await pilot.press("e")
+        area = app.screen.query_one("#sim-text", TextArea)
+        edited = area.text.replace('name = "baseline"', 'name = "baseline, edited here"')
+        area.load_text(edited)
+        area.read_only = False
+        await pilot.press("tab", "r")  # tab leaves the text, r runs it
+        await settle(pilot)
+        assert isinstance(app.screen, SimRunFormScreen) and "as edited on the screen (not saved)" in screen_text(app)
+        app.screen.query_one("#days", Input).value = "2"
+        app.screen.query_one("#replicates", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        job = jobs.list_jobs(session, limit=1)[0]
+        assert (job.kind, job.params["text"], job.params["source"]) == (
+            "sim_run", edited, f"{SCENARIOS / 'baseline.toml'} (edited)")
+        await wait_for_job(pilot, session, job.id)
+        for _ in range(30):
+            if any(f"job {job.id} (sim_run) succeeded" in n for n in notices(app)):
+                break
+            await pilot.pause(0.1)
+        await settle(pilot)
+        run = simulate.get_run(session, int(jobs.show_job(session, job.id).result_id))
+        assert (run.name, run.scenario_text, run.days, run.replicates) == ("baseline, edited here", edited, 2, 1)
+        assert app.screen.charted == str(run.id)  # the cursor went to the new run
+    assert sorted(SCENARIOS.iterdir()) == files_before
+
+
+@run_async
+async def test_calibrating_from_the_screen_stores_a_calibration_and_shows_what_was_fitted(session):
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, CalibrateFormScreen)
+        app.screen.query_one("#segments", Input).value = "rule"
+        await pilot.press("ctrl+s")
+        for _ in range(600):
+            if not isinstance(app.screen, CalibrateFormScreen):
+                break
+            await pilot.pause(0.1)
+        await settle(pilot)
+        (calibration,) = simulate.list_calibrations(session)
+        text = screen_text(app)
+        assert f"calibration {calibration.id} of 'platform': 78,707 events" in text and "segments: rule" in text
+        segments = [s["segment"] for s in calibration.summary["segments"]]
+        assert "per segment" in text and all(name in text for name in segments)
+        users = next(line.split() for line in text.splitlines() if line.split()[:1] == ["users"])
+        assert users[1:] == [f"{s['users']:,}" for s in calibration.summary["segments"]]
+        app.screen.query_one("#sim-panel").focus()
+        await pilot.press("end")  # the rest of the panel, scrolled into view
+        await settle(pilot)
+        assert f"catalog: {calibration.summary['catalog']['items']:,} items" in screen_text(app)
+        assert f"information: calibration {calibration.id} of 'platform' stored" in notices(app)
+
+
+@pytest.mark.slow
+@run_async
+async def test_a_backtest_runs_as_a_job_and_its_run_shows_the_mape_and_what_happened(session):
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, BacktestFormScreen)
+        app.screen.query_one("#cut", Input).value = "0.8"
+        app.screen.query_one("#replicates", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        job = jobs.list_jobs(session, limit=1)[0]
+        assert (job.kind, job.params) == ("sim_backtest", {"data": "platform", "cut": "0.8", "replicates": 2,
+                                                           "seed": 0, "device": "auto"})
+        await wait_for_job(pilot, session, job.id)
+        for _ in range(30):
+            if any(f"job {job.id} (sim_backtest) succeeded" in n for n in notices(app)):
+                break
+            await pilot.pause(0.1)
+        await settle(pilot)
+        run = simulate.get_run(session, int(jobs.show_job(session, job.id).result_id))
+        bt = run.summary["backtest"]
+        text = screen_text(app)
+        assert f"MAPE against what happened: actives {bt['mape_actives']:.1f} % daily" in text
+        assert f"revenue {bt['mape_revenue']:.1f} % daily" in text
+        simulated, actual = app.screen.query_one("#sim-chart", Chart).series
+        happened = sorted(simulate.series(session, run.id, ["actual_dau"]), key=lambda r: r["day"])
+        assert simulated.label == "dau" and actual.label == "actual dau"
+        assert list(actual.values) == [r["mean"] for r in happened]

@@ -1,5 +1,6 @@
-"""The run form (Simulate → r): a scenario file with optional overrides → a ``sim_run`` job (as
-``kpconsole sim run FILE --detach`` starts it, after the same checks)."""
+"""The run form (Simulate → r): a scenario with optional overrides → a ``sim_run`` job, as
+``kpconsole sim run FILE --detach`` starts it, after the same checks. A scenario edited on the
+screen runs as it stands (``simulate.start_run_text``), without being saved to a file first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
@@ -19,7 +21,12 @@ from kpconsole.tui.widgets.form_row import FormRow
 @dataclass
 class RunStarted(Message):
     job_id: int
-    path: Path
+    what: str
+
+
+def edited_source(path: Path) -> str:
+    """How an edited scenario is named in messages and on its run: ``baseline.toml (edited)``."""
+    return f"{path} (edited)"
 
 
 class SimRunFormScreen(FormScreen[int | None]):
@@ -28,27 +35,40 @@ class SimRunFormScreen(FormScreen[int | None]):
     TITLE_TEXT = "Simulate a scenario (runs as a job); blank fields keep the scenario's values"
     SUBMIT_LABEL = "Run"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str | None = None) -> None:
+        """``text``: the scenario as edited on the screen (None: the file as it is)."""
         super().__init__()
         self.path = path
+        self.edited = text
 
     def compose_fields(self) -> ComposeResult:
-        yield Label(f"scenario {self.path}", classes="form-note")
+        what = f"scenario {self.path.name} as edited on the screen (not saved)" if self.edited is not None \
+            else f"scenario {self.path}"
+        yield Label(what, classes="form-note")
         yield FormRow("days", Input(placeholder="days to simulate [scenario]", id="days", compact=True))
         yield FormRow("replicates", Input(placeholder="replicates for the intervals [scenario]", id="replicates",
                                           compact=True))
         yield FormRow("seed", Input(placeholder="seed [scenario]", id="seed", compact=True))
 
     def overrides(self) -> dict[str, int]:
-        return {name: int(number(name, self.text(name), int)) for name in ("days", "replicates", "seed")
-                if self.text(name)}
+        values = {name: int(number(name, self.text(name), int)) for name in ("days", "replicates", "seed")
+                  if self.text(name)}
+        for name in ("days", "replicates"):
+            if name in values and values[name] <= 0:
+                raise ConsoleError(f"--{name} {values[name]}: must be greater than 0")
+        return values
 
     def submit(self) -> None:
         self.in_thread(self._start, self.overrides(), group="sim-start")
 
     def _start(self, overrides: dict[str, int]) -> None:
-        self.post_message(RunStarted(simulate.start_run(self.app.session, self.path, **overrides), self.path))
+        session = self.app.session
+        if self.edited is None:
+            self.post_message(RunStarted(simulate.start_run(session, self.path, **overrides), self.path.name))
+        else:
+            job_id = simulate.start_run_text(session, self.edited, edited_source(self.path), **overrides)
+            self.post_message(RunStarted(job_id, f"{self.path.name} (edited)"))
 
     def on_run_started(self, message: RunStarted) -> None:
-        self.notify(f"simulation of {message.path.name} started as job {message.job_id}")
+        self.notify(f"simulation of {message.what} started as job {message.job_id}")
         self.dismiss(message.job_id)

@@ -1,10 +1,12 @@
 """8 Simulate: pick a scenario file, read or edit it (TOML), run it as a job, see each day's KPI
 with its interval band, and compare two runs (differences with intervals, paired when the runs
-share their random numbers).
+share their random numbers). Calibrate the simulator from a dataset (what was fitted shows
+below the runs) and backtest it (a job; its run shows the MAPE of daily actives and revenue,
+and its chart what actually happened beside the simulation).
 
 Scenario files are read from a folder (the repository's ``sample_data/scenarios`` by default;
-``f`` changes it). An edited scenario is saved under a new file name first (``ctrl+s``), so a
-run always names the file it came from, as ``kpconsole sim run FILE`` does.
+``f`` changes it). An edited scenario runs as it stands (``r``: the run keeps its text and is
+named after the file, "(edited)"); ``ctrl+s`` saves it as a new file when you want one.
 """
 
 from __future__ import annotations
@@ -12,32 +14,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import RenderableType
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from engine.simulate.metrics import METRICS
 from kpconsole.demo import sample_data_dir
 from kpconsole.errors import ConsoleError
-from kpconsole.services import simulate
+from kpconsole.services import datasets, simulate
 from kpconsole.services.simulate import Comparison
 from kpconsole.tui.formatting import short
+from kpconsole.tui.screens.backtest_form import BacktestFormScreen, mape_line
 from kpconsole.tui.screens.base import ConsoleScreen
+from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen, calibration_view
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
-from store.simulations import RunRecord
+from store.jobs import JobRecord
+from store.simulations import CalibrationRecord, RunRecord
 
 RUNS = ("", "id", "name", "data", "days×reps", "policy")
 SHOWN_METRICS = ("dau", "mau", "gross", "platform_net", "paying_ratio", "mrr", "members", "new_payers")
+ACTUAL = ("dau", "gross")
+"""The KPIs a backtest run also holds as they happened (``actual_dau``, ``actual_gross``)."""
 
 
 @dataclass
 class RunsListed(Message):
     runs: list[RunRecord]
+    datasets: list[str]
 
 
 @dataclass
@@ -86,15 +95,19 @@ class SimulateScreen(ConsoleScreen):
 
     MODE = "simulate"
     TITLE = "Simulate"
-    GATED = {"run": "sim.run", "save": "sim.run"}
+    GATED = {"run": "sim.run", "save": "sim.run", "calibrate": "sim.calibrate", "backtest": "sim.backtest"}
     BINDINGS = [
         Binding("r", "run", "Run", tooltip="Run: scenario as a job…", id="simulate.run"),
         Binding("e", "edit", "Edit", tooltip="Edit: scenario text", id="simulate.edit"),
         Binding("ctrl+s", "save", "Save as", tooltip="Save: edited scenario as a new file", id="simulate.save"),
+        Binding("w", "calibrate", "Calibrate", tooltip="Calibrate: simulated world from a dataset…",
+                id="simulate.calibrate"),
+        Binding("b", "backtest", "Backtest", tooltip="Backtest: simulator on a dataset…", id="simulate.backtest"),
         Binding("m", "metric", "Metric", tooltip="Show: next KPI", id="simulate.metric"),
         Binding("space", "mark", "Mark", tooltip="Mark: run for comparison", id="simulate.mark"),
         Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="simulate.compare"),
         Binding("f", "folder", "Folder", tooltip="Choose: scenario folder", id="simulate.folder"),
+        Binding("x", "close_panel", "Close panel", tooltip="Close: panel below the runs", id="simulate.close_panel"),
     ]
 
     def __init__(self) -> None:
@@ -104,6 +117,9 @@ class SimulateScreen(ConsoleScreen):
         self.runs: dict[str, RunRecord] = {}
         self.marked: list[str] = []
         self.metric_at = 0
+        self.dataset_names: list[str] = []
+        self.show_run: str | None = None  # a run to put the cursor on once it is listed
+        self.charted: str | None = None  # the run whose series the chart shows
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sim-top"):
@@ -114,7 +130,8 @@ class SimulateScreen(ConsoleScreen):
         with Horizontal(id="sim-bottom"):
             yield DataTable(id="sim-runs", cursor_type="row")
             yield Chart("", id="sim-chart")
-        yield Static(id="sim-compare")
+        with VerticalScroll(id="sim-panel"):
+            yield Static(id="sim-compare")
 
     def on_mount(self) -> None:
         set_columns(self.query_one("#sim-runs", DataTable), RUNS)
@@ -158,7 +175,16 @@ class SimulateScreen(ConsoleScreen):
         text = self.query_one("#sim-text", TextArea)
         text.read_only = False
         text.focus()
-        self.notify("editing: ctrl+s saves it as a new file next to the original, then r runs it")
+        self.notify("editing: r runs the text as it stands; ctrl+s saves it as a new file next to the original")
+
+    @property
+    def edited_text(self) -> str | None:
+        """The scenario text when it was edited on the screen and differs from its file, else None."""
+        text = self.query_one("#sim-text", TextArea)
+        source = self.scenario
+        if text.read_only or source is None:
+            return None
+        return None if text.text == source.read_text(encoding="utf-8") else text.text
 
     def action_save(self) -> None:
         source = self.scenario
@@ -178,22 +204,57 @@ class SimulateScreen(ConsoleScreen):
 
     def action_run(self) -> None:
         if self.scenario is not None:
-            self.app.push_screen(SimRunFormScreen(self.scenario), self._started)
+            self.app.push_screen(SimRunFormScreen(self.scenario, self.edited_text), self._started)
 
     def _started(self, job_id: int | None) -> None:
         if job_id is not None:
-            self.console.watch_job(job_id, on_end=lambda job: self.refresh_runs())
+            self.console.watch_job(job_id, on_end=self._job_ended)
+
+    def _job_ended(self, job: JobRecord) -> None:
+        """A run or backtest job ended: list the runs again, the cursor on the one it made."""
+        if job.status == "succeeded" and job.result_id:
+            self.show_run = job.result_id
+        self.refresh_runs()
+
+    # --- calibration and backtests ------------------------------------------------------------
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset of the highlighted run, else the first one."""
+        key = cursor_key(self.query_one("#sim-runs", DataTable))
+        if key in self.runs:
+            return self.runs[key].dataset
+        return self.dataset_names[0] if self.dataset_names else None
+
+    def action_calibrate(self) -> None:
+        self.app.push_screen(CalibrateFormScreen(self.dataset_names, self.dataset), self._calibrated)
+
+    def _calibrated(self, record: CalibrationRecord | None) -> None:
+        if record is not None:
+            self.show_panel(calibration_view(record))
+
+    def action_backtest(self) -> None:
+        self.app.push_screen(BacktestFormScreen(self.dataset_names, self.dataset), self._started)
 
     # --- runs -------------------------------------------------------------------------------
 
     def refresh_runs(self) -> None:
-        self.in_thread(lambda: self.post_message(RunsListed(simulate.list_runs(self.session))), group="runs")
+        def collect() -> None:
+            names = [d.name for d in datasets.list_datasets(self.session)]
+            self.post_message(RunsListed(simulate.list_runs(self.session), names))
+
+        self.in_thread(collect, group="runs")
 
     def on_runs_listed(self, message: RunsListed) -> None:
         self.runs = {str(r.id): r for r in message.runs}
-        sync_rows(self.query_one("#sim-runs", DataTable), [
+        self.dataset_names = message.datasets
+        table = self.query_one("#sim-runs", DataTable)
+        sync_rows(table, [
             (str(r.id), ("✓" if str(r.id) in self.marked else " ", str(r.id), r.name, r.dataset,
                          f"{r.days}×{r.replicates}", str(r.summary.get("policy", "–")))) for r in message.runs])
+        if self.show_run in self.runs:
+            table.move_cursor(row=list(self.runs).index(self.show_run))
+            self.show_run = None
         self.show_series()
 
     def on_data_table_row_highlighted(self) -> None:
@@ -205,17 +266,27 @@ class SimulateScreen(ConsoleScreen):
             self.query_one("#sim-chart", Chart).plot([], title="no runs yet: pick a scenario and press r")
             return
         metric = SHOWN_METRICS[self.metric_at % len(SHOWN_METRICS)]
-        run_id = int(key)
-        self.in_thread(lambda: self.post_message(SeriesLoaded(run_id, metric, simulate.series(
-            self.session, run_id, [metric]))), group="series")
+        run = self.runs[key]
+        backtest = run.summary.get("backtest")
+        if backtest and key != self.charted:  # moved onto a backtest: its verdict below
+            self.show_panel(mape_line(backtest))
+        self.charted = key
+        wanted = [metric, f"actual_{metric}"] if backtest and metric in ACTUAL else [metric]
+        self.in_thread(lambda: self.post_message(SeriesLoaded(run.id, metric, simulate.series(
+            self.session, run.id, wanted))), group="series")
 
     def on_series_loaded(self, message: SeriesLoaded) -> None:
         rows = sorted(message.rows, key=lambda r: r["day"])
+        simulated = [r for r in rows if r["metric"] == message.metric]
+        actual = [r for r in rows if r["metric"] == f"actual_{message.metric}"]
         described = METRICS.get(message.metric, ("", ""))[1]
+        lines = [Series(message.metric, [r["mean"] for r in simulated], xs=[r["day"] for r in simulated],
+                        low=[r["low"] for r in simulated], high=[r["high"] for r in simulated])]
+        if actual:
+            lines.append(Series(f"actual {message.metric}", [r["mean"] for r in actual], xs=[r["day"] for r in actual]))
         self.query_one("#sim-chart", Chart).plot(
-            [Series(message.metric, [r["mean"] for r in rows], xs=[r["day"] for r in rows],
-                    low=[r["low"] for r in rows], high=[r["high"] for r in rows])],
-            title=f"run {message.run_id}: {message.metric} per day, 95% band (m: next) — {described}")
+            lines, title=f"run {message.run_id}: {message.metric} per day, 95% band"
+                         f"{', and as it happened' if actual else ''} (m: next) — {described}")
 
     def action_metric(self) -> None:
         self.metric_at += 1
@@ -238,5 +309,14 @@ class SimulateScreen(ConsoleScreen):
         self.in_thread(lambda: self.post_message(RunsCompared(simulate.compare(self.session, a, b))), group="compare")
 
     def on_runs_compared(self, message: RunsCompared) -> None:
-        panel = self.query_one("#sim-compare", Static)
-        panel.update(comparison_table(message.comparison))
+        self.show_panel(comparison_table(message.comparison))
+
+    # --- the panel below the runs: a comparison, a calibration or a backtest's verdict ----------
+
+    def show_panel(self, content: RenderableType) -> None:
+        self.query_one("#sim-compare", Static).update(content)
+        self.query_one("#sim-panel").display = True
+
+    def action_close_panel(self) -> None:
+        """Hide the panel (on a small terminal it leaves the runs and the chart no room)."""
+        self.query_one("#sim-panel").display = False

@@ -1,0 +1,85 @@
+"""The backtest form (Simulate → b): calibrate a dataset before a cut, simulate after it and score
+the simulation against what happened — a ``sim_backtest`` job, as ``kpconsole sim backtest …
+--detach`` starts it, after the same checks. The run it stores shows its MAPE on the Simulate
+screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import Input, Select
+
+from kpconsole.errors import ConsoleError
+from kpconsole.services import simulate
+from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.train import number
+from kpconsole.tui.widgets.form_row import FormRow
+
+SIM_DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class BacktestStarted(Message):
+    job_id: int
+    data: str
+
+
+def mape_line(backtest: dict) -> str:
+    """``sim backtest``'s verdict: the MAPE of daily (and weekly) actives and revenue."""
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} %"
+
+    return (f"backtest from {backtest['cut']} ({backtest['days']} days), MAPE against what happened: actives "
+            f"{pct(backtest['mape_actives'])} daily, {pct(backtest['mape_actives_weekly'])} weekly; revenue "
+            f"{pct(backtest['mape_revenue'])} daily, {pct(backtest['mape_revenue_weekly'])} weekly "
+            "(– where the data has none)")
+
+
+def at_least_one(field: str, text: str, default: str) -> int:
+    value = int(number(field, text or default, int))
+    if value < 1:
+        raise ConsoleError(f"--{field} {value}: must be greater than 0")
+    return value
+
+
+class BacktestFormScreen(FormScreen[int | None]):
+    """Backtest the simulator"""
+
+    TITLE_TEXT = "Backtest the simulator on a dataset (runs as a job)"
+    SUBMIT_LABEL = "Backtest"
+
+    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
+        super().__init__()
+        self.datasets = datasets
+        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+
+    def compose_fields(self) -> ComposeResult:
+        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
+                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield FormRow("cut", Input(placeholder="first simulated day (2026-05-01) or a ratio of the time span (0.7)",
+                                   id="cut", compact=True))
+        yield FormRow("replicates", Input(value="16", id="replicates", compact=True))
+        yield FormRow("seed", Input(value="0", id="seed", compact=True))
+        yield FormRow("device", Select([(d, d) for d in SIM_DEVICES], value="auto", allow_blank=False, id="device",
+                                       compact=True))
+
+    def submit(self) -> None:
+        data = self.choice("data")
+        if data is None:
+            raise ConsoleError("backtest: no dataset chosen (ingest one first: Data → i)")
+        cut = self.text("cut")
+        if not cut:
+            raise ConsoleError("backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)")
+        options = {"replicates": at_least_one("replicates", self.text("replicates"), "16"),
+                   "seed": int(number("seed", self.text("seed") or "0", int)), "device": str(self.choice("device"))}
+        self.in_thread(self._start, str(data), cut, options, group="backtest-start")
+
+    def _start(self, data: str, cut: str, options: dict) -> None:
+        self.post_message(BacktestStarted(simulate.start_backtest(self.app.session, data, cut, **options), data))
+
+    def on_backtest_started(self, message: BacktestStarted) -> None:
+        self.notify(f"backtest of '{message.data}' started as job {message.job_id}")
+        self.dismiss(message.job_id)
