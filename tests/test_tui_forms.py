@@ -11,12 +11,15 @@ from textual.widgets import Input, Select
 
 from kpconsole import jobs
 from kpconsole.services import datasets, models, segments, simulate, value
+from kpconsole.services.model_requests import TrainRequest
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
+from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen
 from kpconsole.tui.screens.ingest import IngestScreen
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
 from kpconsole.tui.screens.train import TrainScreen
+from kpconsole.tui.screens.update_form import UpdateFormScreen
 from kpconsole.tui.screens.value_form import ValueFormScreen
 
 # (form, {field: value}, words the one-line error must contain)
@@ -52,7 +55,17 @@ CALIBRATE = [
     ({"segments": "newest"}, "segments: 'newest' is not a segmentation id or rule"),
     ({"segments": "99"}, "--segments 99: no segmentation 99 of dataset 'platform'"),
     ({"model": "als"}, "model: 'als' is not a whole number"),
-    ({"model": "99"}, "no model 99 (train one with: kpconsole model train --data NAME)"),
+    ({"model": "99"}, "no model 99 (list them with: kpconsole model list)"),
+]
+EVALUATE = [
+    ({"ks": "ten"}, "k: 'ten' is not a whole number"),
+    ({"ks": "10 0"}, "k must be at least 1 (got 0)"),
+    ({"ks": "100000"}, "k=100000 exceeds the number of items"),
+    ({"user": "nobody"}, "user nobody is not in model"),
+]
+UPDATE = [
+    ({"epochs": "0"}, "--epochs 0: must be at least 1"),
+    ({"epochs": "two"}, "epochs: 'two' is not a whole number"),
 ]
 BACKTEST = [
     ({}, "backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)"),
@@ -91,6 +104,7 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
     bad_scenario.mkdir()
     (bad_scenario / "broken.toml").write_text('[scenario]\nname = "x"\ndata = "platform"\ncolour = "red"\n')
     broken_text = (SAMPLE / "scenarios" / "baseline.toml").read_text().replace("[scenario]\n", '[scenario]\ncolour = "red"\n')
+    model = models.train(session, TrainRequest(data="platform", algo="pop"))
     before = workspace_state(session)
     forms = [
         (lambda: IngestScreen(), INGEST),
@@ -103,6 +117,8 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
          [({}, "baseline.toml (edited): scenario.colour: unknown key")]),
         (lambda: CalibrateFormScreen(["platform"], "platform"), CALIBRATE),
         (lambda: BacktestFormScreen(["platform"], "platform"), BACKTEST),
+        (lambda: EvaluateFormScreen(model), EVALUATE),
+        (lambda: UpdateFormScreen(model, ["platform"]), UPDATE),
     ]
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -113,10 +129,10 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
                 app.push_screen(form)
                 await settle(pilot)
                 fill(form, values, tmp_path)
-                seen = len(notices(app))
+                app.notices.clear()  # it keeps the last 30; this sweep makes more
                 await pilot.press("ctrl+s")
                 await settle(pilot)
-                told = notices(app)[seen:]
+                told = notices(app)
                 assert len(told) == 1 and told[0].startswith("error: ") and expected in told[0], (values, told)
                 assert "\n" not in told[0] and "Traceback" not in told[0]
                 assert app.screen is form, f"{type(form).__name__} closed on bad input {values}"

@@ -1,4 +1,5 @@
-"""Models screen: train through the form as a job and watch it, compare models, stale models."""
+"""Models screen: train through the form as a job and watch it, compare models, stale models,
+evaluate at chosen cut-offs, update with new events as a job and see the drift."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from test_tui_support import console, notices, platform_workspace, run_async, sc
 from textual.widgets import DataTable, Input, Select
 
 from kpconsole import jobs
-from kpconsole.services import datasets, models
+from kpconsole.services import datasets, model_evaluation, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
+from kpconsole.tui.formatting import short
+from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen
 from kpconsole.tui.screens.train import TrainScreen
+from kpconsole.tui.screens.update_form import UpdateFormScreen
 from kpconsole.tui.widgets.chart import Chart
 
 
@@ -81,3 +85,59 @@ async def test_a_model_whose_dataset_changed_since_training_is_marked_stale(sess
         await pilot.press("3")
         await settle(pilot)
         assert "⚠ stale: data changed" in screen_text(app)
+
+
+@run_async
+async def test_a_model_is_evaluated_at_the_chosen_cut_offs_with_the_numbers_the_cli_prints(session):
+    model = models.train(session, TrainRequest(data="platform", algo="pop"))
+    expected = model_evaluation.evaluate(session, model.id, [5, 20])
+    app = console(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, EvaluateFormScreen)
+        app.screen.query_one("#ks", Input).value = "20, 5"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"model {model.id} (pop on 'platform'), full" in text  # the heading wraps at 80 columns
+        assert f"ranking, {expected.users:,} test users" in text
+        ndcg = next(line.split() for line in text.splitlines() if line.split()[:1] == ["ndcg"])
+        assert ndcg == ["ndcg", short(expected.metrics["ndcg@5"]), short(expected.metrics["ndcg@20"])]
+        assert "@5" in text and "@20" in text
+
+
+@pytest.mark.slow
+@run_async
+async def test_an_update_runs_as_a_job_and_the_new_model_shows_its_drift_against_the_parent(session):
+    parent = models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert isinstance(app.screen, UpdateFormScreen)
+        app.screen.query_one("#epochs", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        job = jobs.list_jobs(session, limit=1)[0]
+        assert (job.kind, job.params) == ("model_update", {"model_id": parent.id, "data": "platform", "epochs": 1,
+                                                           "device": "auto"})
+        await wait_for_job(pilot, session, job.id)
+        for _ in range(30):
+            if any(f"job {job.id} (model_update) succeeded" in n for n in notices(app)):
+                break
+            await pilot.pause(0.1)
+        await settle(pilot)
+        child = models.model_from_job(session, job.id)
+        assert app.screen.selected.id == child.id and child.parent_id == parent.id
+        text = screen_text(app)
+        drift = child.drift
+        assert f"drift against the parent, model {parent.id}" in text
+        assert f"users          {drift['users']:,} ({drift['new_users']:,} new)" in text
+        change = drift["metrics"]["ndcg@10"]
+        assert f"ndcg@10: parent {change['parent']:.4f} → update {change['child']:.4f} ({change['change']:+.4f})" in text
+        assert app.screen.query_one("#training-chart", Chart).title.startswith(f"job {job.id} model_update succeeded")

@@ -46,10 +46,14 @@ def console(session: Session, theme: str = "textual-dark") -> ConsoleApp:
 
 
 async def settle(pilot, rounds: int = 3) -> None:
-    """Let workers finish and the messages they posted be handled (no sleeping)."""
+    """Let workers finish and the messages they posted be handled (no sleeping).
+
+    A worker that fails is the console's to report (tests read its notification), so its
+    exception is not raised here; each worker is awaited on its own (``wait_for_complete``
+    would raise the first failure and stop waiting for the others)."""
     for _ in range(rounds):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await asyncio.gather(*(worker.wait() for worker in pilot.app.workers), return_exceptions=True)
     await pilot.pause()
 
 

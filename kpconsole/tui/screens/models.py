@@ -1,26 +1,32 @@
-"""3 Models: the registry, training with a live loss/metric chart, models side by side.
+"""3 Models: the registry, training with a live loss/metric chart, models side by side,
+evaluation at chosen cut-offs, and updates with new events (warm start) with their drift.
 
 A model trained on data that has changed since (its dataset's content hash moved on) is marked
-``⚠ stale``. Space marks models for comparison; ``c`` shows the marked ones side by side.
+``⚠ stale``. Space marks models for comparison; ``c`` shows the marked ones side by side; ``e``
+evaluates the highlighted model; ``u`` updates it as a job, and the model the update makes is
+shown with its drift against the parent when the job ends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kpconsole import jobs
 from kpconsole.services import datasets, model_evaluation, models
-from kpconsole.services.model_evaluation import Comparison
+from kpconsole.services.model_evaluation import Comparison, Evaluation
 from kpconsole.tui.formatting import duration, short
 from kpconsole.tui.screens.base import ConsoleScreen
+from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen, evaluation_view
 from kpconsole.tui.screens.train import TrainScreen
+from kpconsole.tui.screens.update_form import UpdateFormScreen, drift_view
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
 from store.jobs import JobRecord
@@ -29,6 +35,7 @@ from store.models import ModelRecord
 COLUMNS = ("", "id", "algo", "dataset", "ndcg@10", "recall@10", "users×items", "fit", "note")
 HEADLINE = ("ndcg@10", "recall@10")
 POLL_SECONDS = 0.5  # a job records its progress at most every 0.5 s
+MODEL_JOBS = ("train", "model_update")
 
 
 @dataclass
@@ -73,9 +80,11 @@ class ModelsScreen(ConsoleScreen):
 
     MODE = "models"
     TITLE = "Models"
-    GATED = {"train": "model.train"}
+    GATED = {"train": "model.train", "update": "model.update"}
     BINDINGS = [
         Binding("t", "train", "Train", tooltip="Train: model…", id="models.train"),
+        Binding("e", "evaluate", "Evaluate", tooltip="Evaluate: model at cut-offs…", id="models.evaluate"),
+        Binding("u", "update", "Update", tooltip="Update: model with new events…", id="models.update"),
         Binding("space", "mark", "Mark", tooltip="Mark: model for comparison", id="models.mark"),
         Binding("c", "compare", "Compare", tooltip="Compare: marked models", id="models.compare"),
     ]
@@ -86,6 +95,8 @@ class ModelsScreen(ConsoleScreen):
         self.hashes: dict[str, str] = {}
         self.marked: list[str] = []
         self.comparison: Comparison | None = None
+        self.evaluation: Evaluation | None = None
+        self.show_model: str | None = None  # a model to put the cursor on once it is listed
         self.training_job: int | None = None
         self.dataset_names: list[str] = []
         self.refresher = self.poll("models", self._collect, POLL_SECONDS)
@@ -93,7 +104,8 @@ class ModelsScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="models", cursor_type="row")
         with Horizontal(id="models-lower"):
-            yield Static(id="model-detail")
+            with VerticalScroll(id="model-panel"):
+                yield Static(id="model-detail")
             yield Chart("training", id="training-chart")
 
     def on_mount(self) -> None:
@@ -112,7 +124,7 @@ class ModelsScreen(ConsoleScreen):
         if self.training_job is not None:
             training = jobs.show_job(self.session, self.training_job)
         else:
-            recent = [j for j in jobs.list_jobs(self.session, limit=20) if j.kind == "train"]
+            recent = [j for j in jobs.list_jobs(self.session, limit=20) if j.kind in MODEL_JOBS]
             training = next((j for j in recent if j.active), recent[0] if recent else None)
         return ModelsCollected(records, {d.name: d.content_hash for d in known}, training)
 
@@ -120,8 +132,12 @@ class ModelsScreen(ConsoleScreen):
         self.records = {str(r.id): r for r in message.models}
         self.hashes = message.hashes
         self.dataset_names = sorted(message.hashes)
+        table = self.query_one("#models", DataTable)
         with self.app.batch_update():
-            sync_rows(self.query_one("#models", DataTable), [(str(r.id), self.cells(r)) for r in message.models])
+            sync_rows(table, [(str(r.id), self.cells(r)) for r in message.models])
+            if self.show_model in self.records:
+                table.move_cursor(row=list(self.records).index(self.show_model))
+                self.show_model = None
             self.show_detail()
             self.show_training(message.training)
 
@@ -142,7 +158,7 @@ class ModelsScreen(ConsoleScreen):
         series = self.console.history.series(job.id)
         status = "running" if job.active else job.status
         chart.plot([Series(name, ys, xs=xs) for name, (xs, ys) in series.items()],
-                   title=f"job {job.id} train {status} {100 * job.progress:.0f}% · {job.message}")
+                   title=f"job {job.id} {job.kind} {status} {100 * job.progress:.0f}% · {job.message}")
 
     # --- detail and comparison -----------------------------------------------------------
 
@@ -163,6 +179,9 @@ class ModelsScreen(ConsoleScreen):
         if record is None:
             detail.update("No models yet: press t to train one on a dataset.")
             return
+        if self.evaluation is not None and self.evaluation.model_id == record.id:
+            detail.update(evaluation_view(self.evaluation))
+            return
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold")
         grid.add_column()
@@ -176,7 +195,7 @@ class ModelsScreen(ConsoleScreen):
         for name in ("ndcg@10", "recall@10", "hr@10", "coverage@10"):
             if isinstance(record.metrics.get(name), (int, float)):
                 grid.add_row(name, short(record.metrics[name]))
-        detail.update(grid)
+        detail.update(Group(grid, "", drift_view(record)) if record.drift else grid)
 
     def action_mark(self) -> None:
         key = cursor_key(self.query_one("#models", DataTable))
@@ -213,5 +232,33 @@ class ModelsScreen(ConsoleScreen):
         if job_id is None:
             return
         self.training_job = job_id
-        self.console.watch_job(job_id, on_end=lambda job: self.refresher.now())
+        self.console.watch_job(job_id, on_end=self._job_ended)
         self.refresher.now()
+
+    def _job_ended(self, job: JobRecord) -> None:
+        """A train or update job ended: the cursor goes to the model it made (its drift shows)."""
+        if job.status == "succeeded" and job.result_kind == "model":
+            self.show_model = job.result_id
+        self.refresher.now()
+
+    # --- evaluation and updates ---------------------------------------------------------------
+
+    def action_evaluate(self) -> None:
+        record = self.selected
+        if record is None:
+            self.notify("no model to evaluate: train one first (t)", severity="warning")
+            return
+        self.app.push_screen(EvaluateFormScreen(record), self._evaluated)
+
+    def _evaluated(self, evaluation: Evaluation | None) -> None:
+        if evaluation is not None:
+            self.evaluation = evaluation
+            self.comparison = None
+            self.show_detail()
+
+    def action_update(self) -> None:
+        record = self.selected
+        if record is None:
+            self.notify("no model to update: train one first (t)", severity="warning")
+            return
+        self.app.push_screen(UpdateFormScreen(record, self.dataset_names), self._started)
