@@ -1,6 +1,6 @@
 """Every form, given bad values: the person gets one line saying what is wrong (the CLI's own
 message), the console keeps running, and the workspace is exactly as it was — no files, no
-datasets, no models, no jobs."""
+datasets, models, segmentations, fits, jobs, calibrations, runs or grants."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from textual.widgets import Input, Select
 from kpconsole import jobs
 from kpconsole.services import datasets, models, segments, simulate, value
 from kpconsole.services.model_requests import TrainRequest
+from store import access as store_access
+from kpconsole.tui.screens.access_forms import GrantFormScreen, RevokeFormScreen
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
 from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen
@@ -67,6 +69,14 @@ UPDATE = [
     ({"epochs": "0"}, "--epochs 0: must be at least 1"),
     ({"epochs": "two"}, "epochs: 'two' is not a whole number"),
 ]
+GRANT = [
+    ({"person": "bad name!"}, "invalid person name 'bad name!'"),
+    ({"person": "bob", "key": "{tmp}/none.pub"}, "none.pub: no such file"),
+    ({"person": "bob", "key": "{tmp}/shop.csv"}, "shop.csv: not an SSH public key"),
+    ({"person": "bob", "authorized_keys": "{tmp}/authorized_keys"}, "--authorized-keys needs --key"),
+    ({"person": "bob", "os_user": "no way"}, "invalid OS user name 'no way'"),
+]
+REVOKE = [({"person": "nobody"}, "no access granted to 'nobody' (see: kpconsole access list)")]
 BACKTEST = [
     ({}, "backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)"),
     ({"cut": "soon"}, "--cut 'soon': give a date (2026-05-01) or a ratio of the time span (0.7)"),
@@ -94,7 +104,8 @@ def workspace_state(session) -> tuple:
     return (tree_state(session.ws.root), [d.name for d in datasets.list_datasets(session)],
             [m.id for m in models.list_models(session)], [s.id for s in segments.list_segmentations(session)],
             [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)],
-            [c.id for c in simulate.list_calibrations(session)], [r.id for r in simulate.list_runs(session)])
+            [c.id for c in simulate.list_calibrations(session)], [r.id for r in simulate.list_runs(session)],
+            store_access.list_grants(session.ws))
 
 
 @pytest.mark.slow
@@ -119,6 +130,8 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
         (lambda: BacktestFormScreen(["platform"], "platform"), BACKTEST),
         (lambda: EvaluateFormScreen(model), EVALUATE),
         (lambda: UpdateFormScreen(model, ["platform"]), UPDATE),
+        (lambda: GrantFormScreen(), GRANT),
+        (lambda: RevokeFormScreen(), REVOKE),
     ]
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:

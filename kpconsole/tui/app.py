@@ -40,7 +40,7 @@ from kpconsole.tui.failures import describe, log_text
 from kpconsole.tui.job_history import JobHistory
 from kpconsole.tui.messages import Failed, forward_failure
 from kpconsole.tui.palette import ConsoleCommands
-from kpconsole.tui.places import PLACES
+from kpconsole.tui.places import PLACES, may_open
 from kpconsole.tui.polling import Poll
 from kpconsole.tui.screens.help import HelpScreen
 from kpconsole.tui.screens.overview import OverviewScreen
@@ -68,6 +68,7 @@ SCREENS_BY_MODE: dict[str, Callable[[], Screen]] = {
     "simulate": opened_later("simulate", "SimulateScreen"),
     "jobs": opened_later("jobs", "JobsScreen"),
     "audit": opened_later("audit", "AuditScreen"),
+    "access": opened_later("access", "AccessScreen"),
 }
 
 
@@ -143,9 +144,14 @@ class ConsoleApp(App[None]):
 
     # --- actions -----------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open" and parameters and not may_open(self.session, str(parameters[0])):
+            return False  # a screen the person's role does not show (Access for non-admins)
+        return True
+
     def action_open(self, mode: str) -> None:
         """Switch to the screen of ``mode`` (its state is kept)."""
-        if mode in self.MODES and mode != self.current_mode:
+        if mode in self.MODES and mode != self.current_mode and may_open(self.session, mode):
             self.switch_mode(mode)
 
     def action_help(self) -> None:

@@ -1,4 +1,5 @@
-"""The command palette's provider: every screen, every action of the screen in front, themes.
+"""The command palette's provider: every screen the person may open, every action of the screen in
+front, themes.
 
 Names read "Verb: object" ("Open: Models", "Train: model…"). A screen's actions come from its
 bindings, whose tooltips carry those names, so the footer, the help screen and the palette never
@@ -13,7 +14,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from kpconsole.tui.places import PLACES
+from kpconsole.tui.places import places_for
 from kpconsole.tui.themes import THEMES
 
 
@@ -30,7 +31,7 @@ class ConsoleCommands(Provider):
     def commands(self) -> Iterator[Command]:
         app = self.app
         seen: set[str] = set()
-        for place in PLACES:
+        for place in places_for(app.session):
             name = f"Open: {place.title}"
             seen.add(name)
             yield Command(name, f"key {place.key}", partial(app.run_action, f"open('{place.mode}')"))

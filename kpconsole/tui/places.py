@@ -1,7 +1,13 @@
-"""The console's screens in the order of their number keys (the nav bar and the palette read this)."""
+"""The console's screens in the order of their keys (the nav bar, the palette and help read this).
+
+Access (``a``) is for admins: it is shown to, and opens for, only a role that may
+``access.list`` (the access service refuses everyone else anyway).
+"""
 
 from __future__ import annotations
 
+from kpconsole.session import Session
+from kpconsole.tui.permissions import may
 from kpconsole.tui.widgets.nav_bar import Place
 
 PLACES: tuple[Place, ...] = (
@@ -15,4 +21,15 @@ PLACES: tuple[Place, ...] = (
     Place("simulate", "8", "Simulate", "Sim"),
     Place("jobs", "9", "Jobs", "Jobs"),
     Place("audit", "0", "Audit", "Audit"),
+    Place("access", "a", "Access", "Acc", needs="access.list"),
 )
+
+
+def places_for(session: Session) -> tuple[Place, ...]:
+    """The places this person may open."""
+    return tuple(p for p in PLACES if p.needs is None or may(session, p.needs))
+
+
+def may_open(session: Session, mode: str) -> bool:
+    """Whether this person may open the screen of ``mode``."""
+    return any(p.mode == mode for p in places_for(session))

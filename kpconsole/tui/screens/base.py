@@ -21,7 +21,7 @@ from textual.worker import Worker
 from kpconsole.session import Session
 from kpconsole.tui.messages import forward_failure
 from kpconsole.tui.permissions import may
-from kpconsole.tui.places import PLACES
+from kpconsole.tui.places import places_for
 from kpconsole.tui.polling import Poll
 from kpconsole.tui.widgets.nav_bar import NavBar
 
@@ -52,7 +52,7 @@ class ConsoleScreen(Screen):
 
     def compose(self) -> ComposeResult:
         actor = self.session.actor
-        yield NavBar(PLACES, self.MODE, actor.name, str(actor.role))
+        yield NavBar(places_for(self.session), self.MODE, actor.name, str(actor.role))
         yield from self.compose_body()
         yield Footer()
 

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from kpconsole.tui.places import PLACES
+from kpconsole.tui.places import places_for
 
 TIPS = (
     "ctrl+p opens the command palette: type a few letters of what you want (\"open mod\", \"train\").",
@@ -33,7 +33,8 @@ def key_table(screen: Screen, key_display) -> Table:
         seen.add(what)
         note = "" if active.enabled else "  (not for your role)"
         table.add_row(key_display(binding), what + note)
-    table.add_row("1 … 0", "Screens: " + ", ".join(f"{p.key} {p.title}" for p in PLACES))
+    places = places_for(screen.app.session)
+    table.add_row(f"1 … {places[-1].key}", "Screens: " + ", ".join(f"{p.key} {p.title}" for p in places))
     table.add_row("↑↓ PgUp/Dn", "Move in lists and tables; Home/End jump to the first/last row")
     table.add_row("tab", "Next field or panel (shift+tab: previous); enter submits a form")
     return table
