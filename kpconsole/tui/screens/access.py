@@ -43,8 +43,9 @@ def outcome_lines(outcome: GrantOutcome) -> list[str]:
     if outcome.authorized_keys_file:
         lines.append(f"wrote the forced-command line to {outcome.authorized_keys_file}")
     elif outcome.authorized_keys_line:
-        lines += ["add this line to ~/.ssh/authorized_keys of the account sshd logs them into (y copies it "
-                  "whole; the terminal shows it wrapped):", outcome.authorized_keys_line]
+        lines.append("add this line to ~/.ssh/authorized_keys of the account sshd logs them into (y copies it "
+                     "whole; the terminal shows it wrapped):")
+        lines.append(outcome.authorized_keys_line)
     return lines
 
 
