@@ -159,3 +159,39 @@ async def test_an_unexpected_crash_goes_to_the_crash_report_not_the_terminal(ses
     assert "ZeroDivisionError" in report
     captured = capsys.readouterr()
     assert "ZeroDivisionError" not in captured.err and "Traceback" not in captured.err
+
+
+@run_async
+async def test_an_analyst_may_evaluate_but_update_calibrate_and_backtest_are_greyed_out_and_refused(session):
+    from textual.widgets import Input
+
+    from kpconsole.services import models
+    from kpconsole.services.model_requests import TrainRequest
+    from kpconsole.tui.screens.backtest_form import BacktestFormScreen
+    from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
+    from kpconsole.tui.screens.update_form import UpdateFormScreen
+
+    model = models.train(session, TrainRequest(data="platform", algo="pop"))
+    app = console(as_role(session, Role.ANALYST))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        active = {b.binding.id: b.enabled for b in app.screen.active_bindings.values()}
+        assert (active["models.evaluate"], active["models.update"], active["models.train"]) == (True, False, False)
+        await pilot.press("8")
+        await settle(pilot)
+        active = {b.binding.id: b.enabled for b in app.screen.active_bindings.values()}
+        assert not active["simulate.calibrate"] and not active["simulate.backtest"] and not active["simulate.run"]
+        for form, action in ((UpdateFormScreen(model, ["platform"]), "model.update"),
+                             (CalibrateFormScreen(["platform"], "platform"), "sim.calibrate"),
+                             (BacktestFormScreen(["platform"], "platform"), "sim.backtest")):
+            app.push_screen(form)  # reached anyway: the service refuses
+            await settle(pilot)
+            if isinstance(form, BacktestFormScreen):
+                form.query_one("#cut", Input).value = "0.8"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert notices(app)[-1] == f"error: analyst-user (analyst) may not {action}: it needs the operator role"
+            assert app.screen is form
+            await pilot.press("escape")
+            await settle(pilot)
