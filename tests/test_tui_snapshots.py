@@ -13,18 +13,22 @@ from types import SimpleNamespace
 import pytest
 from test_tui_support import OPS, SAMPLE, console, freeze_clock, platform_workspace, settle
 
+from kpconsole import access
+from kpconsole.identity import Role
 from kpconsole.services import models, segments, simulate, value
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.services.segments import SegmentRequest
 from store import jobs as jobs_store
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEjbp88KQFvh9qQ9SMDaoCTmswnNTNZsxYyQDN+jdFp1 alice@laptop\n"
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     """One workspace for every snapshot (they only look): sample data, a model, a segmentation,
-    a value fit, a tiny simulation, a finished and a failed job — all at FIXED_NOW."""
+    a value fit, a tiny simulation, a finished and a failed job, a person granted access with an
+    SSH key — all at FIXED_NOW."""
     patch = pytest.MonkeyPatch()
     freeze_clock(patch)
     patch.setattr(models, "time", SimpleNamespace(perf_counter=lambda: 0.0))  # fit time: no clock either
@@ -39,6 +43,9 @@ def session(tmp_path_factory):
         jobs_store.finish(session.ws, finished, "succeeded", result_kind="dataset", result_id="platform")
         failed = jobs_store.create_job(session.ws, "ingest", {"name": "broken"}, "ops")
         jobs_store.finish(session.ws, failed, "failed", error="events.csv: row 17: field 'ts': bad timestamp 'x'")
+        key = tmp_path_factory.mktemp("keys") / "alice.pub"
+        key.write_text(ALICE_KEY)
+        access.grant(session, "alice", Role.OPERATOR, os_account="alice", key_file=key)
         yield session
     finally:
         patch.undo()
@@ -68,6 +75,7 @@ SCREENS = {
     "jobs": ("9",),
     "audit": ("0",),
     "help": ("2", "question_mark"),
+    "access": ("a",),  # last: listing grants is audited, and the audit snapshots come before it
 }
 
 
