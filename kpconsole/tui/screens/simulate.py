@@ -120,6 +120,7 @@ class SimulateScreen(ConsoleScreen):
         self.dataset_names: list[str] = []
         self.show_run: str | None = None  # a run to put the cursor on once it is listed
         self.charted: str | None = None  # the run whose series the chart shows
+        self.verdict_shown = False  # the panel holds the charted backtest's MAPE
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sim-top"):
@@ -268,8 +269,12 @@ class SimulateScreen(ConsoleScreen):
         metric = SHOWN_METRICS[self.metric_at % len(SHOWN_METRICS)]
         run = self.runs[key]
         backtest = run.summary.get("backtest")
-        if backtest and key != self.charted:  # moved onto a backtest: its verdict below
-            self.show_panel(mape_line(backtest))
+        if key != self.charted:  # moved: a backtest's verdict below it, none for another run
+            if backtest:
+                self.show_panel(mape_line(backtest))
+            elif self.verdict_shown:
+                self.action_close_panel()
+            self.verdict_shown = bool(backtest)
         self.charted = key
         wanted = [metric, f"actual_{metric}"] if backtest and metric in ACTUAL else [metric]
         self.in_thread(lambda: self.post_message(SeriesLoaded(run.id, metric, simulate.series(
@@ -316,6 +321,7 @@ class SimulateScreen(ConsoleScreen):
     def show_panel(self, content: RenderableType) -> None:
         self.query_one("#sim-compare", Static).update(content)
         self.query_one("#sim-panel").display = True
+        self.verdict_shown = False
 
     def action_close_panel(self) -> None:
         """Hide the panel (on a small terminal it leaves the runs and the chart no room)."""
