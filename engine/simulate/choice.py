@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.simulate import rng, seen
+from engine.simulate.gather import take
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,46 @@ class Tastes:
     source: torch.Tensor  # [rows] agent source user
 
     def utility(self, rows: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every item when None: [V, M])."""
-        x = self.taste[self.source[rows]]  # [V, D]
-        beta = self.sensitivity[self.segment[rows]][:, None]
+        """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every item when None: [V, M]).
+
+        With ``items``, the affinities come from one matrix product with the vectors of the
+        distinct items listed when they are few (a popularity slate: at most a few dozen), else
+        from gathering each listed item's vector.
+        """
+        x = take(self.taste, take(self.source, rows))  # [V, D]
+        beta = take(self.sensitivity, take(self.segment, rows))[:, None]
         if items is None:
             return beta * (x @ self.vectors.T) + self.quality[None, :]
         safe = items.clamp(min=0)
-        affinity = torch.einsum("vd,vkd->vk", x, self.vectors[safe])
-        return beta * affinity + self.quality[safe]
+        listed = torch.zeros(self.vectors.shape[0], dtype=torch.bool, device=rows.device)
+        listed[safe.view(-1)] = True
+        distinct = torch.nonzero(listed).flatten()
+        if distinct.numel() <= items.shape[1] * self.vectors.shape[1]:
+            column = torch.zeros(self.vectors.shape[0], dtype=torch.int64, device=rows.device)
+            column[distinct] = torch.arange(distinct.numel(), device=rows.device)
+            u = x @ take(self.vectors, distinct).T  # [V, distinct]
+            u *= beta
+            u += take(self.quality, distinct)
+            return u.gather(1, take(column, safe))
+        u = torch.einsum("vd,vkd->vk", x, take(self.vectors, safe))
+        u *= beta
+        u += take(self.quality, safe)
+        return u
 
 
 @dataclass(frozen=True)
 class Clicks:
-    """One day's slates and what was opened (click arrays sorted by row)."""
+    """What the day's visitors opened (click arrays sorted by row)."""
 
-    slate: torch.Tensor  # [V, K] item, -1 = empty slot
-    row: torch.Tensor  # [E]
+    row: torch.Tensor  # [E] agent row
+    visitor: torch.Tensor  # [E] index of that row among the day's visitors
     item: torch.Tensor  # [E]
     received: torch.Tensor  # [V] utility of the first pick, the outside utility when nothing
+
+    @staticmethod
+    def concat(parts: list[Clicks]) -> Clicks:
+        """The clicks of consecutive blocks of visitors as one."""
+        return Clicks(*(torch.cat([getattr(p, f) for p in parts]) for f in ("row", "visitor", "item", "received")))
 
 
 def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor, owns_any: torch.Tensor,
@@ -63,13 +86,16 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
     """
     k = min(k, cand.shape[1])
     slate = cand[:, :k].clone()
-    check = torch.nonzero(owns_any[rows]).flatten()
+    check = torch.nonzero(take(owns_any, rows)).flatten()
     if check.numel():
-        sub = cand[check]
-        keep = (sub >= 0) & ~seen.contains(owned, rows[check], sub.clamp(min=0))
-        key = keep.to(torch.int64) * torch.arange(sub.shape[1], 0, -1, device=cand.device)
-        top = torch.topk(key, k, dim=1)
-        slate[check] = sub.gather(1, top.indices).masked_fill(top.values == 0, -1)
+        sub = take(cand, check)
+        keep = (sub >= 0) & ~seen.contains(owned, take(rows, check), sub.clamp(min=0))
+        # each kept candidate's place among the kept ones; the rest (and places ≥ k) go to column k
+        place = keep.cumsum(dim=1) - 1
+        place.masked_fill_(~keep | (place >= k), k)
+        packed = torch.full((len(check), k + 1), -1, dtype=cand.dtype, device=cand.device)
+        packed.scatter_(1, place, sub)
+        slate[check] = packed[:, :k]
     return slate
 
 
@@ -79,22 +105,56 @@ def choice_noise(seed: int, day: int, rows: torch.Tensor, items: torch.Tensor, c
 
 
 def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, attention: torch.Tensor,
-           outside: float, items: int, seed: int) -> Clicks:
-    """Open items from ``slate`` for the visiting ``rows`` (see the module docstring)."""
-    k = slate.shape[1]
-    shown = slate >= 0
+           outside: float, items: int, seed: int, first_visitor: int = 0) -> Clicks:
+    """Open items from ``slate`` for the visiting ``rows`` (see the module docstring).
+
+    The first pick is the Gumbel-max over the ``K + 1`` perturbed utilities (the slate and the
+    outside option). The attention budget is drawn only for rows where two or more items beat
+    the outside option, and the best items are picked out only where more of them beat it than
+    the budget allows. ``first_visitor`` numbers the rows among the day's visitors (when they
+    come in blocks).
+    """
     util = tastes.utility(rows, slate)
-    noise = choice_noise(seed, day, rows, slate.clamp(min=0), items)
-    outside_u = outside + choice_noise(seed, day, rows, torch.full_like(rows[:, None], items), items)[:, 0]
-    total = (util + noise).masked_fill(~shown, float("-inf"))
-    beats = total > outside_u[:, None]
-    budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, rows),
-                                    attention[tastes.segment[rows]], k - 1)
-    order = torch.argsort(total, dim=1, descending=True, stable=True)
-    rank = torch.empty_like(order).scatter_(1, order, torch.arange(k, device=rows.device).expand_as(order))
-    opened = beats & (rank < budget[:, None])
+    total = choice_noise(seed, day, rows, slate, items)  # the noise of a pad (-1) is masked below
+    total += util
+    total.masked_fill_(slate < 0, float("-inf"))
+    outside_u = choice_noise(seed, day, rows, torch.full_like(rows, items), items)
+    outside_u += outside
+    opened = total > outside_u[:, None]
+    count = opened.sum(dim=1)
+    best = total.max(dim=1).indices  # the first pick where anything beats the outside option
+    several = torch.nonzero(count > 1).flatten()
+    if several.numel():
+        r = take(rows, several)
+        cdf = rng.poisson_cdf(attention, slate.shape[1] - 1)
+        budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, r), take(cdf, take(tastes.segment, r)))
+        over = take(count, several) > budget
+        _keep_best(opened, total, several[over], take(best, several[over]), budget[over])
     v_idx, slot = torch.nonzero(opened, as_tuple=True)
-    first = opened & (rank == 0)
-    received = torch.where(first, util, torch.zeros_like(util)).sum(dim=1)
-    received = torch.where(first.any(dim=1), received, torch.full_like(received, outside))
-    return Clicks(slate=slate, row=rows[v_idx], item=slate[v_idx, slot], received=received)
+    first = util.gather(1, best[:, None])[:, 0]
+    received = torch.where(count > 0, first, torch.full_like(first, outside))
+    return Clicks(row=take(rows, v_idx), visitor=v_idx + first_visitor, item=slate[v_idx, slot], received=received)
+
+
+def _keep_best(opened: torch.Tensor, total: torch.Tensor, rows: torch.Tensor, best: torch.Tensor,
+               budget: torch.Tensor) -> None:
+    """Leave open, in each of ``rows`` (indices into ``opened``; ``best`` their first picks),
+    only its ``budget`` items of highest ``total`` (ties to the earlier slot): the first pick,
+    then repeated argmax over the rows whose budget is not spent — most budgets are 1 or 2."""
+    if rows.numel() == 0:
+        return
+    keep = torch.zeros(len(rows), total.shape[1], dtype=torch.bool, device=rows.device)
+    everyone = torch.arange(len(rows), device=rows.device)
+    keep[everyone, best] = True
+    live = torch.nonzero(budget > 1).flatten()
+    if live.numel():
+        left = take(total, take(rows, live))
+        left[torch.arange(len(live), device=rows.device), take(best, live)] = float("-inf")
+        for spent in range(2, int(budget.max()) + 1):
+            at = torch.arange(len(live), device=rows.device)
+            pick = left.argmax(dim=1)
+            keep[live, pick] = True
+            left[at, pick] = float("-inf")
+            more = take(budget, live) > spent
+            live, left = live[more], left[more]
+    opened[rows] = keep

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from engine.simulate import rng
+from engine.simulate.gather import take
 from engine.simulate.levers import Membership
 from engine.simulate.money import per_replicate_sum
 from engine.simulate.world import Segments
@@ -38,6 +39,13 @@ def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
     with np.errstate(divide="ignore"):
         return np.clip(np.log(p) - np.log1p(-p), -_LOGIT_CAP, _LOGIT_CAP)
+
+
+def _mnl_cdf(v: torch.Tensor) -> torch.Tensor:
+    """``P(none), P(none) + P(tier 0), …`` (all but the last, which is 1) of the logit over
+    {none (utility 0), tiers ``v[..., t]``}."""
+    logits = torch.cat([torch.zeros(*v.shape[:-1], 1, device=v.device), v], dim=-1)
+    return torch.cumsum(torch.softmax(logits, dim=-1), dim=-1)[..., :-1]
 
 
 class Memberships:
@@ -55,6 +63,7 @@ class Memberships:
                                    dtype=torch.float64, device=dev)
         self.annual_share = torch.tensor([t.annual_share for t in tiers], dtype=torch.float32, device=dev)
         self.ad_free = torch.tensor([t.ad_free for t in tiers], dtype=torch.bool, device=dev)
+        self.any_ad_free = any(t.ad_free for t in tiers)
         self.includes = torch.tensor([[k in t.includes for k in kinds] for t in tiers], dtype=torch.bool,
                                      device=dev).reshape(len(tiers), len(kinds))
         sub = np.full(segments.count, plan.subscribe_rate) if plan.subscribe_rate is not None else segments.subscribe
@@ -67,6 +76,11 @@ class Memberships:
         v = _logit(sub)[:, None] - alpha[:, None] * np.log(prices[None, :] / max(ref_plan, 1e-9)) + value[None, :]
         self.utility = torch.tensor(np.clip(v, -_LOGIT_CAP, _LOGIT_CAP), dtype=torch.float32, device=dev)  # [S, T]
         self.loyalty = torch.tensor(_logit(1.0 - cancel) - _logit(sub), dtype=torch.float32, device=dev)  # [S]
+        # the logits depend on the segment (and at renewal the current tier) only: their CDFs once
+        t = len(tiers)
+        self.join_cdf = _mnl_cdf(self.utility)  # [S, T]
+        eye = torch.eye(t, dtype=torch.float32, device=dev)
+        self.renew_cdf = _mnl_cdf(self.utility[:, None, :] + self.loyalty[:, None, None] * eye).reshape(segments.count * t, t)
         n = member0.numel()
         start = member0 & self.on
         self.tier = torch.where(start, 0, -1).to(torch.int64)
@@ -89,15 +103,15 @@ class Memberships:
         """Whether each row's tier (trial included) opens an item of kind ``item_kind`` for free."""
         if not self.on:
             return torch.zeros_like(rows, dtype=torch.bool)
-        t = self.tier[rows]
-        return (t >= 0) & self.includes[t.clamp(min=0), item_kind]
+        t = take(self.tier, rows)
+        return (t >= 0) & take(self.includes.view(-1), t.clamp(min=0) * self.includes.shape[1] + item_kind)
 
     def ad_free_of(self, rows: torch.Tensor) -> torch.Tensor:
         """Whether each of ``rows`` holds a tier without ads."""
         if not self.on:
             return torch.zeros_like(rows, dtype=torch.bool)
-        t = self.tier[rows]
-        return (t >= 0) & self.ad_free[t.clamp(min=0)]
+        t = take(self.tier, rows)
+        return (t >= 0) & take(self.ad_free, t.clamp(min=0))
 
     # --- changes ---------------------------------------------------------------------------
 
@@ -124,16 +138,15 @@ class Memberships:
         self._compact()
 
     def _pick(self, rows: torch.Tensor, segment: torch.Tensor, day: int, stream: str, loyal: bool) -> torch.Tensor:
-        """MNL draw over {none, tiers}: 0 = none, t+1 = tier t."""
-        v = self.utility[segment[rows]]
+        """MNL draw over {none, tiers}: 0 = none, t+1 = tier t (the current tier adds the loyalty
+        when ``loyal``)."""
+        seg = take(segment, rows)
         if loyal:
-            v = v.clone()
-            cur = self.tier[rows].clamp(min=0)
-            v.scatter_add_(1, cur[:, None], self.loyalty[segment[rows]][:, None])
-        logits = torch.cat([torch.zeros(len(rows), 1, device=rows.device), v], dim=1)
-        cdf = torch.cumsum(torch.softmax(logits, dim=1), dim=1)
+            cdf = take(self.renew_cdf, seg * self.utility.shape[1] + take(self.tier, rows).clamp(min=0))
+        else:
+            cdf = take(self.join_cdf, seg)
         u = rng.uniform(self.seed, stream, day, rows)
-        return (u[:, None] > cdf[:, :-1]).sum(dim=1)
+        return (u[:, None] > cdf).sum(dim=1)
 
     def subscribe(self, rows: torch.Tensor, segment: torch.Tensor, day: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Visiting non-members choose a tier or none; returns (paying rows, amounts) of first

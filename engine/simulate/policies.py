@@ -29,6 +29,7 @@ import torch
 from engine.errors import EngineError
 from engine.simulate import rng
 from engine.simulate.choice import choice_noise
+from engine.simulate.gather import take
 
 POLICY_KINDS = ("random", "popularity", "model", "organic")
 _CHUNK = 1_024  # score rows re-ranked at a time
@@ -100,7 +101,7 @@ class PopularityPolicy:
     def candidates(self, day, rows, replicate):
         m = self.counts.shape[1]
         top = torch.topk(self.counts * m + self._tiebreak, self.width, dim=1).indices  # [R, C]
-        return top[replicate]
+        return take(top, replicate)
 
     def observe(self, replicate, items):
         flat = replicate * self.counts.shape[1] + items
@@ -125,7 +126,7 @@ class ScorePolicy(_Static):
         self.lists = torch.cat(lists)
 
     def candidates(self, day, rows, replicate):
-        return self.lists[self.source[rows]]
+        return take(self.lists, take(self.source, rows))
 
 
 

@@ -18,19 +18,16 @@ class Recency:
         self.r, self.n, self.window = replicates, last.numel() // replicates, window
         self.width = days + window + 1
         self.hist = torch.zeros(replicates * self.width, dtype=torch.int64, device=last.device)
-        rows = torch.arange(last.numel(), device=last.device)
-        self.hist.index_add_(0, self._slot(rows, last), torch.ones_like(last))
+        replicate = torch.arange(last.numel(), device=last.device) // self.n
+        self.hist.index_add_(0, replicate * self.width + self._bucket(last), torch.ones_like(last))
 
     def _bucket(self, day: torch.Tensor) -> torch.Tensor:
         return torch.where(day >= -self.window, day + self.window + 1, torch.zeros_like(day))
 
-    def _slot(self, rows: torch.Tensor, day: torch.Tensor) -> torch.Tensor:
-        return (rows // self.n) * self.width + self._bucket(day)
-
-    def move(self, rows: torch.Tensor, old: torch.Tensor, day: int) -> None:
-        """Agents ``rows`` (their last day was ``old``) did it again on ``day``."""
-        self.hist.index_add_(0, self._slot(rows, old), -torch.ones_like(rows))
-        self.hist.index_add_(0, self._slot(rows, torch.full_like(rows, day)), torch.ones_like(rows))
+    def move(self, replicate: torch.Tensor, old: torch.Tensor, day: int) -> None:
+        """Agents (their replicates given) whose last day was ``old`` did it again on ``day`` (≥ 0)."""
+        self.hist -= torch.bincount(replicate * self.width + self._bucket(old), minlength=self.hist.numel())
+        self.hist.view(self.r, self.width)[:, day + self.window + 1] += torch.bincount(replicate, minlength=self.r)
 
     def count(self, day: int, span: int) -> torch.Tensor:
         """Agents per replicate whose last time is within ``span`` days up to ``day`` (≤ window)."""

@@ -54,47 +54,71 @@ def stream_key(seed: int, stream: str, day: int) -> int:
     return _mix64(_mix64(seed) ^ (code * _C_STREAM) ^ ((day + 1) * _C_DAY))
 
 
-def _mix32(x: torch.Tensor) -> torch.Tensor:
-    """lowbias32 on int32 (``>>`` is arithmetic in torch, hence the masks)."""
-    x = x ^ ((x >> 16) & 0xFFFF)
-    x = x * _i32(0x7FEB352D)
-    x = x ^ ((x >> 15) & 0x1FFFF)
-    x = x * _i32(0x846CA68B)
-    return x ^ ((x >> 16) & 0xFFFF)
+def _mix32_(x: torch.Tensor) -> torch.Tensor:
+    """lowbias32 on int32, in place (``>>`` is arithmetic in torch, hence the masks).
+
+    Each step overwrites ``x`` or one scratch tensor, so a draw allocates two buffers whatever
+    its size (eager temporaries cost page faults at a million elements)."""
+    tmp = torch.empty_like(x)
+    for shift, mask, mult in ((16, 0xFFFF, 0x7FEB352D), (15, 0x1FFFF, 0x846CA68B), (16, 0xFFFF, None)):
+        torch.bitwise_right_shift(x, shift, out=tmp)
+        tmp &= mask
+        x ^= tmp
+        if mult is not None:
+            x *= _i32(mult)
+    return x
 
 
-def _to_unit(h: torch.Tensor) -> torch.Tensor:
-    return (((h >> 8) & 0xFFFFFF).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
+def _to_unit_(h: torch.Tensor) -> torch.Tensor:
+    """The top 24 bits of ``h`` (overwritten) as a float32 in (0, 1)."""
+    torch.bitwise_right_shift(h, 8, out=h)
+    h &= 0xFFFFFF
+    u = h.to(torch.float32)
+    u += 0.5
+    u *= 1.0 / (1 << 24)
+    return u
+
+
+def _row_hash(key: int, rows: torch.Tensor) -> torch.Tensor:
+    h = rows.to(torch.int32, copy=True)
+    h ^= _i32(key)
+    return _mix32_(h)
 
 
 def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
     """U(0,1) float32 draws for agent ``rows`` [V]; with ``cols`` ([V] pairs or [V, C]) one per
     (row, column)."""
     key = stream_key(seed, stream, day)
-    h = _mix32(rows.to(torch.int32) ^ _i32(key))
+    h = _row_hash(key, rows)
     if cols is None:
-        return _to_unit(_mix32(h ^ _i32(key >> 32)))
-    c = cols.to(torch.int32) * _i32(_PHI32) + _i32(key >> 32)
-    return _to_unit(_mix32((h[:, None] if cols.dim() > rows.dim() else h) ^ c))
+        h ^= _i32(key >> 32)
+        return _to_unit_(_mix32_(h))
+    c = cols.to(torch.int32, copy=True)
+    c *= _i32(_PHI32)
+    c += _i32(key >> 32)
+    c ^= h[:, None] if cols.dim() > rows.dim() else h
+    return _to_unit_(_mix32_(c))
 
 
 def gumbel(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
     """Standard Gumbel draws ``-log(-log U)`` (the noise of a multinomial logit)."""
-    return -torch.log(-torch.log(uniform(seed, stream, day, rows, cols)))
+    return uniform(seed, stream, day, rows, cols).log_().neg_().log_().neg_()
 
 
-def poisson_capped(u: torch.Tensor, lam: torch.Tensor, cap: int) -> torch.Tensor:
-    """Poisson(λ) by inversion of the CDF at ``u``, capped at ``cap`` (int64).
-
-    ``k = min{k : F(k) ≥ u}`` with ``F`` accumulated term by term (``p_k = p_{k-1}·λ/k``);
-    the loop runs ``cap`` times whatever the data, so the work is fixed and vectorised.
-    """
+def poisson_cdf(lam: torch.Tensor, cap: int) -> torch.Tensor:
+    """``F(0), …, F(cap-1)`` of Poisson(λ) for each λ ([L] → [L, cap]), accumulated term by
+    term (``p_k = p_{k-1}·λ/k``)."""
     term = torch.exp(-lam)
     cdf = term.clone()
-    k = torch.zeros(u.shape, dtype=torch.int64, device=u.device)
+    columns = []
     for j in range(1, cap + 1):
-        k += (u > cdf).to(torch.int64)
+        columns.append(cdf)
         term = term * lam / j
         cdf = cdf + term
-    return k
+    return torch.stack(columns, dim=1) if columns else torch.zeros(len(lam), 0, device=lam.device)
 
+
+def poisson_capped(u: torch.Tensor, cdf: torch.Tensor) -> torch.Tensor:
+    """Poisson by inversion of its CDF at ``u`` [V], capped at ``cap``: ``k = min{k : F(k) ≥ u}``
+    = the number of ``F(j) < u``, given each draw's row of :func:`poisson_cdf` ([V, cap])."""
+    return (u[:, None] > cdf).sum(dim=1)

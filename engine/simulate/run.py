@@ -22,6 +22,7 @@ One day, for all agents of all replicates at once (order matters and is fixed):
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.simulate import rng, seen
 from engine.simulate.choice import Clicks, Tastes, choose, first_not_owned
+from engine.simulate.gather import take
 from engine.simulate.incentives import BadgeLadder, IncentiveProfile
 from engine.simulate.intervals import mean_interval
 from engine.simulate.levers import Levers, Settings
@@ -43,6 +45,7 @@ from engine.simulate.recency import Recency
 from engine.simulate.world import World
 
 REFUND_DAYS = 7
+BLOCK = 1 << 15  # visitors whose slates and choices are worked out together on the CPU
 
 
 def resolve_device(name: str) -> torch.device:
@@ -112,6 +115,7 @@ class Simulation:
         if cat.size == 0:
             raise EngineError("the world's catalog is empty: nothing to recommend")
         self.M, self.K = cat.size, min(settings.slate_size, cat.size)
+        self.block = BLOCK if dev.type == "cpu" else sys.maxsize
         self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
         self.N = a.per_replicate
         f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
@@ -168,13 +172,13 @@ class Simulation:
         their own first pick), computed with their segment's β."""
         users = self.world.users
         seg = torch.as_tensor(users.segment, device=self.dev)
-        taste = self.tastes.taste
-        out = []
-        for lo in range(0, users.count, 2048):
-            u = (self.tastes.sensitivity[seg[lo:lo + 2048]][:, None] * (taste[lo:lo + 2048] @ self.tastes.vectors.T)
-                 + self.tastes.quality[None, :])
-            out.append((torch.softmax(u, dim=1) * u).sum(dim=1))
-        return torch.cat(out) if out else torch.zeros(0, device=self.dev)
+        out = torch.empty(users.count, dtype=torch.float32, device=self.dev)
+        for lo in range(0, users.count, 4096):
+            u = self.tastes.taste[lo:lo + 4096] @ self.tastes.vectors.T
+            u *= self.tastes.sensitivity[seg[lo:lo + 4096]][:, None]
+            u += self.tastes.quality
+            out[lo:lo + 4096] = torch.softmax(u, dim=1).mul_(u).sum(dim=1)
+        return out
 
     def _similar_pairs(self, count: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """``count`` agents per replicate, each with the agent of most similar taste among up to
@@ -202,37 +206,37 @@ class Simulation:
     # --- one day ----------------------------------------------------------------------------
 
     def _refresh(self, rows: torch.Tensor) -> None:
-        """Recompute the visit probability and daily hazard of ``rows`` from their state."""
+        """Recompute the visit probability and daily hazard of ``rows`` (distinct) from their state."""
         a, b = self.agents, self.levers.behaviour
-        sat = self.sat[rows]
-        p = a.visit_p[rows] * torch.exp(b.satisfaction_visit * sat)
+        sat = take(self.sat, rows)
+        p = take(a.visit_p, rows) * torch.exp(b.satisfaction_visit * sat)
         for ladder in self.ladders:
             if ladder.incentive.action == "visit":
-                p = p * ladder.multiplier(a.visits[rows])
-        self.visit_rate[rows] = p.clamp(max=b.max_visit)
-        theta = (a.hazard[rows] * torch.exp(-b.satisfaction_churn * sat)).clamp(max=1 - 1e-7)
-        self.daily_hazard[rows] = -torch.log1p(-theta)
+                p = p * ladder.multiplier(take(a.visits, rows))
+        self.visit_rate.index_copy_(0, rows, p.clamp(max=b.max_visit))
+        theta = (take(a.hazard, rows) * torch.exp(-b.satisfaction_churn * sat)).clamp(max=1 - 1e-7)
+        self.daily_hazard.index_copy_(0, rows, -torch.log1p(-theta))
 
     def _leave(self, day: int) -> torch.Tensor:
         """Churn: cumulative hazards past their clocks. Returns the leaving rows (sorted)."""
         self.cum_hazard += self.daily_hazard
         gone = torch.nonzero(self.cum_hazard > self.clock).flatten()
-        self.agents.alive[gone] = False
-        self.active[gone] = False
-        self.clock[gone] = float("inf")
-        self.daily_hazard[gone] = 0.0
-        self.visit_rate[gone] = 0.0
+        self.agents.alive.index_fill_(0, gone, False)
+        self.active.index_fill_(0, gone, False)
+        self.clock.index_fill_(0, gone, float("inf"))
+        self.daily_hazard.index_fill_(0, gone, 0.0)
+        self.visit_rate.index_fill_(0, gone, 0.0)
         rep = gone // self.N
         self.alive_count -= torch.bincount(rep, minlength=self.R)
-        self.sat_sum -= per_replicate_sum(rep, self.sat[gone], self.R)
+        self.sat_sum -= per_replicate_sum(rep, take(self.sat, gone), self.R)
         self.members.leave(gone)
         return gone
 
     def _join(self, day: int) -> None:
         order, bounds = self.joiners
         rows = torch.sort(order[bounds[day]:bounds[day + 1]]).values
-        rows = rows[self.agents.alive[rows]]
-        self.active[rows] = True
+        rows = rows[take(self.agents.alive, rows)]
+        self.active.index_fill_(0, rows, True)
         self._refresh(rows)
         self.alive_count += torch.bincount(rows // self.N, minlength=self.R)
 
@@ -253,71 +257,96 @@ class Simulation:
         if any(ladder.incentive.action == "visit" for ladder in self.ladders):
             active = torch.nonzero(self.active).flatten()
         rows = torch.nonzero(rng.uniform(self.seed, "visit", day, self.all_rows) < self.visit_rate).flatten()
+        rep = rows // N
         for ladder in self.ladders:
             if ladder.incentive.action == "visit":
                 visited = torch.zeros(R * N, dtype=torch.bool, device=self.dev)
                 visited[rows] = True
                 ladder.record(a.visits[active], visited[active])
-        self.visited.move(rows, a.last_visit[rows], day)
-        a.last_visit[rows] = day
-        a.visits[rows] += 1
+        self.visited.move(rep, take(a.last_visit, rows), day)
+        a.last_visit.index_fill_(0, rows, day)
+        a.visits.index_copy_(0, rows, take(a.visits, rows) + 1)
         # 4. recommend and choose
-        slate = first_not_owned(self.policy.candidates(day, rows, rows // N), rows, self.owned, self.owns_any, self.K)
-        clicks = choose(day, rows, slate, self.tastes, self.attention, b.outside_utility, self.M, self.seed)
-        t = self.tracked[clicks.row]
-        seen.add(self.opened, t[t >= 0], clicks.item[t >= 0])
-        click_rep = clicks.row // N
+        clicks, impressions = self._recommend_and_choose(day, rows, rep)
+        click_rep = take(rep, clicks.visitor)
+        t = take(self.tracked, clicks.row)
+        mine = t >= 0
+        seen.add(self.opened, t[mine], clicks.item[mine])
         self.policy.observe(click_rep, clicks.item)
         self.item_views.index_add_(0, click_rep * self.M + clicks.item, torch.ones_like(clicks.item))
         # 5. buy
-        bought = self._buy(day, clicks)
+        bought = self._buy(day, clicks, click_rep)
         # 6. subscribe
         joined = self.members.subscribe(rows, a.segment, day)
         self.ledger.payments("revenue_subscriptions", joined[0] // N, joined[1], money.membership_creator_share)
         # 7. contribute
-        pc = self.contribute_p[a.segment[rows]]
-        for ladder in self.ladders:
-            if ladder.incentive.action == "contribute":
-                pc = pc * ladder.multiplier(a.contributions[rows])
-        contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
-        for ladder in self.ladders:
-            if ladder.incentive.action == "contribute":
-                ladder.record(a.contributions[rows], contributed)
-        a.contributions[rows] += contributed.to(torch.int64)
+        contributed = self._contribute(day, rows)
         # 8. satisfaction, and the rates it moves
         rho = b.satisfaction_rate
-        new_sat = (1 - rho) * self.sat[rows] + rho * (clicks.received - self.u_ref[a.source[rows]])
-        self.sat_sum += per_replicate_sum(rows // N, new_sat - self.sat[rows], R)
-        self.sat[rows] = new_sat
+        sat = take(self.sat, rows)
+        new_sat = (1 - rho) * sat + rho * (clicks.received - take(self.u_ref, take(a.source, rows)))
+        self.sat_sum += per_replicate_sum(rep, new_sat - sat, R)
+        self.sat.index_copy_(0, rows, new_sat)
         self._refresh(rows)
         # 9. ads, sponsorship; who paid
-        ads = rows[~self.members.ad_free_of(rows)]
-        self.ledger.ads(torch.bincount(ads // N, minlength=R) * money.ads_impressions_per_visit)
+        shown_ads = rep[~self.members.ad_free_of(rows)] if self.members.any_ad_free else rep
+        self.ledger.ads(torch.bincount(shown_ads, minlength=R) * money.ads_impressions_per_visit)
         self.ledger.sponsorship(day)
         payers = torch.unique(torch.cat([bought[0], trials[0], renewals[0], joined[0]]))
         first_time = payers[a.last_payment[payers] == NEVER]
-        self.paid.move(payers, a.last_payment[payers], day)
+        self.paid.move(payers // N, a.last_payment[payers], day)
         a.last_payment[payers] = day
         counts = {"purchases": torch.bincount(bought[0] // N, minlength=R),
                   "subscriptions": torch.bincount(torch.cat([trials[0], joined[0]]) // N, minlength=R),
-                  "contributions": torch.bincount(rows[contributed] // N, minlength=R),
+                  "contributions": torch.bincount(rep[contributed], minlength=R),
                   "payers": torch.bincount(payers // N, minlength=R),
                   "new_payers": torch.bincount(first_time // N, minlength=R),
-                  "churned": torch.bincount(leaving // N, minlength=R)}
-        return self._kpis(day, rows, clicks, counts)
+                  "churned": torch.bincount(leaving // N, minlength=R),
+                  "dau": torch.bincount(rep, minlength=R),
+                  "views": torch.bincount(click_rep, minlength=R)}
+        return self._kpis(day, impressions, counts)
 
-    def _buy(self, day: int, clicks: Clicks) -> tuple[torch.Tensor, torch.Tensor]:
+    def _recommend_and_choose(self, day: int, rows: torch.Tensor, rep: torch.Tensor) -> tuple[Clicks, torch.Tensor]:
+        """The visitors' slates and what they open, in blocks of visitors so that each block's
+        ``[B, K]`` temporaries stay small (on the CPU: in cache, and under the allocator's
+        threshold for fresh pages); returns the clicks and the impressions per (replicate, item)."""
+        R, M = self.R, self.M
+        bins = torch.zeros(R * (M + 1), dtype=torch.int64, device=self.dev)  # bin r·(M+1): empty slots
+        parts = []
+        for lo in range(0, max(len(rows), 1), self.block):
+            r, rp = rows[lo:lo + self.block], rep[lo:lo + self.block]
+            slate = first_not_owned(self.policy.candidates(day, r, rp), r, self.owned, self.owns_any, self.K)
+            parts.append(choose(day, r, slate, self.tastes, self.attention, self.levers.behaviour.outside_utility,
+                                M, self.seed, first_visitor=lo))
+            bins += torch.bincount((slate + (rp * (M + 1) + 1)[:, None]).view(-1), minlength=R * (M + 1))
+        return Clicks.concat(parts), bins.view(R, M + 1)[:, 1:]
+
+    def _contribute(self, day: int, rows: torch.Tensor) -> torch.Tensor:
+        """Which visitors contribute today (badge ladders pull the rate); counts and profiles move."""
+        a = self.agents
+        pc = take(self.contribute_p, take(a.segment, rows))
+        ladders = [ladder for ladder in self.ladders if ladder.incentive.action == "contribute"]
+        count = take(a.contributions, rows) if ladders else None
+        for ladder in ladders:
+            pc = pc * ladder.multiplier(count)
+        contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
+        for ladder in ladders:
+            ladder.record(count, contributed)
+        done = rows[contributed]
+        a.contributions.index_copy_(0, done, take(a.contributions, done) + 1)
+        return contributed
+
+    def _buy(self, day: int, clicks: Clicks, click_rep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Purchases among the opened items; books sales and schedules refunds."""
-        a, N, money = self.agents, self.N, self.levers.money
-        price = self.price[clicks.item]
-        need = (price > 0) & ~self.members.includes_item(clicks.row, self.item_kind[clicks.item])
-        seg = a.segment[clicks.row]
-        p_buy = torch.sigmoid(self.buy_b[seg] - self.alpha[seg] * self.log_rel_price[clicks.item])
+        a, money = self.agents, self.levers.money
+        price = take(self.price, clicks.item)
+        need = (price > 0) & ~self.members.includes_item(clicks.row, take(self.item_kind, clicks.item))
+        seg = take(a.segment, clicks.row)
+        p_buy = torch.sigmoid(take(self.buy_b, seg) - take(self.alpha, seg) * take(self.log_rel_price, clicks.item))
         bought = need & (rng.uniform(self.seed, "buy", day, clicks.row, clicks.item) < p_buy)
-        rows, items, amounts = clicks.row[bought], clicks.item[bought], price[bought]
+        rows, items, amounts, rep = clicks.row[bought], clicks.item[bought], price[bought], click_rep[bought]
         seen.add(self.owned, rows, items)
-        self.owns_any[rows] = True
-        rep = rows // N
+        self.owns_any.index_fill_(0, rows, True)
         self.ledger.payments("revenue_purchases", rep, amounts, money.creator_share)
         self.item_purchases.index_add_(0, rep * self.M + items, torch.ones_like(items))
         refund = rng.uniform(self.seed, "refund", day, rows, items) < self.refund_p[a.segment[rows]]
@@ -328,14 +357,12 @@ class Simulation:
             self.refunds_due[(day + d) % (REFUND_DAYS + 1)] += per_replicate_sum(rep[pick], amounts[pick], self.R)
         return rows, amounts
 
-    def _kpis(self, day: int, rows: torch.Tensor, clicks: Clicks, counts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        R, N = self.R, self.N
+    def _kpis(self, day: int, per_item: torch.Tensor, counts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        R = self.R
         out: dict[str, torch.Tensor] = dict(counts)
-        out["dau"] = torch.bincount(rows // N, minlength=R)
         out["wau"] = self.visited.count(day, 7)
         out["mau"] = self.visited.count(day, 30)
         out["alive"] = self.alive_count.clone()
-        out["views"] = torch.bincount(clicks.row // N, minlength=R)
         out["paying_ratio"] = safe_ratio(self.paid.count(day, 30), out["mau"])
         money = self.ledger.close()
         out.update(money)
@@ -343,8 +370,6 @@ class Simulation:
         sales = money["revenue_purchases"] + money["revenue_subscriptions"] + money["revenue_renewals"]
         out["arpu"] = safe_ratio(money["gross"], out["dau"])
         out["arppu"] = safe_ratio(sales, out["payers"])
-        shown = torch.where(clicks.slate >= 0, (rows // N)[:, None] * self.M + clicks.slate, R * self.M)
-        per_item = torch.bincount(shown.view(-1), minlength=R * self.M + 1)[:-1].view(R, self.M)
         exposure = torch.zeros(R, self.creators, dtype=torch.int64, device=self.dev)
         exposure.index_add_(1, self.creator.clamp(min=0), per_item * (self.creator >= 0))
         out["exposure_gini"] = gini(exposure)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from engine.simulate.gather import take
+
 _BITS = 64
 
 
@@ -17,14 +19,10 @@ def empty(rows: int, items: int, device: torch.device) -> torch.Tensor:
     return torch.zeros(rows, (items + _BITS - 1) // _BITS, dtype=torch.int64, device=device)
 
 
-def _bit(items: torch.Tensor) -> torch.Tensor:
-    return torch.ones_like(items) << (items % _BITS)
-
-
 def contains(bits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
     """Whether row ``rows[v]`` has item ``items[v, k]`` (``items`` ≥ 0), shape of ``items``."""
-    flat = rows[:, None] * bits.shape[1] + items // _BITS
-    return (bits.view(-1)[flat] & _bit(items)) != 0
+    words = take(bits.view(-1), (rows * bits.shape[1])[:, None] + (items >> 6))  # the word of each item's bit
+    return ((words >> (items & 63)) & 1) != 0
 
 
 def add(bits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> None:
@@ -35,8 +33,7 @@ def add(bits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> None:
     """
     fresh = ~contains(bits, rows, items[:, None])[:, 0]
     rows, items = rows[fresh], items[fresh]
-    flat = rows * bits.shape[1] + items // _BITS
-    bits.view(-1).index_add_(0, flat, _bit(items))
+    bits.view(-1).index_add_(0, rows * bits.shape[1] + (items >> 6), torch.ones_like(items) << (items & 63))
 
 
 def popcount(words: torch.Tensor) -> torch.Tensor:
