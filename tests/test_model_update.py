@@ -10,8 +10,11 @@ import torch
 
 from engine.data.synth import SynthConfig, generate
 from engine.recommend.algorithms import make_model
-from engine.recommend.artifact import load_bundle
+from engine.recommend.artifact import ModelBundle, load_bundle
 from engine.recommend.evaluate import EvalSetup, evaluate
+from engine.recommend.interactions import build_interactions, default_kinds
+from engine.recommend.splits import make_split
+from engine.recommend.update import warm_start_update
 from kpconsole.services import datasets, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest, UpdateRequest
@@ -72,3 +75,33 @@ def test_the_child_is_never_tested_on_pairs_the_parent_trained_on(session, tmp_p
     assert not parent_pairs & child_test
     assert torch.equal(child.train.row_counts() + child.test.row_counts(),
                        child.train.union(child.test).row_counts())
+
+
+def update_against_retrain(algo: str, users: int, seed: int) -> tuple[float, float, int, int]:
+    """On a generated platform (150 days; the parent on the first 100, temporal split): NDCG@10
+    of the parent's update with all 150 days and of a full retrain on the update's split, and
+    the epochs of each."""
+    data = generate(SynthConfig(users=users, days=150, seed=seed))
+    kinds = default_kinds(data.events["kind"].unique())
+    cut = dt.datetime.combine(data.config.start, dt.time()) + dt.timedelta(days=100)
+    early = build_interactions(data.events.filter(pl.col("ts") < cut), kinds, None, data.items)
+    split = make_split(early.matrix, early.pair_ts, "temporal", test_ratio=0.2)
+    parent = make_model(algo, {}, "cpu")
+    parent.fit(split.train)
+    bundle = ModelBundle(parent, split, early.user_ids, early.item_ids, early.item_creator, early.creator_ids,
+                         early.kinds, early.weights)
+    child = warm_start_update(bundle, build_interactions(data.events, kinds, None, data.items), device="cpu").bundle
+    retrained = make_model(algo, {}, "cpu")
+    retrained.fit(child.train)
+    setup = EvalSetup(child.train, child.test, child.split.test_users())
+    ndcg = [evaluate(m, setup, [10], beyond_accuracy=False)["ndcg@10"] for m in (child.model, retrained)]
+    return ndcg[0], ndcg[1], child.fit["epochs"], parent.params.epochs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("algo", "users", "seed", "share"), [("bpr", 1500, 6, 1), ("ncf", 600, 3, 3)])
+def test_a_warm_started_bpr_or_ncf_update_is_within_one_percent_of_a_full_retrain(algo, users, seed, share):
+    """BPR needs all of its parent's epochs again (with a third: 97.6 % here); NCF a third."""
+    updated, retrained, epochs, parent_epochs = update_against_retrain(algo, users, seed)
+    assert epochs == parent_epochs // share
+    assert updated >= 0.99 * retrained, (updated, retrained)

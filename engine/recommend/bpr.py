@@ -61,6 +61,10 @@ class BPR(SampledModel):
     Params = BPRParams
     user_tensors = ("user",)
     item_tensors = ("item", "bias")
+    #: A warm start saves BPR no epochs: from the parent's weights, a third of its epochs fell
+    #: short of a full retrain's NDCG@10 on generated platforms, all of them did not (see
+    #: docs/recommend.md, "Updates and drift").
+    update_divisor = 1
 
     def build_network(self, n_users: int, n_items: int, rng: torch.Generator) -> MFNet:
         return MFNet(n_users, n_items, self.params.factors).init(rng)

@@ -36,6 +36,8 @@ class EpochModel(Recommender):
     #: names in :meth:`state_dict` whose rows are users / items (a warm start maps them by ID)
     user_tensors: tuple[str, ...] = ()
     item_tensors: tuple[str, ...] = ()
+    #: an update (warm start from a parent) runs the parent's epochs ÷ this by default
+    update_divisor: int = 3
 
     @property
     def is_primary(self) -> bool:

@@ -6,8 +6,9 @@ seed; a temporal split by ratio gets a new cut). Pairs the parent trained on are
 pairs of the child — they move to its training side — so the child is only scored on
 interactions neither model has seen. Iterative models (iALS, BPR-MF, NCF) start from the
 parent's weights (known users and items copied by ID, new ones freshly initialised) and run
-``epochs`` more epochs (default a third of the parent's); closed-form models (popularity,
-item-kNN, EASE) are simply refitted, which is exact and cheap.
+``epochs`` more epochs (default the parent's ÷ the model's ``update_divisor``: a third for iALS
+and NCF, all of them for BPR, whose warm start saves no epochs); closed-form models
+(popularity, item-kNN, EASE) are simply refitted, which is exact and cheap.
 
 **Drift** against the parent, over users and items both models know:
 
@@ -117,7 +118,7 @@ def warm_start_update(
     params = parent.model.params.as_dict()
     iterative = isinstance(parent.model, EpochModel)
     if iterative:
-        params["epochs"] = epochs if epochs is not None else max(1, int(params["epochs"]) // 3)
+        params["epochs"] = epochs if epochs is not None else max(1, int(params["epochs"]) // parent.model.update_divisor)
         params["patience"] = 0
     child = make_model(parent.model.algo, params, device)
     fit_progress = scaled(progress, 0.0, 0.85)

@@ -8,6 +8,7 @@ import typer
 
 from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
+
 model_evaluation = common.lazy_import("kpconsole.services.model_evaluation")
 models = common.lazy_import("kpconsole.services.models")
 requests = common.lazy_import("kpconsole.services.model_requests")
@@ -142,8 +143,8 @@ def compare(
 def update(
     model_id: Annotated[int, typer.Argument(help="The model to update (the parent).")],
     data: Annotated[str, typer.Option("--data", "-d", help="Dataset with the new events (usually the old ones too).")],
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs from the warm start [default: a third of the "
-                                                                "parent's].")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs from the warm start (default: a third of the "
+                                                                "parent's for als and ncf, all of them for bpr).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     detach: Annotated[bool, typer.Option("--detach", help="Run as a background job and print its id.")] = False,
     workspace: common.WorkspaceOpt = None,
