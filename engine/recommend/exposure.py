@@ -86,14 +86,16 @@ def intra_list_diversity(lists: torch.Tensor, valid: torch.Tensor, items_users: 
 
 def intra_list_diversity_at(lists: torch.Tensor, valid: torch.Tensor, items_users: UserItemMatrix,
                             ks: Sequence[int]) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-    """For each k in ``ks``: the mean pairwise ``1 − cos`` of each list's first k slots, and
-    which of those lists have at least two items.
+    """For each k in ``ks`` (1 ≤ k ≤ the lists' width): the mean pairwise ``1 − cos`` of each
+    list's first k slots, and which of those lists have at least two items.
 
     With unit vectors v_i (v_iu = 1/√pop_i for each user u of item i) and S = Σ_{i∈L} v_i,
     Σ_{i≠j∈L} v_i·v_j = ‖S‖² − #{i ∈ L: pop_i > 0} (see :func:`_square_norms`) — no K × K
     similarity matrices.
     """
-    ks = sorted({min(int(k), lists.shape[1]) for k in ks})
+    ks = sorted({int(k) for k in ks})
+    if not ks or ks[0] < 1 or ks[-1] > lists.shape[1]:
+        raise ValueError(f"cut-offs {ks} must lie between 1 and the lists' width {lists.shape[1]}")
     square_norms = _square_norms(lists, valid, items_users, ks)
     has_users = items_users.row_counts().to(lists.device) > 0
     out = {}
