@@ -127,3 +127,13 @@ def test_it_exits_when_its_terminal_goes_away_even_without_sighup(workspace, tmp
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+def test_after_a_hang_up_the_process_leaves_even_if_its_shutdown_blocks():
+    """What Textual's shutdown sometimes does once the terminal is gone: wait for ever on the
+    full queue of an output thread that died. ``leave_for_sure`` ends the process anyway."""
+    blocked = ("import queue; from kpconsole.tui import hangup; hangup.leave_for_sure(7, within=0.2); "
+               "q = queue.Queue(1); q.put(1); q.put(None)")
+    began = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", blocked], timeout=30)
+    assert result.returncode == 7 and time.monotonic() - began < 10

@@ -134,7 +134,8 @@ class ConsoleApp(App[None]):
             self.terminal_gone()
 
     def terminal_gone(self) -> None:
-        """The terminal hung up (SSH link dropped): leave; detached jobs keep running."""
+        """The terminal hung up (SSH link dropped): leave, for sure; detached jobs keep running."""
+        hangup.leave_for_sure()
         self.exit(return_code=hangup.HANGUP_EXIT_CODE)
 
     def crash_report(self) -> str:
