@@ -118,6 +118,7 @@ class SimulateScreen(ConsoleScreen):
         self.marked: list[str] = []
         self.metric_at = 0
         self.dataset_names: list[str] = []
+        self.loaded_text = ""  # the highlighted scenario file's text, as read
         self.show_run: str | None = None  # a run to put the cursor on once it is listed
         self.charted: str | None = None  # the run whose series the chart shows
         self.verdict_shown = False  # the panel holds the charted backtest's MAPE
@@ -154,8 +155,14 @@ class SimulateScreen(ConsoleScreen):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if 0 <= event.option_index < len(self.files):
+            path = self.files[event.option_index]
+            try:
+                self.loaded_text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:  # removed since listed, unreadable, not text
+                self.app.report_failure(ConsoleError(f"{path}: cannot read the scenario ({exc})"), "scenario")
+                return
             text = self.query_one("#sim-text", TextArea)
-            text.load_text(self.files[event.option_index].read_text(encoding="utf-8"))
+            text.load_text(self.loaded_text)
             text.read_only = True
 
     @property
@@ -180,12 +187,9 @@ class SimulateScreen(ConsoleScreen):
 
     @property
     def edited_text(self) -> str | None:
-        """The scenario text when it was edited on the screen and differs from its file, else None."""
+        """The scenario text when it was edited on the screen (it differs from the file as loaded), else None."""
         text = self.query_one("#sim-text", TextArea)
-        source = self.scenario
-        if text.read_only or source is None:
-            return None
-        return None if text.text == source.read_text(encoding="utf-8") else text.text
+        return None if text.read_only or text.text == self.loaded_text else text.text
 
     def action_save(self) -> None:
         source = self.scenario
