@@ -12,18 +12,17 @@ import hashlib
 import json
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from store import registry
 from store.clock import now
 from store.errors import InvalidName, NameTaken, NotFound
 from store.workspace import Workspace
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -64,12 +63,9 @@ def check_name(name: str) -> str:
 @contextmanager
 def staging_folder(ws: Workspace) -> Iterator[Path]:
     """A fresh folder under ``data/`` to write a dataset into; removed again if anything fails."""
-    folder = ws.data_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    try:
+    with registry.staging_path(ws.data_dir) as folder:
+        folder.mkdir()
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def content_hash(folder: Path) -> str:
@@ -100,30 +96,23 @@ def register_dataset(
     """Move a filled staging folder into place and record it; all of it happens, or none."""
     check_name(name)
     digest = content_hash(staging)
-    final = ws.data_dir / f"{name}-{uuid.uuid4().hex[:12]}"
-    staging.rename(final)
     old_path: Path | None = None
-    try:
-        with ws.transaction() as conn:
-            row = conn.execute("SELECT id, path FROM datasets WHERE name = ?", (name,)).fetchone()
-            values = {
-                "name": name, "format": format, "source": source, "path": final.name,
-                "content_hash": digest, "tables": json.dumps(tables), "schema": json.dumps(schema),
-                "profile": json.dumps(profile), "params": json.dumps(params),
-                "created_at": now(), "created_by": created_by,
-            }
-            if row is not None and not replace:
-                raise NameTaken(f"dataset '{name}' already exists (pass --replace to overwrite it)")
-            if row is not None:
-                old_path = ws.data_dir / row[1]
-                sets = ", ".join(f"{k} = :{k}" for k in values)
-                conn.execute(f"UPDATE datasets SET {sets} WHERE id = :id", {**values, "id": row[0]})
-            else:
-                cols = ", ".join(values)
-                conn.execute(f"INSERT INTO datasets ({cols}) VALUES ({', '.join(':' + k for k in values)})", values)
-    except BaseException:
-        shutil.rmtree(final, ignore_errors=True)
-        raise
+    with registry.publish(ws, staging, name) as (conn, artifact):
+        row = conn.execute("SELECT id, path FROM datasets WHERE name = ?", (name,)).fetchone()
+        if row is not None and not replace:
+            raise NameTaken(f"dataset '{name}' already exists (pass --replace to overwrite it)")
+        values = {
+            "name": name, "format": format, "source": source, "path": artifact,
+            "content_hash": digest, "tables": json.dumps(tables), "schema": json.dumps(schema),
+            "profile": json.dumps(profile), "params": json.dumps(params),
+            "created_at": now(), "created_by": created_by,
+        }
+        if row is None:
+            registry.insert(conn, "datasets", values)
+        else:
+            old_path = ws.data_dir / row[1]
+            sets = ", ".join(f"{k} = :{k}" for k in values)
+            conn.execute(f"UPDATE datasets SET {sets} WHERE id = :id", {**values, "id": row[0]})
     if old_path is not None:
         shutil.rmtree(old_path, ignore_errors=True)
     return get_dataset(ws, name)

@@ -9,17 +9,15 @@ was. The store keeps the artifact as bytes: what is inside is the engine's busin
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ContextManager
 
+from store import registry
 from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
-STAGING_PREFIX = ".staging-"
 JSON_FIELDS = ("params", "interactions", "split", "metrics", "fit", "drift")
 
 
@@ -58,21 +56,12 @@ class ModelRecord:
 
 
 def _record(ws: Workspace, row: dict) -> ModelRecord:
-    row = dict(row)
-    for name in JSON_FIELDS:
-        row[name] = json.loads(row[name]) if row[name] is not None else None
-    return ModelRecord(**row, models_dir=ws.models_dir)
+    return ModelRecord(**registry.decode_json(row, JSON_FIELDS), models_dir=ws.models_dir)
 
 
-@contextmanager
-def staging_file(ws: Workspace, suffix: str = ".pt") -> Iterator[Path]:
+def staging_file(ws: Workspace, suffix: str = ".pt") -> ContextManager[Path]:
     """A fresh path under ``models/`` to write an artifact to; removed again if still there."""
-    ws.models_dir.mkdir(parents=True, exist_ok=True)
-    path = ws.models_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+    return registry.staging_path(ws.models_dir, suffix)
 
 
 def register_model(
@@ -98,44 +87,29 @@ def register_model(
     job_id: int | None = None,
 ) -> ModelRecord:
     """Move ``staged`` into place and insert its row; both happen, or neither."""
-    final = ws.models_dir / f"{algo}-{uuid.uuid4().hex[:12]}{staged.suffix}"
-    staged.rename(final)
-    values = {
-        "algo": algo, "params": json.dumps(params), "dataset": dataset, "dataset_hash": dataset_hash,
-        "interactions": json.dumps(interactions), "split": json.dumps(split), "metrics": json.dumps(metrics),
-        "fit": json.dumps(fit), "n_users": n_users, "n_items": n_items, "n_train": n_train, "device": device,
-        "fit_seconds": fit_seconds, "artifact": final.name, "parent_id": parent_id,
-        "drift": json.dumps(drift) if drift is not None else None, "job_id": job_id,
-        "created_at": now(), "created_by": created_by,
-    }
-    try:
-        with ws.transaction() as conn:
-            if parent_id is not None and conn.execute("SELECT 1 FROM models WHERE id = ?", (parent_id,)).fetchone() is None:
-                raise NotFound(f"no model {parent_id} (the parent of this update)")
-            cols = ", ".join(values)
-            cur = conn.execute(f"INSERT INTO models ({cols}) VALUES ({', '.join(':' + k for k in values)})", values)
-            model_id = int(cur.lastrowid)
-    except BaseException:
-        final.unlink(missing_ok=True)
-        raise
+    with registry.publish(ws, staged, algo) as (conn, artifact):
+        if parent_id is not None and conn.execute("SELECT 1 FROM models WHERE id = ?", (parent_id,)).fetchone() is None:
+            raise NotFound(f"no model {parent_id} (the parent of this update)")
+        model_id = registry.insert(conn, "models", {
+            "algo": algo, "params": json.dumps(params), "dataset": dataset, "dataset_hash": dataset_hash,
+            "interactions": json.dumps(interactions), "split": json.dumps(split), "metrics": json.dumps(metrics),
+            "fit": json.dumps(fit), "n_users": n_users, "n_items": n_items, "n_train": n_train, "device": device,
+            "fit_seconds": fit_seconds, "artifact": artifact, "parent_id": parent_id,
+            "drift": json.dumps(drift) if drift is not None else None, "job_id": job_id,
+            "created_at": now(), "created_by": created_by,
+        })
     return get_model(ws, model_id)
 
 
 def get_model(ws: Workspace, model_id: int) -> ModelRecord:
-    rows = list(ws.db.query("SELECT * FROM models WHERE id = ?", [model_id]))
-    if not rows:
-        count = ws.conn.execute("SELECT COUNT(*) FROM models").fetchone()[0]
-        hint = "list them with: kpconsole model list" if count else "train one with: kpconsole model train --data NAME"
+    row = registry.row_by_id(ws, "models", model_id)
+    if row is None:
+        hint = ("list them with: kpconsole model list" if registry.has_rows(ws, "models")
+                else "train one with: kpconsole model train --data NAME")
         raise NotFound(f"no model {model_id} ({hint})")
-    return _record(ws, rows[0])
+    return _record(ws, row)
 
 
 def list_models(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[ModelRecord]:
     """Newest first, optionally only those trained on ``dataset``."""
-    sql, args = "SELECT * FROM models", []
-    if dataset:
-        sql += " WHERE dataset = ?"
-        args.append(dataset)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return [_record(ws, row) for row in ws.db.query(sql, args)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, "models", dataset=dataset, limit=limit)]

@@ -10,18 +10,17 @@ file is removed and the tables are as they were.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ContextManager
 
+from store import registry
 from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
 FOLDER = "segments"
-STAGING_PREFIX = ".staging-"
 JSON_FIELDS = ("params", "metrics", "model")
 
 
@@ -68,15 +67,9 @@ def folder(ws: Workspace) -> Path:
     return ws.models_dir / FOLDER
 
 
-@contextmanager
-def staging_file(ws: Workspace, suffix: str = ".parquet") -> Iterator[Path]:
+def staging_file(ws: Workspace, suffix: str = ".parquet") -> ContextManager[Path]:
     """A fresh path under ``models/segments/`` to write per-user rows to; removed if still there."""
-    folder(ws).mkdir(parents=True, exist_ok=True)
-    path = folder(ws) / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+    return registry.staging_path(folder(ws), suffix)
 
 
 def register_segmentation(
@@ -97,62 +90,42 @@ def register_segmentation(
 ) -> SegmentationRecord:
     """Move ``staged`` into place and insert the row, its ``segments`` (dicts with segment_id,
     name, users and the rest as profile) and ``assignments`` ((user_id, segment_id) pairs)."""
-    final = folder(ws) / f"{method}-{uuid.uuid4().hex[:12]}{staged.suffix}"
-    staged.rename(final)
-    n_users = sum(int(s["users"]) for s in segments)
-    values = {
-        "dataset": dataset, "dataset_hash": dataset_hash, "method": method, "k": len(segments),
-        "params": json.dumps(params), "metrics": json.dumps(metrics), "model": json.dumps(model),
-        "n_users": n_users, "as_of": as_of, "artifact": final.name, "job_id": job_id,
-        "created_at": now(), "created_by": created_by,
-    }
-    try:
-        with ws.transaction() as conn:
-            cols = ", ".join(values)
-            cur = conn.execute(f"INSERT INTO segmentations ({cols}) VALUES ({', '.join(':' + k for k in values)})", values)
-            seg_id = int(cur.lastrowid)
-            conn.executemany(
-                "INSERT INTO segments (segmentation_id, segment_id, name, users, profile) VALUES (?, ?, ?, ?, ?)",
-                [(seg_id, int(s["segment_id"]), str(s["name"]), int(s["users"]),
-                  json.dumps({k: v for k, v in s.items() if k not in ("segment_id", "name", "users")}, default=str))
-                 for s in segments],
-            )
-            conn.executemany(
-                "INSERT INTO segment_assignments (segmentation_id, user_id, segment_id) VALUES (?, ?, ?)",
-                ((seg_id, user, int(segment)) for user, segment in assignments),
-            )
-    except BaseException:
-        final.unlink(missing_ok=True)
-        raise
+    with registry.publish(ws, staged, method) as (conn, artifact):
+        seg_id = registry.insert(conn, "segmentations", {
+            "dataset": dataset, "dataset_hash": dataset_hash, "method": method, "k": len(segments),
+            "params": json.dumps(params), "metrics": json.dumps(metrics), "model": json.dumps(model),
+            "n_users": sum(int(s["users"]) for s in segments), "as_of": as_of, "artifact": artifact,
+            "job_id": job_id, "created_at": now(), "created_by": created_by,
+        })
+        conn.executemany(
+            "INSERT INTO segments (segmentation_id, segment_id, name, users, profile) VALUES (?, ?, ?, ?, ?)",
+            [(seg_id, int(s["segment_id"]), str(s["name"]), int(s["users"]),
+              json.dumps({k: v for k, v in s.items() if k not in ("segment_id", "name", "users")}, default=str))
+             for s in segments],
+        )
+        conn.executemany(
+            "INSERT INTO segment_assignments (segmentation_id, user_id, segment_id) VALUES (?, ?, ?)",
+            ((seg_id, user, int(segment)) for user, segment in assignments),
+        )
     return get_segmentation(ws, seg_id)
 
 
 def _record(ws: Workspace, row: dict) -> SegmentationRecord:
-    row = dict(row)
-    for name in JSON_FIELDS:
-        row[name] = json.loads(row[name])
-    return SegmentationRecord(**row, folder=folder(ws))
+    return SegmentationRecord(**registry.decode_json(row, JSON_FIELDS), folder=folder(ws))
 
 
 def get_segmentation(ws: Workspace, segmentation_id: int) -> SegmentationRecord:
-    rows = list(ws.db.query("SELECT * FROM segmentations WHERE id = ?", [segmentation_id]))
-    if not rows:
-        count = ws.conn.execute("SELECT COUNT(*) FROM segmentations").fetchone()[0]
-        hint = "list them with: kpconsole segment list" if count else \
-            "make one with: kpconsole segment run --data NAME --method rfm"
+    row = registry.row_by_id(ws, "segmentations", segmentation_id)
+    if row is None:
+        hint = ("list them with: kpconsole segment list" if registry.has_rows(ws, "segmentations")
+                else "make one with: kpconsole segment run --data NAME --method rfm")
         raise NotFound(f"no segmentation {segmentation_id} ({hint})")
-    return _record(ws, rows[0])
+    return _record(ws, row)
 
 
 def list_segmentations(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[SegmentationRecord]:
     """Newest first, optionally only those of ``dataset``."""
-    sql, args = "SELECT * FROM segmentations", []
-    if dataset:
-        sql += " WHERE dataset = ?"
-        args.append(dataset)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return [_record(ws, row) for row in ws.db.query(sql, args)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, "segmentations", dataset=dataset, limit=limit)]
 
 
 def segments_of(ws: Workspace, segmentation_id: int) -> list[SegmentRecord]:

@@ -10,18 +10,17 @@ removed and the tables are as they were.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ContextManager
 
+from store import registry
 from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
 FOLDER = "simulations"
-STAGING_PREFIX = ".staging-"
 
 
 def folder(ws: Workspace) -> Path:
@@ -67,53 +66,33 @@ class RunRecord:
         return {**self.__dict__, "path": str(self.path)}
 
 
-@contextmanager
-def staging_file(ws: Workspace, suffix: str) -> Iterator[Path]:
+def staging_file(ws: Workspace, suffix: str) -> ContextManager[Path]:
     """A fresh path under ``simulations/`` to write an artifact to; removed again if still there."""
-    folder(ws).mkdir(parents=True, exist_ok=True)
-    path = folder(ws) / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _place(staged: Path, prefix: str) -> Path:
-    final = staged.with_name(f"{prefix}-{uuid.uuid4().hex[:12]}{staged.suffix}")
-    staged.rename(final)
-    return final
+    return registry.staging_path(folder(ws), suffix)
 
 
 def save_calibration(ws: Workspace, staged: Path, *, dataset: str, dataset_hash: str, cut: str | None,
                      segments: str, tastes: str, summary: dict, created_by: str) -> CalibrationRecord:
     """Move the staged world into place and record it; all of it happens, or none."""
-    final = _place(staged, "calibration")
-    try:
-        with ws.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO sim_calibrations (dataset, dataset_hash, cut, segments, tastes, summary, path,"
-                " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (dataset, dataset_hash, cut, segments, tastes, json.dumps(summary), final.name, now(), created_by),
-            )
-            new_id = int(cur.lastrowid)
-    except BaseException:
-        final.unlink(missing_ok=True)
-        raise
+    with registry.publish(ws, staged, "calibration") as (conn, artifact):
+        new_id = registry.insert(conn, "sim_calibrations", {
+            "dataset": dataset, "dataset_hash": dataset_hash, "cut": cut, "segments": segments, "tastes": tastes,
+            "summary": json.dumps(summary), "path": artifact, "created_at": now(), "created_by": created_by,
+        })
     return get_calibration(ws, new_id)
 
 
 def _calibration(ws: Workspace, row: dict) -> CalibrationRecord:
-    row = dict(row)
-    row["summary"] = json.loads(row["summary"])
+    row = registry.decode_json(row, ("summary",))
     row["path"] = folder(ws) / row["path"]
     return CalibrationRecord(**row)
 
 
 def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
-    rows = list(ws.db.query("SELECT * FROM sim_calibrations WHERE id = ?", [calibration_id]))
-    if not rows:
+    row = registry.row_by_id(ws, "sim_calibrations", calibration_id)
+    if row is None:
         raise NotFound(f"no calibration {calibration_id} (list them with: kpconsole sim list --calibrations)")
-    return _calibration(ws, rows[0])
+    return _calibration(ws, row)
 
 
 def latest_calibration(ws: Workspace, dataset: str, dataset_hash: str) -> CalibrationRecord | None:
@@ -133,39 +112,31 @@ def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str,
              summary: dict, series: Iterable[tuple[str, int, float, float, float]], created_by: str) -> RunRecord:
     """Move the staged values into place and record the run with its series
     ``(metric, day, mean, low, high)``; all of it happens, or none."""
-    final = _place(staged, kind)
-    try:
-        with ws.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO sim_runs (kind, name, dataset, calibration_id, scenario_text, scenario, days, replicates,"
-                " seed, device, summary, path, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (kind, name, dataset, calibration_id, scenario_text, json.dumps(scenario), days, replicates, seed,
-                 device, json.dumps(summary), final.name, now(), created_by),
-            )
-            run_id = int(cur.lastrowid)
-            conn.executemany("INSERT INTO sim_series (run_id, metric, day, mean, low, high) VALUES (?, ?, ?, ?, ?, ?)",
-                             ((run_id, *row) for row in series))
-    except BaseException:
-        final.unlink(missing_ok=True)
-        raise
+    with registry.publish(ws, staged, kind) as (conn, artifact):
+        run_id = registry.insert(conn, "sim_runs", {
+            "kind": kind, "name": name, "dataset": dataset, "calibration_id": calibration_id,
+            "scenario_text": scenario_text, "scenario": json.dumps(scenario), "days": days, "replicates": replicates,
+            "seed": seed, "device": device, "summary": json.dumps(summary), "path": artifact,
+            "created_at": now(), "created_by": created_by,
+        })
+        conn.executemany("INSERT INTO sim_series (run_id, metric, day, mean, low, high) VALUES (?, ?, ?, ?, ?, ?)",
+                         ((run_id, *row) for row in series))
     return get_run(ws, run_id)
 
 
 def _run(ws: Workspace, row: dict) -> RunRecord:
-    row = dict(row)
-    row["scenario"] = json.loads(row["scenario"])
-    row["summary"] = json.loads(row["summary"])
+    row = registry.decode_json(row, ("scenario", "summary"))
     row["path"] = folder(ws) / row["path"]
     return RunRecord(**row)
 
 
 def get_run(ws: Workspace, run_id: int) -> RunRecord:
-    rows = list(ws.db.query("SELECT * FROM sim_runs WHERE id = ?", [run_id]))
-    if not rows:
+    row = registry.row_by_id(ws, "sim_runs", run_id)
+    if row is None:
         known = [str(r["id"]) for r in ws.db.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
         hint = f"latest: {', '.join(known)}" if known else "none yet: kpconsole sim run SCENARIO.toml"
         raise NotFound(f"no simulation run {run_id} ({hint})")
-    return _run(ws, rows[0])
+    return _run(ws, row)
 
 
 def list_runs(ws: Workspace, limit: int = 50) -> list[RunRecord]:

@@ -9,18 +9,16 @@ row in one transaction, removing the file if the insert fails.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ContextManager
 
+from store import registry
 from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
 FOLDER = "value"
-STAGING_PREFIX = ".staging-"
 JSON_FIELDS = ("params", "fit", "settings", "results")
 
 
@@ -60,15 +58,9 @@ def folder(ws: Workspace) -> Path:
     return ws.models_dir / FOLDER
 
 
-@contextmanager
-def staging_file(ws: Workspace, suffix: str = ".parquet") -> Iterator[Path]:
+def staging_file(ws: Workspace, suffix: str = ".parquet") -> ContextManager[Path]:
     """A fresh path under ``models/value/`` to write per-customer scores to; removed if still there."""
-    folder(ws).mkdir(parents=True, exist_ok=True)
-    path = folder(ws) / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+    return registry.staging_path(folder(ws), suffix)
 
 
 def register_value_fit(
@@ -88,51 +80,30 @@ def register_value_fit(
     job_id: int | None = None,
 ) -> ValueFitRecord:
     """Move ``staged`` (if any) into place and insert the fit's row; both happen, or neither."""
-    final = None
-    if staged is not None:
-        final = folder(ws) / f"{model}-{uuid.uuid4().hex[:12]}{staged.suffix}"
-        staged.rename(final)
-    values = {
-        "dataset": dataset, "dataset_hash": dataset_hash, "model": model, "params": json.dumps(params),
-        "log_likelihood": log_likelihood, "fit": json.dumps(fit), "settings": json.dumps(settings, default=str),
-        "results": json.dumps(results, default=str), "n": n, "artifact": final.name if final else None,
-        "job_id": job_id, "created_at": now(), "created_by": created_by,
-    }
-    try:
-        with ws.transaction() as conn:
-            cols = ", ".join(values)
-            cur = conn.execute(f"INSERT INTO value_fits ({cols}) VALUES ({', '.join(':' + k for k in values)})", values)
-            fit_id = int(cur.lastrowid)
-    except BaseException:
-        if final is not None:
-            final.unlink(missing_ok=True)
-        raise
+    with registry.publish(ws, staged, model) as (conn, artifact):
+        fit_id = registry.insert(conn, "value_fits", {
+            "dataset": dataset, "dataset_hash": dataset_hash, "model": model, "params": json.dumps(params),
+            "log_likelihood": log_likelihood, "fit": json.dumps(fit), "settings": json.dumps(settings, default=str),
+            "results": json.dumps(results, default=str), "n": n, "artifact": artifact,
+            "job_id": job_id, "created_at": now(), "created_by": created_by,
+        })
     return get_value_fit(ws, fit_id)
 
 
 def _record(ws: Workspace, row: dict) -> ValueFitRecord:
-    row = dict(row)
-    for name in JSON_FIELDS:
-        row[name] = json.loads(row[name])
-    return ValueFitRecord(**row, folder=folder(ws))
+    return ValueFitRecord(**registry.decode_json(row, JSON_FIELDS), folder=folder(ws))
 
 
 def get_value_fit(ws: Workspace, fit_id: int) -> ValueFitRecord:
-    rows = list(ws.db.query("SELECT * FROM value_fits WHERE id = ?", [fit_id]))
-    if not rows:
-        count = ws.conn.execute("SELECT COUNT(*) FROM value_fits").fetchone()[0]
-        hint = "list them with: kpconsole value list" if count else \
-            "make one with: kpconsole value fit --data NAME --model bgnbd"
+    row = registry.row_by_id(ws, "value_fits", fit_id)
+    if row is None:
+        hint = ("list them with: kpconsole value list" if registry.has_rows(ws, "value_fits")
+                else "make one with: kpconsole value fit --data NAME --model bgnbd")
         raise NotFound(f"no value fit {fit_id} ({hint})")
-    return _record(ws, rows[0])
+    return _record(ws, row)
 
 
 def list_value_fits(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[ValueFitRecord]:
     """Newest first, optionally only those of ``dataset``."""
-    sql, args = "SELECT * FROM value_fits", []
-    if dataset:
-        sql += " WHERE dataset = ?"
-        args.append(dataset)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return [_record(ws, row) for row in ws.db.query(sql, args)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, "value_fits", dataset=dataset, limit=limit)]
+
