@@ -47,7 +47,7 @@ class Tastes:
             return beta * (x @ self.vectors.T) + self.quality[None, :]
         safe = items.clamp(min=0)
         listed = torch.zeros(self.vectors.shape[0], dtype=torch.bool, device=rows.device)
-        listed[safe.view(-1)] = True
+        listed.index_fill_(0, safe.view(-1), True)
         distinct = torch.nonzero(listed).flatten()
         if distinct.numel() <= items.shape[1] * self.vectors.shape[1]:
             column = torch.zeros(self.vectors.shape[0], dtype=torch.int64, device=rows.device)
@@ -99,14 +99,26 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
     return slate
 
 
-def choice_noise(seed: int, day: int, rows: torch.Tensor, items: torch.Tensor, catalog: int) -> torch.Tensor:
-    """The Gumbel noise of (agent, item) today; ``items = catalog`` is the outside option."""
-    return rng.gumbel(seed, "choice", day, rows, items)
+def choice_noise(seed: int, day: int, rows: torch.Tensor, items: torch.Tensor,
+                 base: torch.Tensor | None = None) -> torch.Tensor:
+    """The Gumbel noise of (agent, item) today, added to ``base`` when given; the catalog size
+    as the item is the outside option."""
+    if base is None:
+        return rng.gumbel(seed, "choice", day, rows, items)
+    return rng.gumbel_added(base, seed, "choice", day, rows, items)
 
 
-def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, attention: torch.Tensor,
+def attention_cdf(attention: torch.Tensor, k: int) -> torch.Tensor | None:
+    """Per segment, the CDF of the extra items an agent may open (``Poisson(λ_s)`` capped at
+    ``k - 1``, [S, k-1]); None when nobody can open more than one item (every λ is 0)."""
+    cdf = rng.poisson_cdf(attention, k - 1)
+    return cdf if bool((cdf < 1.0).any()) else None
+
+
+def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, attention: torch.Tensor | None,
            outside: float, items: int, seed: int, first_visitor: int = 0) -> Clicks:
-    """Open items from ``slate`` for the visiting ``rows`` (see the module docstring).
+    """Open items from ``slate`` for the visiting ``rows`` (see the module docstring);
+    ``attention`` is :func:`attention_cdf`.
 
     The first pick is the Gumbel-max over the ``K + 1`` perturbed utilities (the slate and the
     outside option). The attention budget is drawn only for rows where two or more items beat
@@ -115,24 +127,27 @@ def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, at
     come in blocks).
     """
     util = tastes.utility(rows, slate)
-    total = choice_noise(seed, day, rows, slate, items)  # the noise of a pad (-1) is masked below
-    total += util
+    total = choice_noise(seed, day, rows, slate, util)  # the noise of a pad (-1) is masked below
     total.masked_fill_(slate < 0, float("-inf"))
-    outside_u = choice_noise(seed, day, rows, torch.full_like(rows, items), items)
+    outside_u = choice_noise(seed, day, rows, torch.full_like(rows, items))
     outside_u += outside
-    opened = total > outside_u[:, None]
-    count = opened.sum(dim=1)
-    best = total.max(dim=1).indices  # the first pick where anything beats the outside option
-    several = torch.nonzero(count > 1).flatten()
-    if several.numel():
-        r = take(rows, several)
-        cdf = rng.poisson_cdf(attention, slate.shape[1] - 1)
-        budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, r), take(cdf, take(tastes.segment, r)))
-        over = take(count, several) > budget
-        _keep_best(opened, total, several[over], take(best, several[over]), budget[over])
-    v_idx, slot = torch.nonzero(opened, as_tuple=True)
-    first = util.gather(1, best[:, None])[:, 0]
-    received = torch.where(count > 0, first, torch.full_like(first, outside))
+    top, best = total.max(dim=1)
+    chose = top > outside_u  # the first pick beats the outside option
+    received = torch.where(chose, util.gather(1, best[:, None])[:, 0], torch.full_like(top, outside))
+    if attention is None:  # one item at most: the first pick
+        v_idx = torch.nonzero(chose).flatten()
+        slot = take(best, v_idx)
+    else:
+        opened = total > outside_u[:, None]
+        count = opened.sum(dim=1)
+        several = torch.nonzero(count > 1).flatten()
+        if several.numel():
+            r = take(rows, several)
+            budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, r),
+                                            take(attention, take(tastes.segment, r)))
+            over = take(count, several) > budget
+            _keep_best(opened, total, several[over], take(best, several[over]), budget[over])
+        v_idx, slot = torch.nonzero(opened, as_tuple=True)
     return Clicks(row=take(rows, v_idx), visitor=v_idx + first_visitor, item=slate[v_idx, slot], received=received)
 
 

@@ -132,6 +132,8 @@ class Memberships:
 
     def leave(self, rows: torch.Tensor) -> None:
         """Members among ``rows`` (sorted) left the platform: their MRR churns."""
+        if self.rows.numel() == 0:
+            return
         rows = rows[self.tier[rows] >= 0]
         self._book("mrr_churn", rows, self.mrr[rows])
         self.tier[rows], self.trial[rows], self.mrr[rows] = -1, False, 0.0
@@ -178,6 +180,8 @@ class Memberships:
     def end_trials(self, day: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Trials ending today convert with ``trial_conversion`` (a first payment) or lapse."""
         rows = self.rows
+        if rows.numel() == 0:
+            return rows, torch.zeros(0, dtype=torch.float64, device=rows.device)
         due = rows[self.trial[rows] & (self.renew_day[rows] == day)]
         converts = rng.uniform(self.seed, "trial", day, due) < self.plan.trial_conversion
         lapsed = due[~converts]
@@ -188,6 +192,8 @@ class Memberships:
     def renew(self, segment: torch.Tensor, day: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Paying members due today renew, switch tier or cancel; returns (rows, amounts) paid."""
         rows = self.rows
+        if rows.numel() == 0:
+            return rows, torch.zeros(0, dtype=torch.float64, device=rows.device)
         due = rows[~self.trial[rows] & (self.renew_day[rows] == day)]
         if len(due) == 0:
             return due, torch.zeros(0, dtype=torch.float64, device=due.device)

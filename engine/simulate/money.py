@@ -47,6 +47,8 @@ class Ledger:
 
     def payments(self, stream: str, replicate: torch.Tensor, amounts: torch.Tensor, creator_share: float) -> None:
         """Book payments of one stream (rows sorted by replicate)."""
+        if amounts.numel() == 0:
+            return
         m = self.money
         a = amounts.to(torch.float64)
         fee = a * m.payment_fee_rate + m.payment_fee_fixed * (a > 0)

@@ -163,7 +163,7 @@ class OrganicPolicy(_Static):
 
     def candidates(self, day, rows, replicate):
         all_items = torch.arange(self.items, device=rows.device).expand(len(rows), -1)
-        total = self.utility(rows) + choice_noise(self.seed, day, rows, all_items, self.items)
+        total = choice_noise(self.seed, day, rows, all_items, self.utility(rows))
         return torch.topk(total, self.width, dim=1).indices
 
 

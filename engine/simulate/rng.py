@@ -73,9 +73,8 @@ def _to_unit_(h: torch.Tensor) -> torch.Tensor:
     """The top 24 bits of ``h`` (overwritten) as a float32 in (0, 1)."""
     torch.bitwise_right_shift(h, 8, out=h)
     h &= 0xFFFFFF
-    u = h.to(torch.float32)
-    u += 0.5
-    u *= 1.0 / (1 << 24)
+    u = torch.mul(h, 1.0 / (1 << 24))  # exact (a power of two), and float32 by type promotion
+    u += 1.0 / (1 << 25)  # = (h + ½)·2⁻²⁴ rounded as one float32 addition
     return u
 
 
@@ -103,6 +102,14 @@ def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Te
 def gumbel(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
     """Standard Gumbel draws ``-log(-log U)`` (the noise of a multinomial logit)."""
     return uniform(seed, stream, day, rows, cols).log_().neg_().log_().neg_()
+
+
+def gumbel_added(base: torch.Tensor, seed: int, stream: str, day: int, rows: torch.Tensor,
+                 cols: torch.Tensor) -> torch.Tensor:
+    """``base +`` the Gumbel draws of :func:`gumbel` (the same bits, one pass fewer: ``base −
+    log(−log U)``); a new tensor."""
+    w = uniform(seed, stream, day, rows, cols).log_().neg_().log_()
+    return torch.sub(base, w, out=w)
 
 
 def poisson_cdf(lam: torch.Tensor, cap: int) -> torch.Tensor:

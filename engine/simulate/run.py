@@ -31,7 +31,13 @@ import torch
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.simulate import rng, seen
-from engine.simulate.choice import Clicks, Tastes, choose, first_not_owned
+from engine.simulate.choice import (
+    Clicks,
+    Tastes,
+    attention_cdf,
+    choose,
+    first_not_owned,
+)
 from engine.simulate.gather import take
 from engine.simulate.incentives import BadgeLadder, IncentiveProfile
 from engine.simulate.intervals import mean_interval
@@ -116,12 +122,12 @@ class Simulation:
             raise EngineError("the world's catalog is empty: nothing to recommend")
         self.M, self.K = cat.size, min(settings.slate_size, cat.size)
         self.block = BLOCK if dev.type == "cpu" else sys.maxsize
+        self.attention = attention_cdf(torch.as_tensor(np.asarray(seg.attention, dtype=np.float32), device=dev), self.K)
         self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
         self.N = a.per_replicate
         f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
         self.tastes = Tastes(taste=f32(world.users.taste), vectors=f32(cat.vectors), quality=f32(cat.quality),
                              sensitivity=f32(seg.choice_sensitivity), segment=a.segment, source=a.source)
-        self.attention = f32(seg.attention)
         self.buy_b, self.alpha = f32(np.nan_to_num(seg.buy_intercept, neginf=-60.0)), f32(seg.price_sensitivity)
         self.refund_p = f32(np.clip(seg.refund * levers.money.refund_scale, 0, 1))
         self.contribute_p = f32(seg.contribute)
@@ -132,7 +138,13 @@ class Simulation:
         self.item_kind = torch.as_tensor([kinds.index(k) for k in cat.kind.tolist()], device=dev)
         self.creator = torch.as_tensor(cat.creator, device=dev)
         self.creators = max(cat.creators, 1)
-        self.owned = seen.empty(self.R * self.N, self.M, dev)
+        # streams that cannot fire (every draw is ≥ 2⁻²⁵, so a probability below that never does)
+        # are skipped; counter-based draws leave every other draw as it was
+        priced = self.price > 0
+        p_buy = torch.sigmoid(self.buy_b[:, None] - self.alpha[:, None] * self.log_rel_price[priced][None, :])
+        self.sells = bool(priced.any()) and float(p_buy.max()) > 2.0 ** -26
+        self.contributes = bool((self.contribute_p > 0).any())
+        self.owned = seen.empty(self.R * self.N if self.sells else 0, self.M, dev)
         self.owns_any = torch.zeros(self.R * self.N, dtype=torch.bool, device=dev)
         self.members = Memberships(levers.membership, seg, plan_price=world.plan_price, kinds=kinds,
                                    member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, seed=self.seed)
@@ -155,7 +167,8 @@ class Simulation:
         self.visit_rate = torch.zeros(rows, dtype=torch.float32, device=dev)
         self._refresh(torch.nonzero(self.active).flatten())
         order = torch.argsort(a.join_day, stable=True)
-        self.joiners = (order, torch.searchsorted(a.join_day[order], torch.arange(settings.days + 1, device=dev)))
+        bounds = torch.searchsorted(a.join_day[order], torch.arange(settings.days + 1, device=dev))
+        self.joiners = (order, bounds.tolist())
         self.alive_count = torch.bincount(torch.nonzero(self.active).flatten() // self.N, minlength=self.R)
         self.sat_sum = torch.zeros(self.R, dtype=torch.float64, device=dev)
         self.visited = Recency(a.last_visit, self.R, settings.days)
@@ -234,6 +247,8 @@ class Simulation:
 
     def _join(self, day: int) -> None:
         order, bounds = self.joiners
+        if bounds[day] == bounds[day + 1]:
+            return
         rows = torch.sort(order[bounds[day]:bounds[day + 1]]).values
         rows = rows[take(self.agents.alive, rows)]
         self.active.index_fill_(0, rows, True)
@@ -246,9 +261,10 @@ class Simulation:
         leaving = self._leave(day)
         self._join(day)
         # 2. billing: refunds due, trials ending, renewals
-        due = self.refunds_due[day % (REFUND_DAYS + 1)]
-        self.ledger.refunds(due.clone(), money.creator_share)
-        due.zero_()
+        if self.sells:
+            due = self.refunds_due[day % (REFUND_DAYS + 1)]
+            self.ledger.refunds(due.clone(), money.creator_share)
+            due.zero_()
         trials = self.members.end_trials(day)
         renewals = self.members.renew(a.segment, day)
         self.ledger.payments("revenue_subscriptions", trials[0] // N, trials[1], money.membership_creator_share)
@@ -275,7 +291,8 @@ class Simulation:
         self.policy.observe(click_rep, clicks.item)
         self.item_views.index_add_(0, click_rep * self.M + clicks.item, torch.ones_like(clicks.item))
         # 5. buy
-        bought = self._buy(day, clicks, click_rep)
+        bought = self._buy(day, clicks, click_rep) if self.sells else (rows[:0], torch.zeros(0, dtype=torch.float64,
+                                                                                               device=self.dev))
         # 6. subscribe
         joined = self.members.subscribe(rows, a.segment, day)
         self.ledger.payments("revenue_subscriptions", joined[0] // N, joined[1], money.membership_creator_share)
@@ -289,8 +306,9 @@ class Simulation:
         self.sat.index_copy_(0, rows, new_sat)
         self._refresh(rows)
         # 9. ads, sponsorship; who paid
-        shown_ads = rep[~self.members.ad_free_of(rows)] if self.members.any_ad_free else rep
-        self.ledger.ads(torch.bincount(shown_ads, minlength=R) * money.ads_impressions_per_visit)
+        if money.ads_impressions_per_visit > 0:
+            shown_ads = rep[~self.members.ad_free_of(rows)] if self.members.any_ad_free else rep
+            self.ledger.ads(torch.bincount(shown_ads, minlength=R) * money.ads_impressions_per_visit)
         self.ledger.sponsorship(day)
         payers = torch.unique(torch.cat([bought[0], trials[0], renewals[0], joined[0]]))
         first_time = payers[a.last_payment[payers] == NEVER]
@@ -329,7 +347,10 @@ class Simulation:
         count = take(a.contributions, rows) if ladders else None
         for ladder in ladders:
             pc = pc * ladder.multiplier(count)
-        contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
+        if self.contributes:
+            contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
+        else:
+            contributed = torch.zeros(len(rows), dtype=torch.bool, device=self.dev)
         for ladder in ladders:
             ladder.record(count, contributed)
         done = rows[contributed]
