@@ -35,7 +35,7 @@ LEVERS = Levers(membership=Membership(tiers=(Tier("std", 15.0),)),
 
 def speed(agents: int) -> tuple[float, float, float, float]:
     """(user-steps/s of the whole run, of the days alone, set-up seconds, peak GPU MB)."""
-    w = world(agents)
+    w = world(agents, full=True)
     settings = Settings(days=DAYS, replicates=1, device="cuda")
     simulate(w, PolicySpec("popularity"), LEVERS, Settings(days=2, replicates=1, device="cuda"))  # warm-up
     torch.cuda.synchronize()
@@ -53,7 +53,7 @@ def speed(agents: int) -> tuple[float, float, float, float]:
 
 
 def parity() -> float:
-    w = world(2_000)
+    w = world(2_000, full=True)
     settings = {"days": 20, "replicates": 4, "seed": 3}
     cpu = simulate(w, PolicySpec("popularity"), LEVERS, Settings(device="cpu", **settings))
     gpu = simulate(w, PolicySpec("popularity"), LEVERS, Settings(device="cuda", **settings))
