@@ -63,7 +63,7 @@ class UpdateFormScreen(FormScreen[int | None]):
         default = r.dataset if r.dataset in self.datasets else Select.NULL
         yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=default,
                                         prompt="no datasets: ingest one first", id="data", compact=True))
-        yield FormRow("epochs", Input(placeholder="epochs from the warm start [a third of the parent's]", id="epochs",
+        yield FormRow("epochs", Input(placeholder="epochs [als, ncf: a third of the parent's; bpr: all]", id="epochs",
                                       compact=True))
         yield FormRow("device", Select([(d, d) for d in DEVICES], value="auto", allow_blank=False, id="device",
                                        compact=True))
