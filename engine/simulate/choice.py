@@ -25,26 +25,41 @@ from engine.simulate.gather import take
 
 @dataclass(frozen=True)
 class Tastes:
-    """Tensors that make utilities: per source user, per item, per segment."""
+    """Tensors that make utilities: per source user, per item, per segment. Item ``M`` (one past
+    the catalog) is the outside option: taste vector 0 and quality ``u₀``, so its utility is u₀."""
 
     taste: torch.Tensor  # [U, D]
-    vectors: torch.Tensor  # [M, D]
-    quality: torch.Tensor  # [M]
+    vectors: torch.Tensor  # [M + 1, D], the last row 0
+    quality: torch.Tensor  # [M + 1], the last entry u₀
     sensitivity: torch.Tensor  # [S] β
     segment: torch.Tensor  # [rows] agent segment
     source: torch.Tensor  # [rows] agent source user
+    beta: torch.Tensor  # [rows] the β of the agent's segment
+
+    @staticmethod
+    def of(taste: torch.Tensor, vectors: torch.Tensor, quality: torch.Tensor, outside: float,
+           sensitivity: torch.Tensor, segment: torch.Tensor, source: torch.Tensor) -> Tastes:
+        """Tastes over the catalog ``vectors`` [M, D], ``quality`` [M] and the outside option."""
+        return Tastes(taste=taste, vectors=torch.cat([vectors, vectors.new_zeros(1, vectors.shape[1])]),
+                      quality=torch.cat([quality, quality.new_full((1,), outside)]), sensitivity=sensitivity,
+                      segment=segment, source=source, beta=take(sensitivity, segment))
+
+    @property
+    def items(self) -> int:
+        """M, the catalog's size (the outside option's index)."""
+        return self.vectors.shape[0] - 1
 
     def utility(self, rows: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
-        """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every item when None: [V, M]).
+        """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every catalog item when None: [V, M]).
 
         With ``items``, the affinities come from one matrix product with the vectors of the
         distinct items listed when they are few (a popularity slate: at most a few dozen), else
         from gathering each listed item's vector.
         """
         x = take(self.taste, take(self.source, rows))  # [V, D]
-        beta = take(self.sensitivity, take(self.segment, rows))[:, None]
+        beta = take(self.beta, rows)[:, None]
         if items is None:
-            return beta * (x @ self.vectors.T) + self.quality[None, :]
+            return beta * (x @ self.vectors[:-1].T) + self.quality[None, :-1]
         safe = items.clamp(min=0)
         listed = torch.zeros(self.vectors.shape[0], dtype=torch.bool, device=rows.device)
         listed.index_fill_(0, safe.view(-1), True)
@@ -60,6 +75,17 @@ class Tastes:
         u *= beta
         u += take(self.quality, safe)
         return u
+
+    def reference_utility(self, segment: torch.Tensor) -> torch.Tensor:
+        """Per source user (``segment`` theirs): ``Σ_j softmax(u_j)·u_j`` over the catalog, the
+        expected utility of their own first pick."""
+        out = torch.empty(self.taste.shape[0], dtype=torch.float32, device=self.taste.device)
+        for lo in range(0, len(out), 4096):
+            u = self.taste[lo:lo + 4096] @ self.vectors[:-1].T
+            u *= self.sensitivity[segment[lo:lo + 4096]][:, None]
+            u += self.quality[:-1]
+            out[lo:lo + 4096] = torch.softmax(u, dim=1).mul_(u).sum(dim=1)
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,14 +108,16 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
     """The first ``k`` candidates of each row the agent does not own (-1 pads).
 
     Only rows flagged in ``owns_any`` (agents who bought something) are checked against their
-    bits; everyone else gets the first ``k`` candidates as they are.
+    bits; everyone else gets the first ``k`` candidates as they are. When every row has the
+    same list (``cand`` broadcast along rows, stride 0), per-item work is done once.
     """
     k = min(k, cand.shape[1])
     slate = cand[:, :k].clone()
     check = torch.nonzero(take(owns_any, rows)).flatten()
     if check.numel():
         sub = take(cand, check)
-        keep = (sub >= 0) & ~seen.contains(owned, take(rows, check), sub.clamp(min=0))
+        items = sub[:1] if sub.stride(0) == 0 else sub  # [1 or n, C], broadcast below
+        keep = (items >= 0) & ~seen.contains(owned, take(rows, check), items.clamp(min=0))
         # each kept candidate's place among the kept ones; the rest (and places ≥ k) go to column k
         place = keep.cumsum(dim=1) - 1
         place.masked_fill_(~keep | (place >= k), k)
@@ -101,8 +129,8 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
 
 def choice_noise(seed: int, day: int, rows: torch.Tensor, items: torch.Tensor,
                  base: torch.Tensor | None = None) -> torch.Tensor:
-    """The Gumbel noise of (agent, item) today, added to ``base`` when given; the catalog size
-    as the item is the outside option."""
+    """The Gumbel noise of (agent, item) today, added to ``base`` when given; item ``M`` (the
+    catalog's size) is the outside option."""
     if base is None:
         return rng.gumbel(seed, "choice", day, rows, items)
     return rng.gumbel_added(base, seed, "choice", day, rows, items)
@@ -116,29 +144,28 @@ def attention_cdf(attention: torch.Tensor, k: int) -> torch.Tensor | None:
 
 
 def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, attention: torch.Tensor | None,
-           outside: float, items: int, seed: int, first_visitor: int = 0) -> Clicks:
+           seed: int, first_visitor: int = 0) -> Clicks:
     """Open items from ``slate`` for the visiting ``rows`` (see the module docstring);
     ``attention`` is :func:`attention_cdf`.
 
-    The first pick is the Gumbel-max over the ``K + 1`` perturbed utilities (the slate and the
-    outside option). The attention budget is drawn only for rows where two or more items beat
-    the outside option, and the best items are picked out only where more of them beat it than
-    the budget allows. ``first_visitor`` numbers the rows among the day's visitors (when they
-    come in blocks).
+    The first pick is one Gumbel-max over ``K + 1`` perturbed utilities: the outside option in
+    column 0 (so that a tie goes to it), then the slate (ties to the earlier slot). Where
+    agents may open more, the attention budget is drawn only for rows where two or more items
+    beat the outside option, and the best items are picked out only where more of them beat
+    it than the budget allows. ``first_visitor`` numbers the rows among the day's visitors
+    (when they come in blocks).
     """
-    util = tastes.utility(rows, slate)
-    total = choice_noise(seed, day, rows, slate, util)  # the noise of a pad (-1) is masked below
-    total.masked_fill_(slate < 0, float("-inf"))
-    outside_u = choice_noise(seed, day, rows, torch.full_like(rows, items))
-    outside_u += outside
-    top, best = total.max(dim=1)
-    chose = top > outside_u  # the first pick beats the outside option
-    received = torch.where(chose, util.gather(1, best[:, None])[:, 0], torch.full_like(top, outside))
+    options = torch.cat([torch.full_like(slate[:, :1], tastes.items), slate], dim=1)  # [V, 1 + K]
+    util = tastes.utility(rows, options)
+    total = choice_noise(seed, day, rows, options, util)  # the noise of a pad (-1) is masked below
+    total.masked_fill_(options < 0, float("-inf"))
+    best = total.max(dim=1).indices  # 0: nothing beats the outside option
+    received = util.gather(1, best[:, None])[:, 0]  # u₀ when nothing was opened
     if attention is None:  # one item at most: the first pick
-        v_idx = torch.nonzero(chose).flatten()
-        slot = take(best, v_idx)
+        v_idx = torch.nonzero(best).flatten()
+        slot = take(best, v_idx) - 1
     else:
-        opened = total > outside_u[:, None]
+        opened = total[:, 1:] > total[:, :1]
         count = opened.sum(dim=1)
         several = torch.nonzero(count > 1).flatten()
         if several.numel():
@@ -146,7 +173,7 @@ def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, at
             budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, r),
                                             take(attention, take(tastes.segment, r)))
             over = take(count, several) > budget
-            _keep_best(opened, total, several[over], take(best, several[over]), budget[over])
+            _keep_best(opened, total[:, 1:], several[over], take(best, several[over]) - 1, budget[over])
         v_idx, slot = torch.nonzero(opened, as_tuple=True)
     return Clicks(row=take(rows, v_idx), visitor=v_idx + first_visitor, item=slate[v_idx, slot], received=received)
 

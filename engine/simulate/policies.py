@@ -101,6 +101,8 @@ class PopularityPolicy:
     def candidates(self, day, rows, replicate):
         m = self.counts.shape[1]
         top = torch.topk(self.counts * m + self._tiebreak, self.width, dim=1).indices  # [R, C]
+        if len(top) == 1:  # one replicate: every row gets the same list, a view
+            return top.expand(len(rows), -1)
         return take(top, replicate)
 
     def observe(self, replicate, items):

@@ -126,8 +126,8 @@ class Simulation:
         self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
         self.N = a.per_replicate
         f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
-        self.tastes = Tastes(taste=f32(world.users.taste), vectors=f32(cat.vectors), quality=f32(cat.quality),
-                             sensitivity=f32(seg.choice_sensitivity), segment=a.segment, source=a.source)
+        self.tastes = Tastes.of(f32(world.users.taste), f32(cat.vectors), f32(cat.quality),
+                                levers.behaviour.outside_utility, f32(seg.choice_sensitivity), a.segment, a.source)
         self.buy_b, self.alpha = f32(np.nan_to_num(seg.buy_intercept, neginf=-60.0)), f32(seg.price_sensitivity)
         self.refund_p = f32(np.clip(seg.refund * levers.money.refund_scale, 0, 1))
         self.contribute_p = f32(seg.contribute)
@@ -154,7 +154,8 @@ class Simulation:
                                   width=2 * self.K, seed=self.seed, source=a.source, utility=self.tastes.utility,
                                   item_vectors=cat.vectors)
         self.ladders = [BadgeLadder(i, dev) for i in levers.incentives]
-        self.u_ref = self._reference_utility()
+        # per agent: the expected utility of its own first pick from the whole catalog
+        self.u_ref = take(self.tastes.reference_utility(torch.as_tensor(world.users.segment, device=dev)), a.source)
         rows = self.R * self.N
         self.sat = torch.zeros(rows, dtype=torch.float32, device=dev)
         self.all_rows = torch.arange(rows, dtype=torch.int32, device=dev)
@@ -179,19 +180,6 @@ class Simulation:
         self.pairs, self.tracked = self._similar_pairs(settings.tracked_pairs)
         self.opened = seen.empty(int(self.tracked.max().item()) + 1 if self.pairs[0].numel() else 0, self.M, dev)
     # --- set-up -----------------------------------------------------------------------------
-
-    def _reference_utility(self) -> torch.Tensor:
-        """Per source user: ``Σ_j softmax(u_j)·u_j`` over the catalog (the expected utility of
-        their own first pick), computed with their segment's β."""
-        users = self.world.users
-        seg = torch.as_tensor(users.segment, device=self.dev)
-        out = torch.empty(users.count, dtype=torch.float32, device=self.dev)
-        for lo in range(0, users.count, 4096):
-            u = self.tastes.taste[lo:lo + 4096] @ self.tastes.vectors.T
-            u *= self.tastes.sensitivity[seg[lo:lo + 4096]][:, None]
-            u += self.tastes.quality
-            out[lo:lo + 4096] = torch.softmax(u, dim=1).mul_(u).sum(dim=1)
-        return out
 
     def _similar_pairs(self, count: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """``count`` agents per replicate, each with the agent of most similar taste among up to
@@ -301,7 +289,7 @@ class Simulation:
         # 8. satisfaction, and the rates it moves
         rho = b.satisfaction_rate
         sat = take(self.sat, rows)
-        new_sat = (1 - rho) * sat + rho * (clicks.received - take(self.u_ref, take(a.source, rows)))
+        new_sat = (1 - rho) * sat + rho * (clicks.received - take(self.u_ref, rows))
         self.sat_sum += per_replicate_sum(rep, new_sat - sat, R)
         self.sat.index_copy_(0, rows, new_sat)
         self._refresh(rows)
@@ -334,20 +322,19 @@ class Simulation:
         for lo in range(0, max(len(rows), 1), self.block):
             r, rp = rows[lo:lo + self.block], rep[lo:lo + self.block]
             slate = first_not_owned(self.policy.candidates(day, r, rp), r, self.owned, self.owns_any, self.K)
-            parts.append(choose(day, r, slate, self.tastes, self.attention, self.levers.behaviour.outside_utility,
-                                M, self.seed, first_visitor=lo))
+            parts.append(choose(day, r, slate, self.tastes, self.attention, self.seed, first_visitor=lo))
             bins += torch.bincount((slate + (rp * (M + 1) + 1)[:, None]).view(-1), minlength=R * (M + 1))
         return Clicks.concat(parts), bins.view(R, M + 1)[:, 1:]
 
     def _contribute(self, day: int, rows: torch.Tensor) -> torch.Tensor:
         """Which visitors contribute today (badge ladders pull the rate); counts and profiles move."""
         a = self.agents
-        pc = take(self.contribute_p, take(a.segment, rows))
         ladders = [ladder for ladder in self.ladders if ladder.incentive.action == "contribute"]
         count = take(a.contributions, rows) if ladders else None
-        for ladder in ladders:
-            pc = pc * ladder.multiplier(count)
         if self.contributes:
+            pc = take(self.contribute_p, take(a.segment, rows))
+            for ladder in ladders:
+                pc = pc * ladder.multiplier(count)
             contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
         else:
             contributed = torch.zeros(len(rows), dtype=torch.bool, device=self.dev)

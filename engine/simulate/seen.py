@@ -20,7 +20,8 @@ def empty(rows: int, items: int, device: torch.device) -> torch.Tensor:
 
 
 def contains(bits: torch.Tensor, rows: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-    """Whether row ``rows[v]`` has item ``items[v, k]`` (``items`` ≥ 0), shape of ``items``."""
+    """Whether row ``rows[v]`` has item ``items[v, k]`` (``items`` ≥ 0; [V, K], or [1, K] for the
+    same items in every row): a [V, K] bool."""
     words = take(bits.view(-1), (rows * bits.shape[1])[:, None] + (items >> 6))  # the word of each item's bit
     return ((words >> (items & 63)) & 1) != 0
 
