@@ -17,7 +17,9 @@ nothing but its coordinates, which gives the simulator:
   simulate the same people making the same draws (results then differ only where float
   arithmetic rounds differently).
 
-Uniforms have 24 bits (the float32 mantissa) and lie strictly inside (0, 1).
+Uniforms have 24 bits (the float32 mantissa) and lie strictly inside (0, 1). The hashing
+works in place on one int32 buffer and one scratch buffer per draw (eager temporaries at a
+million elements cost more in fresh pages than in arithmetic).
 """
 
 from __future__ import annotations

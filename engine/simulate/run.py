@@ -107,7 +107,10 @@ class Simulation:
     two ``nonzero``); everything else touches only the day's visitors, leavers, joiners,
     members and payers. Per-agent rates that depend on satisfaction or counts (``visit_rate``,
     ``daily_hazard``) are refreshed for the agents whose state changed; counts such as WAU,
-    MAU, agents alive and recent payers are kept as running tallies.
+    MAU, agents alive and recent payers are kept as running tallies. Slates and choices are
+    worked out for blocks of visitors (:data:`BLOCK` on the CPU, all at once on CUDA), and a
+    stream that cannot fire in a run (no item sells, nobody contributes, no members, no ads)
+    is not drawn: draws are counter-based, so skipping one changes no other.
     """
 
     def __init__(self, world: World, policy: PolicySpec, levers: Levers, settings: Settings,
