@@ -13,7 +13,7 @@ from engine.errors import EngineError
 from engine.progress import Cancelled
 from engine.recommend.algorithms import ALGORITHMS, make_model
 from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
-from engine.recommend.device import resolve_device
+from engine.recommend.device import SMALL_CPU_WORK, resolve_device, threads_for
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.splits import make_split, validation_split
@@ -111,6 +111,23 @@ def test_auto_device_falls_back_to_cpu_and_a_missing_gpu_is_refused():
             resolve_device("cuda")
     with pytest.raises(EngineError, match="unknown device 'tpu'"):
         resolve_device("tpu")
+
+
+def test_small_cpu_work_runs_on_one_thread_and_the_thread_count_comes_back():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cpu = torch.device("cpu")
+        with threads_for(cpu, SMALL_CPU_WORK - 1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with threads_for(cpu, SMALL_CPU_WORK):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), threads_for(cpu, 1):
+            raise RuntimeError("a failing epoch")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_progress_reports_each_epoch_with_its_loss(small):

@@ -21,6 +21,7 @@ import torch
 
 from engine.errors import EngineError
 from engine.recommend.base import Params
+from engine.recommend.device import threads_for
 from engine.recommend.matrix import UserItemMatrix, csr_tensor
 from engine.recommend.training import EpochModel
 
@@ -100,9 +101,10 @@ class ALS(EpochModel):
 
     def run_epoch(self, rng: torch.Generator) -> float:
         p = self.params
-        self.x = conjugate_gradient(self.users_side, self.x, self.y, p.reg, p.cg_steps)
-        self.y = conjugate_gradient(self.items_side, self.y, self.x, p.reg, p.cg_steps)
-        return self.loss()
+        with threads_for(self.device, len(self.users_side.extra_values) * p.factors):
+            self.x = conjugate_gradient(self.users_side, self.x, self.y, p.reg, p.cg_steps)
+            self.y = conjugate_gradient(self.items_side, self.y, self.x, p.reg, p.cg_steps)
+            return self.loss()
 
     def loss(self) -> float:
         """The objective per unit of confidence:
