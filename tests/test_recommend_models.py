@@ -13,10 +13,11 @@ from engine.errors import EngineError
 from engine.progress import Cancelled
 from engine.recommend.algorithms import ALGORITHMS, make_model
 from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
-from engine.recommend.device import SMALL_CPU_WORK, resolve_device, threads_for
+from engine.recommend.device import resolve_device
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.splits import make_split, validation_split
+from engine.threads import SMALL_CPU_WORK, threads_for
 
 FAST = {"pop": {}, "itemknn": {}, "ease": {}, "als": {"epochs": 6, "factors": 16},
         "bpr": {"epochs": 3, "factors": 16}, "ncf": {"epochs": 2, "factors": 8, "layers": (16, 8)}}

@@ -21,9 +21,9 @@ import torch
 
 from engine.errors import EngineError
 from engine.recommend.base import Params
-from engine.recommend.device import threads_for
 from engine.recommend.matrix import UserItemMatrix, csr_tensor
 from engine.recommend.training import EpochModel
+from engine.threads import threads_for
 
 TINY = 1e-20
 

@@ -8,8 +8,6 @@ seed gives the same initial weights and the same samples on every device.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 
@@ -71,26 +69,3 @@ def available_bytes(device: torch.device) -> int | None:
             return None
     return None
 
-
-#: Below about this many multiply-adds per pass, a second CPU thread costs more than it saves:
-#: torch's OpenMP workers wait passively (see ``kpconsole/__init__.py``), and waking one for
-#: each of an epoch's many small sparse products takes longer than the product itself.
-SMALL_CPU_WORK = 1 << 23
-
-
-@contextmanager
-def threads_for(device: torch.device, work: int) -> Iterator[None]:
-    """Run the block on one CPU thread when ``work`` is small; otherwise change nothing.
-
-    Measured on 2 cores for iALS (ms per epoch, passive waiting, 1 vs 2 threads): 2.3 k pairs
-    4 vs 11, 30 k pairs 10 vs 18, 100 k pairs 31 vs 31, 525 k pairs 233 vs 123.
-    """
-    before = torch.get_num_threads()
-    if device.type != "cpu" or work >= SMALL_CPU_WORK or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

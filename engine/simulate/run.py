@@ -49,6 +49,7 @@ from engine.simulate.policies import PolicySpec, make_policy
 from engine.simulate.population import NEVER, sample_agents
 from engine.simulate.recency import Recency
 from engine.simulate.world import World
+from engine.threads import threads_for
 
 REFUND_DAYS = 7
 BLOCK = 1 << 15  # visitors whose slates and choices are worked out together on the CPU
@@ -408,11 +409,12 @@ def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Setting
     sim = Simulation(world, policy, levers, settings, prices)
     names = tuple(METRICS)
     days = []
-    for day in range(settings.days):
-        kpis = sim.step(day)
-        days.append(torch.stack([kpis[n].to(torch.float64) for n in names]))
-        progress((day + 1) / settings.days, f"day {day + 1}/{settings.days}",
-                 {"dau": float(kpis["dau"].to(torch.float64).mean()), "gross": float(kpis["gross"].mean())})
+    with threads_for(sim.dev, sim.R * sim.N * sim.K):
+        for day in range(settings.days):
+            kpis = sim.step(day)
+            days.append(torch.stack([kpis[n].to(torch.float64) for n in names]))
+            progress((day + 1) / settings.days, f"day {day + 1}/{settings.days}",
+                     {"dau": float(kpis["dau"].to(torch.float64).mean()), "gross": float(kpis["gross"].mean())})
     values = torch.stack(days).cpu().numpy()
     return SimResult(
         metrics=names, values=values,
