@@ -24,13 +24,14 @@ on one thread and restores the caller's setting afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy.optimize import minimize
+
+from engine.threads import one_thread
 
 LogLikelihood = Callable[[torch.Tensor], torch.Tensor]
 """Maps the positive parameters (1-D float64 tensor) to the total log-likelihood (a scalar)."""
@@ -62,16 +63,6 @@ class FitResult:
         }
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def maximise(
     log_likelihood: LogLikelihood,
     names: Sequence[str],
@@ -86,7 +77,7 @@ def maximise(
     >>> round(fit.params["x"], 6), fit.converged
     (2.0, True)
     """
-    with _one_thread():
+    with one_thread():
         return _maximise(log_likelihood, names, start, n=n, gtol=gtol)
 
 
