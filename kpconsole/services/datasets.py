@@ -1,4 +1,4 @@
-"""Datasets: ingest, list, show, delete, and loading their tables for other services."""
+"""Datasets: ingest, list, show, delete, generate sample data, and loading their tables for other services."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import polars as pl
 from engine.data import oulad, stackexchange
 from engine.data.profile import top_items
 from engine.data.sources import format_of
+from engine.data.synth import SynthConfig, generate
 from engine.data.tabular import TableRequest, ingest_tables
 from engine.progress import Progress, no_progress
 from kpconsole.errors import ConsoleError
@@ -19,6 +20,8 @@ from store.catalog import DatasetRecord
 
 INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "oulad", "folder")
 CANONICAL_FOLDER_FILES = ("events", "users", "items")
+SYNTH_FORMATS = ("csv", "parquet")
+SYNTH_MIN_USERS = 50
 
 
 @dataclass(frozen=True)
@@ -179,3 +182,45 @@ def load(record: DatasetRecord, table: str) -> pl.LazyFrame:
             f"dataset '{record.name}' has no table '{table}' (tables: {', '.join(record.tables)})"
         )
     return pl.scan_parquet(record.table_path(table))
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """What :func:`synthesize` wrote: the folder, its files and the size of each generated table."""
+
+    folder: Path
+    files: list[Path]
+    users: int
+    items: int
+    events: int
+    config: dict
+
+
+def synthesize(out: Path, *, users: int = 1_000, days: int = 180, seed: int = 7, fmt: str = "csv",
+               force: bool = False) -> SynthResult:
+    """Generate a knowledge platform with planted segments, tastes and price sensitivity into
+    folder ``out`` (users, items, events and the truth_* tables), as ``kpconsole data synth`` does,
+    after the same checks with the same one-line messages. It writes a folder, not the workspace,
+    so it needs no role and is not audited; ingest the folder to use it.
+
+    >>> synthesize(Path("shop"), users=200, days=30).events  # doctest: +SKIP
+    2718
+    """
+    usage = "data synth: Invalid value for"
+    if users < SYNTH_MIN_USERS:
+        raise ConsoleError(f"{usage} '--users': Input should be greater than or equal to {SYNTH_MIN_USERS}")
+    if days < 1:
+        raise ConsoleError(f"{usage} '--days': Input should be greater than or equal to 1")
+    if fmt not in SYNTH_FORMATS:
+        raise ConsoleError(f"{usage} --format: csv or parquet")
+    if out.exists() and not out.is_dir():
+        raise ConsoleError(f"{usage} OUT: {out} is not a folder")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ConsoleError(f"{usage} OUT: {out} is not empty (pass --force to write into it)")
+    data = generate(SynthConfig(users=users, days=days, seed=seed))
+    try:
+        written = data.write(out, fmt)
+    except OSError as exc:
+        raise ConsoleError(f"{out}: cannot write the generated data ({exc.strerror})") from None
+    return SynthResult(out, written, data.users.height, data.items.height, data.events.height,
+                       data.config.as_dict())
