@@ -20,6 +20,7 @@ from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen
 from kpconsole.tui.screens.ingest import IngestScreen
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
+from kpconsole.tui.screens.synth_form import SynthFormScreen
 from kpconsole.tui.screens.train import TrainScreen
 from kpconsole.tui.screens.update_form import UpdateFormScreen
 from kpconsole.tui.screens.value_form import ValueFormScreen
@@ -82,6 +83,12 @@ BACKTEST = [
     ({"cut": "soon"}, "--cut 'soon': give a date (2026-05-01) or a ratio of the time span (0.7)"),
     ({"cut": "0.8", "replicates": "0"}, "--replicates 0: must be greater than 0"),
 ]
+SYNTH = [
+    ({}, "data synth: Missing argument 'out'."),
+    ({"out": "{tmp}/synth", "users": "10"}, "'--users': Input should be greater than or equal to 50"),
+    ({"out": "{tmp}/synth", "days": "ten"}, "'--days': Input should be a valid integer"),
+    ({"out": "{tmp}/shop.csv"}, "shop.csv is not a folder"),
+]
 
 
 @pytest.fixture
@@ -132,6 +139,7 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
         (lambda: UpdateFormScreen(model, ["platform"]), UPDATE),
         (lambda: GrantFormScreen(), GRANT),
         (lambda: RevokeFormScreen(), REVOKE),
+        (lambda: SynthFormScreen(), SYNTH),
     ]
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -153,3 +161,4 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
                 await settle(pilot)
         assert app.is_running
     assert workspace_state(session) == before
+    assert not (tmp_path / "synth").exists()

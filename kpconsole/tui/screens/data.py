@@ -1,4 +1,5 @@
-"""2 Data: the datasets with their sizes and time ranges; open one, ingest a file, delete one."""
+"""2 Data: the datasets with their sizes and time ranges; open one, ingest a file, generate sample
+data to ingest, delete one."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kpconsole.services import datasets
+from kpconsole.services.datasets import SynthResult
 from kpconsole.tui.formatting import count, day
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.screens.dataset import DatasetScreen
 from kpconsole.tui.screens.ingest import IngestScreen
+from kpconsole.tui.screens.synth_form import SynthFormScreen, written
 from kpconsole.tui.tables import sync_rows
 from kpconsole.tui.widgets.bars import Bars
-from store.catalog import DatasetRecord
+from store.catalog import NAME, DatasetRecord
 
 COLUMNS = ("name", "format", "events", "users", "items", "from", "to")
 
@@ -44,6 +47,7 @@ class DataScreen(ConsoleScreen):
     BINDINGS = [
         Binding("o", "browse", "Open", tooltip="Browse: dataset rows", id="data.browse"),
         Binding("i", "ingest", "Ingest", tooltip="Ingest: file or dump…", id="data.ingest"),
+        Binding("g", "synth", "Generate", tooltip="Generate: sample data…", id="data.synth"),
         Binding("d", "delete", "Delete", tooltip="Delete: dataset…", id="data.delete"),
         Binding("r", "refresh", "Refresh", tooltip="Refresh: datasets", id="data.refresh"),
     ]
@@ -129,6 +133,22 @@ class DataScreen(ConsoleScreen):
     def _ingest_started(self, job_id: int | None) -> None:
         if job_id is not None:
             self.console.watch_job(job_id, on_end=lambda job: self.action_refresh())
+
+    def action_synth(self) -> None:
+        self.app.push_screen(SynthFormScreen(), self._synthesized)
+
+    def _synthesized(self, result: SynthResult | None) -> None:
+        """Sample data written: say what and where, and offer the ingest form filled in with the
+        folder (named after it when that is a valid dataset name) to those who may ingest."""
+        if result is None:
+            return
+        if not self.allowed("data.ingest"):
+            self.notify(f"{written(result)}; ingesting it needs the operator role")
+            return
+        self.notify(f"{written(result)}; ingest it with the form (esc: not now)")
+        folder = result.folder
+        name = folder.name if NAME.match(folder.name) and folder.name not in {r.name for r in self.records} else ""
+        self.app.push_screen(IngestScreen(str(folder), name), self._ingest_started)
 
     def action_delete(self) -> None:
         record = self.selected

@@ -38,10 +38,16 @@ class IngestScreen(FormScreen[int | None]):
     TITLE_TEXT = "Ingest a file, folder or Stack Exchange dump (runs as a job)"
     SUBMIT_LABEL = "Ingest"
 
+    def __init__(self, path: str = "", name: str = "") -> None:
+        """``path`` and ``name`` fill those fields in (after generating sample data, say)."""
+        super().__init__()
+        self.path, self.name_given = path, name
+
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("path", Input(placeholder="events.csv, a folder, or a dump folder", id="path",
+        yield FormRow("path", Input(self.path, placeholder="events.csv, a folder, or a dump folder", id="path",
                                     suggester=PathSuggester(), compact=True))
-        yield FormRow("name", Input(placeholder="dataset name: letters, digits, . _ -", id="name", compact=True))
+        yield FormRow("name", Input(self.name_given, placeholder="dataset name: letters, digits, . _ -", id="name",
+                                    compact=True))
         yield FormRow("format", Select([(f, f) for f in INGEST_FORMATS], prompt="by suffix/content",
                                        id="format", compact=True))
         yield FormRow("map", Input(placeholder="FIELD=COLUMN, … e.g. user_id=id_student, items.price=cost",
@@ -58,7 +64,7 @@ class IngestScreen(FormScreen[int | None]):
                                         "no: refuse if the name is taken"))
 
     def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
+        self.query_one("#name" if self.path else "#path", Input).focus()
 
     def request(self) -> IngestRequest:
         """The form as an ingest request; a missing PATH or NAME is a one-line usage error."""

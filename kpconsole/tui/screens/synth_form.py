@@ -1,0 +1,91 @@
+"""The sample-data form (Data → g): generate a platform with planted segments, tastes and price
+sensitivity into a folder, as ``kpconsole data synth OUT`` does — the same fields, defaults and
+checks, and the CLI's one-line message for a bad value, with nothing written. It runs in a worker
+(seconds, not a job: the CLI runs it in the foreground too) and needs no role: it writes a folder,
+not the workspace; ingesting the folder is what changes the workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import Input, Label, Select
+from textual.worker import Worker, WorkerState
+
+from kpconsole.errors import ConsoleError
+from kpconsole.services import datasets
+from kpconsole.services.datasets import SYNTH_FORMATS, SynthResult
+from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.widgets.form_row import FormRow, yes_no
+from kpconsole.tui.widgets.path_suggester import PathSuggester, typed_path
+
+DEFAULTS = {"users": 1_000, "days": 180, "seed": 7}
+"""``kpconsole data synth``'s defaults (they make ``sample_data/platform``)."""
+
+
+@dataclass
+class Synthesized(Message):
+    result: SynthResult
+
+
+def whole_number(option: str, text: str, default: int) -> int:
+    """A whole number typed for ``--option`` (blank: its default); otherwise the CLI's message."""
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConsoleError(f"data synth: Invalid value for '--{option}': Input should be a valid integer, "
+                           "unable to parse string as an integer") from None
+
+
+def written(result: SynthResult) -> str:
+    """What was generated and where, as the CLI says it."""
+    return (f"wrote {result.events:,} events, {result.users:,} users, {result.items:,} items to "
+            f"{result.folder}")
+
+
+class SynthFormScreen(FormScreen[SynthResult | None]):
+    """Generate sample data"""
+
+    TITLE_TEXT = "Generate sample data: a platform with planted segments, tastes and prices, into a folder"
+    SUBMIT_LABEL = "Generate"
+
+    def compose_fields(self) -> ComposeResult:
+        yield FormRow("folder", Input(placeholder="a new or empty folder for users, items, events (+ truth_*)",
+                                      id="out", suggester=PathSuggester(), compact=True))
+        for name, label in (("users", "users (≥ 50)"), ("days", "days (≥ 1)"), ("seed", "seed")):
+            yield FormRow(label, Input(value=str(DEFAULTS[name]), id=name, compact=True))
+        yield FormRow("format", Select([(f, f) for f in SYNTH_FORMATS], value="csv", allow_blank=False,
+                                       id="format", compact=True))
+        yield FormRow("force", yes_no("force", "yes: write into a folder that already has files",
+                                      "no: refuse a folder that has files"))
+        yield Label("", id="synth-status", classes="form-note")
+
+    def on_mount(self) -> None:
+        self.query_one("#out", Input).focus()
+
+    def submit(self) -> None:
+        if not self.text("out"):
+            raise ConsoleError("data synth: Missing argument 'out'.")
+        out = typed_path(self.text("out"))
+        numbers = {name: whole_number(name, self.text(name), default) for name, default in DEFAULTS.items()}
+        self.query_one("#synth-status", Label).update(f"generating {numbers['users']:,} users × "
+                                                      f"{numbers['days']} days…")
+        self.in_thread(self._generate, out, numbers, str(self.choice("format")), bool(self.choice("force")),
+                       group="synth")
+
+    def _generate(self, out: Path, numbers: dict[str, int], fmt: str, force: bool) -> None:
+        self.post_message(Synthesized(datasets.synthesize(out, fmt=fmt, force=force, **numbers)))
+
+    def on_synthesized(self, message: Synthesized) -> None:
+        self.dismiss(message.result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A refused or failed generation leaves the form open, its status cleared (the base class
+        shows why)."""
+        if event.state is WorkerState.ERROR:
+            self.query_one("#synth-status", Label).update("")
