@@ -1,16 +1,20 @@
 """Simulate screen: run a tiny scenario as a job, see its daily KPI with interval bands, compare
 two runs (identical scenarios with common random numbers differ by exactly zero), run an edited
-scenario without saving it, calibrate, and backtest."""
+scenario without saving it, calibrate, backtest, see a run's totals and the calibrations."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from test_tui_data import wait_for_job
 from test_tui_support import SAMPLE, console, notices, platform_workspace, run_async, screen_text, settle
 from textual.widgets import DataTable, Input, OptionList, TextArea
 
+from engine.simulate.intervals import mean_interval
 from kpconsole import jobs
 from kpconsole.services import simulate
+from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
@@ -178,3 +182,88 @@ async def test_a_backtest_runs_as_a_job_and_its_run_shows_the_mape_and_what_happ
         happened = sorted(simulate.series(session, run.id, ["actual_dau"]), key=lambda r: r["day"])
         assert simulated.label == "dau" and actual.label == "actual dau"
         assert list(actual.values) == [r["mean"] for r in happened]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """A workspace with two small runs of the baseline (one calibration) and a second calibration."""
+    session = platform_workspace(tmp_path_factory.mktemp("simulated") / "ws")
+    runs = [simulate.run_file(session, SCENARIOS / "baseline.toml", days=3, replicates=r) for r in (3, 2)]
+    simulate.calibrate(session, "platform", segmentation="rule", seed=1)
+    return session, runs
+
+
+def panel_line(text: str, first_word: str) -> str:
+    return next(line for line in text.splitlines() if line.split()[:1] == [first_word])
+
+
+@run_async
+async def test_t_shows_the_highlighted_runs_totals_with_95_percent_intervals_as_sim_show_does(simulated):
+    session, (first, second) = simulated
+    values = simulate.totals(first, simulate.replicate_values(first))
+    mean, low, high = mean_interval(values["dau"])
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        runs = app.screen.query_one("#sim-runs", DataTable)
+        runs.focus()
+        runs.move_cursor(row=list(app.screen.runs).index(str(first.id)))
+        await pilot.press("t")
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"run {first.id} 'baseline' (run) on 'platform': 3 days × 3 replicates, seed" in text
+        assert "headline KPIs (t: every one)" in text
+        assert panel_line(text, "dau").split() == ["dau", "mean", short(float(mean)), f"[{short(float(low))},",
+                                                   f"{short(float(high))}]"]
+        assert "wau" not in text.split()  # not a headline KPI
+        await pilot.press("t")  # again: every KPI, as sim show --all
+        await settle(pilot)
+        text = screen_text(app)
+        assert "every KPI (t: the headline ones)" in text
+        wau = simulate.totals(first, simulate.replicate_values(first))["wau"]
+        assert panel_line(text, "wau").split()[:3] == ["wau", "mean", short(float(mean_interval(wau)[0]))]
+        runs.move_cursor(row=list(app.screen.runs).index(str(second.id)))  # the totals follow the cursor
+        await settle(pilot)
+        assert f"run {second.id} 'baseline' (run) on 'platform': 3 days × 2 replicates" in screen_text(app)
+        await pilot.press("x")
+        await settle(pilot)
+        assert not app.screen.query_one("#sim-panel").display and "run totals" not in screen_text(app)
+
+
+@run_async
+async def test_l_lists_the_calibrations_and_shows_what_the_highlighted_one_fitted(simulated):
+    session, _ = simulated
+    newest, older = simulate.list_calibrations(session)
+    app = console(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one("#sim-calibrations", DataTable)
+        assert table.display and app.screen.focused is table
+        text = screen_text(app)
+        assert "id  dataset   events  segments  tastes  made              by" in text
+        for c in (newest, older):
+            assert re.search(rf"^ *{c.id} +platform +all +{c.segments} +{c.tastes} +{c.created_at[:10]} .* ops *$",
+                             text, re.MULTILINE), c
+        assert f"calibration {newest.id} of 'platform'" in text and "per segment" in text
+        await pilot.press("down")
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"calibration {older.id} of 'platform'" in text
+        assert f"calibration {newest.id} of" not in text
+        await pilot.press("enter")  # that calibration alone, the panel focused to scroll through it
+        await settle(pilot)
+        assert not table.display and app.screen.focused is app.screen.query_one("#sim-panel")
+        await pilot.press("end")
+        await settle(pilot)
+        assert f"catalog: {older.summary['catalog']['items']:,} items" in screen_text(app)
+        await pilot.press("l")  # the list again, focused
+        await settle(pilot)
+        assert table.display and app.screen.focused is table
+        await pilot.press("x")  # closed: the focus goes back to the runs
+        await settle(pilot)
+        assert not app.screen.query_one("#sim-panel").display
+        assert app.screen.focused is app.screen.query_one("#sim-runs", DataTable)

@@ -2,7 +2,9 @@
 with its interval band, and compare two runs (differences with intervals, paired when the runs
 share their random numbers). Calibrate the simulator from a dataset (what was fitted shows
 below the runs) and backtest it (a job; its run shows the MAPE of daily actives and revenue,
-and its chart what actually happened beside the simulation).
+and its chart what actually happened beside the simulation). The panel below the runs also
+shows a run's totals with their intervals (``sim show RUN``) and the calibrations with what
+each fitted (``sim list --calibrations``); its renderables are in :mod:`.sim_views`.
 
 Scenario files are read from a folder (the repository's ``sample_data/scenarios`` by default;
 ``f`` changes it). An edited scenario runs as it stands (``r``: the run keeps its text and is
@@ -15,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import RenderableType
-from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from engine.simulate.metrics import METRICS
@@ -27,11 +29,11 @@ from kpconsole.demo import sample_data_dir
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets, simulate
 from kpconsole.services.simulate import Comparison
-from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen, mape_line
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen, calibration_view
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
+from kpconsole.tui.screens.sim_views import CALIBRATIONS, calibration_row, comparison_table, totals_view
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
 from store.jobs import JobRecord
@@ -61,6 +63,11 @@ class RunsCompared(Message):
     comparison: Comparison
 
 
+@dataclass
+class CalibrationsListed(Message):
+    calibrations: list[CalibrationRecord]
+
+
 def shown(folder: Path) -> str:
     """A folder as a person reads it: relative to where the console started when inside it."""
     try:
@@ -76,20 +83,6 @@ def default_folder() -> Path:
         return Path.cwd()
 
 
-def comparison_table(c: Comparison) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left", expand=True,
-                  title=f"run {c.a.id} {c.a.name} − run {c.b.id} {c.b.name} · "
-                        f"{'paired: common random numbers' if c.paired else 'unpaired (Welch)'} · 95% intervals, "
-                        "≠ 0 where one excludes zero")
-    for name in ("metric", "A", "B", "A − B", "interval", ""):
-        table.add_column(name, justify="left" if name in ("metric", "") else "right")
-    for row in c.rows:
-        excludes_zero = row["low"] > 0 or row["high"] < 0
-        table.add_row(row["metric"], short(row["a"]), short(row["b"]), short(row["difference"]),
-                      f"[{short(row['low'])}, {short(row['high'])}]", "≠ 0" if excludes_zero else "")
-    return table
-
-
 class SimulateScreen(ConsoleScreen):
     """Simulate"""
 
@@ -102,7 +95,10 @@ class SimulateScreen(ConsoleScreen):
         Binding("ctrl+s", "save", "Save as", tooltip="Save: edited scenario as a new file", id="simulate.save"),
         Binding("w", "calibrate", "Calibrate", tooltip="Calibrate: simulated world from a dataset…",
                 id="simulate.calibrate"),
+        Binding("l", "calibrations", "Calibrations", tooltip="List: calibrations and what each fitted",
+                id="simulate.calibrations"),
         Binding("b", "backtest", "Backtest", tooltip="Backtest: simulator on a dataset…", id="simulate.backtest"),
+        Binding("t", "totals", "Totals", tooltip="Show: run totals with 95% intervals", id="simulate.totals"),
         Binding("m", "metric", "Metric", tooltip="Show: next KPI", id="simulate.metric"),
         Binding("space", "mark", "Mark", tooltip="Mark: run for comparison", id="simulate.mark"),
         Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="simulate.compare"),
@@ -121,7 +117,12 @@ class SimulateScreen(ConsoleScreen):
         self.loaded_text = ""  # the highlighted scenario file's text, as read
         self.show_run: str | None = None  # a run to put the cursor on once it is listed
         self.charted: str | None = None  # the run whose series the chart shows
-        self.verdict_shown = False  # the panel holds the charted backtest's MAPE
+        self.calibrations: dict[str, CalibrationRecord] = {}
+        self.panel: str | None = None
+        """What the panel holds: "verdict" (the charted backtest's MAPE), "totals" (the charted
+        run's), "calibrations" (the list, with the highlighted one's fit), "fit", "comparison";
+        None when it is closed."""
+        self.every_kpi = False  # the totals show every KPI, not only the headline ones
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sim-top"):
@@ -133,10 +134,12 @@ class SimulateScreen(ConsoleScreen):
             yield DataTable(id="sim-runs", cursor_type="row")
             yield Chart("", id="sim-chart")
         with VerticalScroll(id="sim-panel"):
+            yield DataTable(id="sim-calibrations", cursor_type="row")
             yield Static(id="sim-compare")
 
     def on_mount(self) -> None:
         set_columns(self.query_one("#sim-runs", DataTable), RUNS)
+        set_columns(self.query_one("#sim-calibrations", DataTable), CALIBRATIONS)
         self.list_files()
         self.query_one("#sim-files", OptionList).focus()
 
@@ -236,7 +239,7 @@ class SimulateScreen(ConsoleScreen):
 
     def _calibrated(self, record: CalibrationRecord | None) -> None:
         if record is not None:
-            self.show_panel(calibration_view(record))
+            self.show_panel(calibration_view(record), "fit")
 
     def action_backtest(self) -> None:
         self.app.push_screen(BacktestFormScreen(self.dataset_names, self.dataset), self._started)
@@ -262,8 +265,11 @@ class SimulateScreen(ConsoleScreen):
             self.show_run = None
         self.show_series()
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.show_series()
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "sim-calibrations":
+            self.show_fit()
+        else:
+            self.show_series()
 
     def show_series(self) -> None:
         key = cursor_key(self.query_one("#sim-runs", DataTable))
@@ -273,12 +279,13 @@ class SimulateScreen(ConsoleScreen):
         metric = SHOWN_METRICS[self.metric_at % len(SHOWN_METRICS)]
         run = self.runs[key]
         backtest = run.summary.get("backtest")
-        if key != self.charted:  # moved: a backtest's verdict below it, none for another run
-            if backtest:
-                self.show_panel(mape_line(backtest))
-            elif self.verdict_shown:
+        if key != self.charted:  # moved: the totals follow; else a backtest's verdict, none for another run
+            if self.panel == "totals":
+                self.show_panel(totals_view(run, self.every_kpi), "totals")
+            elif backtest:
+                self.show_panel(mape_line(backtest), "verdict")
+            elif self.panel == "verdict":
                 self.action_close_panel()
-            self.verdict_shown = bool(backtest)
         self.charted = key
         wanted = [metric, f"actual_{metric}"] if backtest and metric in ACTUAL else [metric]
         self.in_thread(lambda: self.post_message(SeriesLoaded(run.id, metric, simulate.series(
@@ -318,15 +325,68 @@ class SimulateScreen(ConsoleScreen):
         self.in_thread(lambda: self.post_message(RunsCompared(simulate.compare(self.session, a, b))), group="compare")
 
     def on_runs_compared(self, message: RunsCompared) -> None:
-        self.show_panel(comparison_table(message.comparison))
+        self.show_panel(comparison_table(message.comparison), "comparison")
 
-    # --- the panel below the runs: a comparison, a calibration or a backtest's verdict ----------
+    def action_totals(self) -> None:
+        """The highlighted run's totals with their intervals; pressed again, every KPI or the headline ones."""
+        key = cursor_key(self.query_one("#sim-runs", DataTable))
+        if key is None:
+            self.notify("no runs yet: pick a scenario and press r", severity="warning")
+            return
+        showing = self.panel == "totals" and self.query_one("#sim-panel").display
+        self.every_kpi = not self.every_kpi if showing else False
+        self.show_panel(totals_view(self.runs[key], self.every_kpi), "totals")
 
-    def show_panel(self, content: RenderableType) -> None:
+    # --- calibrations ---------------------------------------------------------------------------
+
+    def action_calibrations(self) -> None:
+        self.in_thread(lambda: self.post_message(CalibrationsListed(simulate.list_calibrations(self.session))),
+                       group="calibrations")
+
+    def on_calibrations_listed(self, message: CalibrationsListed) -> None:
+        self.calibrations = {str(c.id): c for c in message.calibrations}
+        table = self.query_one("#sim-calibrations", DataTable)
+        sync_rows(table, [(str(c.id), calibration_row(c)) for c in message.calibrations])
+        if not self.calibrations:
+            self.show_panel("no calibrations yet: w calibrates the simulator from a dataset (a run makes one too)",
+                            "calibrations")
+            return
+        self.show_panel("", "calibrations")
+        self.show_fit()
+        table.focus()
+
+    def show_fit(self) -> None:
+        """Below the list, what the highlighted calibration fitted."""
+        key = cursor_key(self.query_one("#sim-calibrations", DataTable))
+        if self.panel == "calibrations" and key in self.calibrations:
+            self.query_one("#sim-compare", Static).update(calibration_view(self.calibrations[key]))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """enter on a calibration: its fit alone in the panel, focused to scroll (l lists them again)."""
+        key = cursor_key(event.data_table)
+        if event.data_table.id == "sim-calibrations" and key in self.calibrations:
+            self.show_panel(calibration_view(self.calibrations[key]), "fit")
+            self.query_one("#sim-panel").focus(scroll_visible=False)  # at 80×24 the screen would scroll
+
+    # --- the panel below the runs ------------------------------------------------------------
+
+    def show_panel(self, content: RenderableType, kind: str) -> None:
+        """Show ``content`` in the panel; ``kind`` says what it is (see ``self.panel``)."""
+        self.panel = kind
+        if kind == "calibrations" and self.calibrations:
+            self.query_one("#sim-calibrations").display = True
+        else:
+            self.hide(self.query_one("#sim-calibrations"))
         self.query_one("#sim-compare", Static).update(content)
         self.query_one("#sim-panel").display = True
-        self.verdict_shown = False
 
     def action_close_panel(self) -> None:
         """Hide the panel (on a small terminal it leaves the runs and the chart no room)."""
-        self.query_one("#sim-panel").display = False
+        self.hide(self.query_one("#sim-panel"))
+        self.panel = None
+
+    def hide(self, widget: Widget) -> None:
+        """Hide ``widget``; the focus, if it was inside, goes back to the runs."""
+        if self.focused is not None and widget in self.focused.ancestors_with_self:
+            self.query_one("#sim-runs", DataTable).focus()
+        widget.display = False

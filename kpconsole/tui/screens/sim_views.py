@@ -1,0 +1,67 @@
+"""What the Simulate screen's panel below the runs shows, as Rich renderables: a comparison of two
+runs, a run's totals with their intervals (``kpconsole sim show RUN``), and the calibrations
+(``kpconsole sim list --calibrations``). A calibration's fitted parameters are
+:func:`~kpconsole.tui.screens.calibrate_form.calibration_view`, and a backtest's verdict
+:func:`~kpconsole.tui.screens.backtest_form.mape_line`.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+
+from engine.simulate.metrics import HEADLINE, METRICS
+from kpconsole.services.simulate import Comparison
+from kpconsole.tui.formatting import minute, short
+from kpconsole.tui.screens.backtest_form import mape_line
+from store.simulations import CalibrationRecord, RunRecord
+
+CALIBRATIONS = ("id", "dataset", "events", "segments", "tastes", "made", "by")
+"""``sim list --calibrations``'s columns, and who made each."""
+
+
+def comparison_table(c: Comparison) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left", expand=True,
+                  title=f"run {c.a.id} {c.a.name} − run {c.b.id} {c.b.name} · "
+                        f"{'paired: common random numbers' if c.paired else 'unpaired (Welch)'} · 95% intervals, "
+                        "≠ 0 where one excludes zero")
+    for name in ("metric", "A", "B", "A − B", "interval", ""):
+        table.add_column(name, justify="left" if name in ("metric", "") else "right")
+    for row in c.rows:
+        excludes_zero = row["low"] > 0 or row["high"] < 0
+        table.add_row(row["metric"], short(row["a"]), short(row["b"]), short(row["difference"]),
+                      f"[{short(row['low'])}, {short(row['high'])}]", "≠ 0" if excludes_zero else "")
+    return table
+
+
+def interval(total: dict) -> str:
+    """A total's 95 % interval, ``[low, high]``."""
+    return f"[{short(total['low'])}, {short(total['high'])}]"
+
+
+def totals_view(run: RunRecord, every_kpi: bool = False) -> Group:
+    """What ``sim show RUN`` prints: the run, a backtest's verdict, each KPI's total over the run
+    (summed, averaged or the last day's, as it aggregates) with its 95 % interval over the
+    replicates — the headline KPIs, or every one (``--all``) — the incentives and the notes."""
+    s = run.summary
+    heading = (f"run {run.id} '{run.name}' ({run.kind}) on '{run.dataset}': {run.days} days × {run.replicates} "
+               f"replicates, seed {run.seed}, {run.device}; policy {s.get('policy')}; "
+               f"{s.get('agents', 0):,} agents per replicate")
+    verdict = [mape_line(s["backtest"])] if s.get("backtest") else []
+    totals = s["totals"]
+    shown = "every KPI (t: the headline ones)" if every_kpi else "headline KPIs (t: every one)"
+    title = f"run totals, 95% interval over replicates: {shown}; what each is: docs/simulation.md"
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("kpi", "over run", "mean", "interval"):
+        table.add_column(name, justify="right" if name in ("mean", "interval") else "left", no_wrap=True)
+    for metric in (m for m in (METRICS if every_kpi else HEADLINE) if m in totals):
+        table.add_row(metric, METRICS[metric][0], short(totals[metric]["mean"]), interval(totals[metric]))
+    incentives = [f"incentive '{p['name']}' on {p['action']}: first threshold {p['threshold']}"
+                  for p in s.get("incentives", [])]
+    notes = [f"note: {line}" for line in s.get("notes", [])]
+    return Group(heading, *verdict, title, table, *incentives, *notes)
+
+
+def calibration_row(c: CalibrationRecord) -> tuple[str, ...]:
+    """One calibration as ``sim list --calibrations`` lists it (events: all, or before a backtest's cut)."""
+    return (str(c.id), c.dataset, c.cut or "all", c.segments, c.tastes, minute(c.created_at), c.created_by)
