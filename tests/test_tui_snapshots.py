@@ -57,6 +57,9 @@ def keys_then_settle(*keys: str):
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
+        focused = pilot.app.focused
+        if focused is not None and hasattr(focused, "cursor_blink"):
+            focused.cursor_blink = False  # the cursor shown, not wherever its 0.5 s blink timer left it
 
     return run_before
 
