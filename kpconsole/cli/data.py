@@ -125,7 +125,7 @@ def _print_summary(summary: datasets.DatasetSummary) -> None:
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write users/items/events (+ truth_*) into.")],
-    users: Annotated[int, typer.Option("--users", min=50, help="Number of users.")] = 1_000,
+    users: Annotated[int, typer.Option("--users", min=datasets.SYNTH_MIN_USERS, help="Number of users.")] = 1_000,
     days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 180,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 7,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
@@ -133,17 +133,13 @@ def synth(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Generate a knowledge platform with planted segments, tastes and price sensitivity."""
-    from engine.data.synth import SynthConfig, generate
-
-    if fmt not in ("csv", "parquet"):
-        raise typer.BadParameter("csv or parquet", param_hint="--format")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise typer.BadParameter(f"{out} is not empty (pass --force to write into it)", param_hint="OUT")
-    data = generate(SynthConfig(users=users, days=days, seed=seed))
-    written = data.write(out, fmt)
-    info = {"folder": str(out), "files": [str(p) for p in written], "users": data.users.height,
-            "items": data.items.height, "events": data.events.height, "config": data.config.as_dict()}
+    try:
+        result = datasets.synthesize(out, users=users, days=days, seed=seed, fmt=fmt, force=force)
+    except datasets.SynthValueError as exc:
+        raise typer.BadParameter(exc.reason, param_hint=exc.param) from None
+    info = {"folder": str(out), "files": [str(p) for p in result.files], "users": result.users,
+            "items": result.items, "events": result.events, "config": result.config}
     common.emit(info, as_json, lambda: common.note(
-        f"wrote {data.events.height:,} events, {data.users.height:,} users, {data.items.height:,} items to {out}"
+        f"wrote {result.events:,} events, {result.users:,} users, {result.items:,} items to {out}"
         f" — ingest with: kpconsole data ingest {out} --name NAME"
     ))

@@ -184,6 +184,15 @@ def load(record: DatasetRecord, table: str) -> pl.LazyFrame:
     return pl.scan_parquet(record.table_path(table))
 
 
+class SynthValueError(ConsoleError):
+    """A bad ``data synth`` value, named as the command line names it (the console shows the
+    same line the CLI prints)."""
+
+    def __init__(self, param: str, reason: str) -> None:
+        self.param, self.reason = param, reason
+        super().__init__(f"data synth: Invalid value for {param}: {reason}")
+
+
 @dataclass(frozen=True)
 class SynthResult:
     """What :func:`synthesize` wrote: the folder, its files and the size of each generated table."""
@@ -206,17 +215,16 @@ def synthesize(out: Path, *, users: int = 1_000, days: int = 180, seed: int = 7,
     >>> synthesize(Path("shop"), users=200, days=30).events  # doctest: +SKIP
     2718
     """
-    usage = "data synth: Invalid value for"
     if users < SYNTH_MIN_USERS:
-        raise ConsoleError(f"{usage} '--users': Input should be greater than or equal to {SYNTH_MIN_USERS}")
+        raise SynthValueError("'--users'", f"Input should be greater than or equal to {SYNTH_MIN_USERS}")
     if days < 1:
-        raise ConsoleError(f"{usage} '--days': Input should be greater than or equal to 1")
+        raise SynthValueError("'--days'", "Input should be greater than or equal to 1")
     if fmt not in SYNTH_FORMATS:
-        raise ConsoleError(f"{usage} --format: csv or parquet")
+        raise SynthValueError("--format", "csv or parquet")
     if out.exists() and not out.is_dir():
-        raise ConsoleError(f"{usage} OUT: {out} is not a folder")
+        raise SynthValueError("OUT", f"{out} is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
-        raise ConsoleError(f"{usage} OUT: {out} is not empty (pass --force to write into it)")
+        raise SynthValueError("OUT", f"{out} is not empty (pass --force to write into it)")
     data = generate(SynthConfig(users=users, days=days, seed=seed))
     try:
         written = data.write(out, fmt)
