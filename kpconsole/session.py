@@ -34,14 +34,18 @@ class Session:
                 f"{self.actor.name} ({self.actor.role}) may not {action}: it needs the {needed} role"
             )
 
-    @contextmanager
-    def action(self, name: str, *, target: str | None = None, params: dict | None = None) -> Iterator[None]:
-        """Run a change: check the role, then audit it as ok, error or refused."""
+    def authorize(self, name: str, *, target: str | None = None, params: dict | None = None) -> None:
+        """Raise :class:`PermissionDenied`, audited as refused, when the role may not do ``name``."""
         try:
             self.require(required_role(name), name)
         except PermissionDenied as exc:
             self._audit(name, target, params, "refused", str(exc))
             raise
+
+    @contextmanager
+    def action(self, name: str, *, target: str | None = None, params: dict | None = None) -> Iterator[None]:
+        """Run a change: check the role, then audit it as ok, error or refused."""
+        self.authorize(name, target=target, params=params)
         try:
             yield
         except Cancelled:

@@ -22,7 +22,6 @@ from kpconsole.errors import ConsoleError, PermissionDenied
 from kpconsole.identity import Role
 from kpconsole.jobs import detach, processes, runner
 from kpconsole.jobs.registry import JobKind, get_job_kind
-from kpconsole.policy import required_role
 from kpconsole.session import Session
 from store import jobs as jobs_store
 from store.clock import parse
@@ -41,9 +40,7 @@ TERM_GRACE_S = 5.0
 def refuse_unless_allowed(session: Session, spec: JobKind, target: str, params: dict) -> None:
     """Refuse (and audit as refused, under the kind's own action) a role that may not make the
     change a job of kind ``spec`` makes."""
-    if not session.actor.role.allows(required_role(spec.action)):
-        with session.action(spec.action, target=target, params=params):
-            pass  # Session.action raises PermissionDenied before entering
+    session.authorize(spec.action, target=target, params=params)
 
 
 def _check_owner(session: Session, job: JobRecord, verb: str) -> None:
