@@ -16,7 +16,7 @@ from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 
 SIM_DEVICES = ("auto", "cpu", "cuda")
 
@@ -54,11 +54,10 @@ class BacktestFormScreen(FormScreen[int | None]):
     def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
         super().__init__()
         self.datasets = datasets
-        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+        self.dataset = dataset
 
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, self.dataset)
         yield FormRow("cut", Input(placeholder="first simulated day (2026-05-01) or a ratio of the time span (0.7)",
                                    id="cut", compact=True))
         yield FormRow("replicates", Input(value="16", id="replicates", compact=True))

@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import ConsoleError
@@ -19,7 +19,7 @@ from kpconsole.services import simulate
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 from store.simulations import CalibrationRecord
 
 #: What ``sim calibrate`` prints per segment: (row label, summary key).
@@ -81,11 +81,10 @@ class CalibrateFormScreen(FormScreen[CalibrationRecord | None]):
     def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
         super().__init__()
         self.datasets = datasets
-        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+        self.dataset = dataset
 
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, self.dataset)
         yield FormRow("segments", Input(placeholder="a segmentation id, or rule [the dataset's newest, else the rule]",
                                         id="segments", compact=True))
         yield FormRow("model", Input(placeholder="take tastes from this model's embeddings (als, bpr, ncf) [tags]",

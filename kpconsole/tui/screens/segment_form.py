@@ -15,7 +15,7 @@ from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 
 
 @dataclass
@@ -34,11 +34,10 @@ class SegmentFormScreen(FormScreen[int | None]):
     def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
         super().__init__()
         self.datasets = datasets
-        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+        self.dataset = dataset
 
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, self.dataset)
         yield FormRow("method", Select([(m, m) for m in METHODS], value="kmeans", allow_blank=False, id="method",
                                        compact=True))
         yield FormRow("k", Input(value="auto", placeholder="number of segments, or auto", id="k", compact=True))

@@ -20,7 +20,7 @@ from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import TrainRequest, split_words
 from kpconsole.tui.screens.form import FormScreen
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 
 HYPER = ("factors", "epochs", "reg", "lr", "alpha")
 """Hyper-parameters the form offers (as ``model train --factors …`` does); each applies to the
@@ -52,11 +52,10 @@ class TrainScreen(FormScreen[int | None]):
     def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
         super().__init__()
         self.datasets = datasets
-        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+        self.dataset = dataset
 
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, self.dataset)
         yield FormRow("algorithm", Select([(a, a) for a in ALGORITHMS], value="als", allow_blank=False,
                                           id="algo", compact=True))
         yield FormRow("factors", Input(placeholder="latent factors (als, bpr, ncf) [default]", id="factors",

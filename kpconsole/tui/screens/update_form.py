@@ -20,7 +20,7 @@ from kpconsole.services.model_requests import UpdateRequest
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 from store.models import ModelRecord
 
 
@@ -60,9 +60,7 @@ class UpdateFormScreen(FormScreen[int | None]):
         r = self.record
         yield Label(f"model #{r.id} {r.algo} on {r.dataset}, trained {r.fit.get('epochs', 1)} epoch(s)",
                     classes="form-note")
-        default = r.dataset if r.dataset in self.datasets else Select.NULL
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=default,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, r.dataset, first_by_default=False)
         yield FormRow("epochs", Input(placeholder="epochs [als, ncf: a third of the parent's; bpr: all]", id="epochs",
                                       compact=True))
         yield FormRow("device", Select([(d, d) for d in DEVICES], value="auto", allow_blank=False, id="device",

@@ -16,7 +16,7 @@ from kpconsole.services.model_requests import split_words
 from kpconsole.services.value import MODELS, ValueRequest
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 
 
 @dataclass
@@ -44,11 +44,10 @@ class ValueFormScreen(FormScreen[int | None]):
     def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
         super().__init__()
         self.datasets = datasets
-        self.dataset = dataset if dataset in datasets else (datasets[0] if datasets else None)
+        self.dataset = dataset
 
     def compose_fields(self) -> ComposeResult:
-        yield FormRow("dataset", Select([(d, d) for d in self.datasets], value=self.dataset or Select.NULL,
-                                        prompt="no datasets: ingest one first", id="data", compact=True))
+        yield dataset_row(self.datasets, self.dataset)
         yield FormRow("model", Select([(m, m) for m in MODELS], value="bgnbd", allow_blank=False, id="model",
                                       compact=True))
         yield FormRow("calibration end", Input(placeholder="YYYY-MM-DD [the last day of the data]", id="calibration_end",

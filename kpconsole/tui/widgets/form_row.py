@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Label, Select
 
 
 class FormRow(Horizontal):
@@ -29,8 +29,19 @@ class FormRow(Horizontal):
         yield self.field
 
 
-def yes_no(field_id: str, yes: str, no: str = "no") -> "Select[bool]":
+def yes_no(field_id: str, yes: str, no: str = "no") -> Select[bool]:
     """A compact Select whose choices say what each answer does, ``no`` first."""
-    from textual.widgets import Select
-
     return Select([(no, False), (yes, True)], value=False, allow_blank=False, id=field_id, compact=True)
+
+
+def dataset_row(datasets: list[str], preferred: str | None, *, first_by_default: bool = True) -> FormRow:
+    """The row that picks a dataset (field id ``data``): ``preferred`` when it is one of
+    ``datasets``, else the first of them (or none with ``first_by_default=False``)."""
+    if preferred in datasets:
+        value = preferred
+    elif datasets and first_by_default:
+        value = datasets[0]
+    else:
+        value = Select.NULL
+    return FormRow("dataset", Select([(d, d) for d in datasets], value=value,
+                                     prompt="no datasets: ingest one first", id="data", compact=True))
