@@ -68,4 +68,3 @@ def available_bytes(device: torch.device) -> int | None:
         except (ValueError, OSError, AttributeError):
             return None
     return None
-

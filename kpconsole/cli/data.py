@@ -125,9 +125,9 @@ def _print_summary(summary: datasets.DatasetSummary) -> None:
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write users/items/events (+ truth_*) into.")],
-    users: Annotated[int, typer.Option("--users", min=datasets.SYNTH_MIN_USERS, help="Number of users.")] = 1_000,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = 180,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 7,
+    users: Annotated[int, typer.Option("--users", min=datasets.SYNTH_MIN_USERS, help="Number of users.")] = datasets.SYNTH_DEFAULTS["users"],
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = datasets.SYNTH_DEFAULTS["days"],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = datasets.SYNTH_DEFAULTS["seed"],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that already has files.")] = False,
     as_json: common.JsonOpt = False,
@@ -140,6 +140,5 @@ def synth(
     info = {"folder": str(out), "files": [str(p) for p in result.files], "users": result.users,
             "items": result.items, "events": result.events, "config": result.config}
     common.emit(info, as_json, lambda: common.note(
-        f"wrote {result.events:,} events, {result.users:,} users, {result.items:,} items to {out}"
-        f" — ingest with: kpconsole data ingest {out} --name NAME"
+        f"{result.summary} — ingest with: kpconsole data ingest {out} --name NAME"
     ))

@@ -22,6 +22,8 @@ INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "oulad", "folder")
 CANONICAL_FOLDER_FILES = ("events", "users", "items")
 SYNTH_FORMATS = ("csv", "parquet")
 SYNTH_MIN_USERS = 50
+SYNTH_DEFAULTS = {"users": 1_000, "days": 180, "seed": 7}
+"""``data synth``'s defaults (they make ``sample_data/platform``)."""
 
 
 @dataclass(frozen=True)
@@ -204,9 +206,14 @@ class SynthResult:
     events: int
     config: dict
 
+    @property
+    def summary(self) -> str:
+        """What was generated and where, in one line."""
+        return f"wrote {self.events:,} events, {self.users:,} users, {self.items:,} items to {self.folder}"
 
-def synthesize(out: Path, *, users: int = 1_000, days: int = 180, seed: int = 7, fmt: str = "csv",
-               force: bool = False) -> SynthResult:
+
+def synthesize(out: Path, *, users: int = SYNTH_DEFAULTS["users"], days: int = SYNTH_DEFAULTS["days"],
+               seed: int = SYNTH_DEFAULTS["seed"], fmt: str = "csv", force: bool = False) -> SynthResult:
     """Generate a knowledge platform with planted segments, tastes and price sensitivity into
     folder ``out`` (users, items, events and the truth_* tables), as ``kpconsole data synth`` does,
     after the same checks with the same one-line messages. It writes a folder, not the workspace,

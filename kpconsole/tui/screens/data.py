@@ -20,7 +20,7 @@ from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.screens.dataset import DatasetScreen
 from kpconsole.tui.screens.ingest import IngestScreen
-from kpconsole.tui.screens.synth_form import SynthFormScreen, written
+from kpconsole.tui.screens.synth_form import SynthFormScreen
 from kpconsole.tui.tables import sync_rows
 from kpconsole.tui.widgets.bars import Bars
 from store.catalog import NAME, DatasetRecord
@@ -143,9 +143,9 @@ class DataScreen(ConsoleScreen):
         if result is None:
             return
         if not self.allowed("data.ingest"):
-            self.notify(f"{written(result)}; ingesting it needs the operator role")
+            self.notify(f"{result.summary}; ingesting it needs the operator role")
             return
-        self.notify(f"{written(result)}; ingest it with the form (esc: not now)")
+        self.notify(f"{result.summary}; ingest it with the form (esc: not now)")
         folder = result.folder
         name = folder.name if NAME.match(folder.name) and folder.name not in {r.name for r in self.records} else ""
         self.app.push_screen(IngestScreen(str(folder), name), self._ingest_started)

@@ -17,14 +17,10 @@ from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
-from kpconsole.services.datasets import SYNTH_FORMATS, SynthResult
+from kpconsole.services.datasets import SYNTH_DEFAULTS, SYNTH_FORMATS, SynthResult
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.widgets.form_row import FormRow, yes_no
 from kpconsole.tui.widgets.path_suggester import PathSuggester, typed_path
-
-DEFAULTS = {"users": 1_000, "days": 180, "seed": 7}
-"""``kpconsole data synth``'s defaults (they make ``sample_data/platform``)."""
-
 
 @dataclass
 class Synthesized(Message):
@@ -42,12 +38,6 @@ def whole_number(option: str, text: str, default: int) -> int:
                            "unable to parse string as an integer") from None
 
 
-def written(result: SynthResult) -> str:
-    """What was generated and where, as the CLI says it."""
-    return (f"wrote {result.events:,} events, {result.users:,} users, {result.items:,} items to "
-            f"{result.folder}")
-
-
 class SynthFormScreen(FormScreen[SynthResult | None]):
     """Generate sample data"""
 
@@ -58,7 +48,7 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
         yield FormRow("folder", Input(placeholder="a new or empty folder for users, items, events (+ truth_*)",
                                       id="out", suggester=PathSuggester(), compact=True))
         for name, label in (("users", "users (≥ 50)"), ("days", "days (≥ 1)"), ("seed", "seed")):
-            yield FormRow(label, Input(value=str(DEFAULTS[name]), id=name, compact=True))
+            yield FormRow(label, Input(value=str(SYNTH_DEFAULTS[name]), id=name, compact=True))
         yield FormRow("format", Select([(f, f) for f in SYNTH_FORMATS], value="csv", allow_blank=False,
                                        id="format", compact=True))
         yield FormRow("force", yes_no("force", "yes: write into a folder that already has files",
@@ -72,7 +62,7 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
         if not self.text("out"):
             raise ConsoleError("data synth: Missing argument 'out'.")
         out = typed_path(self.text("out"))
-        numbers = {name: whole_number(name, self.text(name), default) for name, default in DEFAULTS.items()}
+        numbers = {name: whole_number(name, self.text(name), default) for name, default in SYNTH_DEFAULTS.items()}
         self.query_one("#synth-status", Label).update(f"generating {numbers['users']:,} users × "
                                                       f"{numbers['days']} days…")
         self.in_thread(self._generate, out, numbers, str(self.choice("format")), bool(self.choice("force")),
