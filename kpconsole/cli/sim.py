@@ -199,19 +199,11 @@ def print_calibration(record: CalibrationRecord) -> None:
 
 
 def print_run(record: RunRecord, all_metrics: bool) -> None:
-    common.stdout.print(f"run {record.id} '{record.name}' ({record.kind}) on '{record.dataset}': {record.days} days × "
-                        f"{record.replicates} replicates, seed {record.seed}, {record.device}; "
-                        f"policy {record.summary.get('policy')}; {record.summary.get('agents', 0):,} agents per replicate")
-    bt = record.summary.get("backtest")
-    if bt:
-        fmt_pct = lambda v: "–" if v is None else f"{v:.1f} %"
-        common.stdout.print(f"backtest from {bt['cut']} ({bt['days']} days), MAPE against what happened: "
-                            f"actives {fmt_pct(bt['mape_actives'])} daily, {fmt_pct(bt['mape_actives_weekly'])} "
-                            f"weekly; revenue {fmt_pct(bt['mape_revenue'])} daily, "
-                            f"{fmt_pct(bt['mape_revenue_weekly'])} weekly (– where the data has none)")
-    totals = record.summary["totals"]
-    names = [m for m in (_metrics().METRICS if all_metrics else _metrics().HEADLINE) if m in totals]
-    rows = [(m, _metrics().METRICS[m][0], totals[m]["mean"], _interval(totals[m])) for m in names]
+    sim = _simulate()
+    common.stdout.print(sim.run_line(record))
+    if record.summary.get("backtest"):
+        common.stdout.print(sim.backtest_line(record.summary["backtest"]))
+    rows = [(m, how, total["mean"], _interval(total)) for m, how, total in sim.total_rows(record, all_metrics)]
     common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
                                      ["kpi", "over run", "mean", "interval"], rows, right=["mean"]))
     for profile in record.summary.get("incentives", []):

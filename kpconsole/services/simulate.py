@@ -28,7 +28,7 @@ from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
 from engine.simulate.intervals import mean_interval, welch_interval
 from engine.simulate.levers import Settings
-from engine.simulate.metrics import METRICS
+from engine.simulate.metrics import HEADLINE, METRICS
 from engine.simulate.policies import PolicySpec
 from engine.simulate.run import SimResult, simulate
 from engine.simulate.scenario import (
@@ -303,6 +303,30 @@ def series(session: Session, run_id: int, metrics: list[str] | None = None) -> l
         raise ConsoleError(f"unknown metric '{unknown[0]}' (known: {', '.join(METRICS)})")
     get_run(session, run_id)
     return store.run_series(session.ws, run_id, metrics)
+
+
+def run_line(record: RunRecord) -> str:
+    """A run in one line: name, kind, dataset, days × replicates, seed, device, policy, agents."""
+    return (f"run {record.id} '{record.name}' ({record.kind}) on '{record.dataset}': {record.days} days × "
+            f"{record.replicates} replicates, seed {record.seed}, {record.device}; "
+            f"policy {record.summary.get('policy')}; {record.summary.get('agents', 0):,} agents per replicate")
+
+
+def backtest_line(backtest: dict) -> str:
+    """A backtest's verdict: the MAPE of daily (and weekly) actives and revenue."""
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} %"
+
+    return (f"backtest from {backtest['cut']} ({backtest['days']} days), MAPE against what happened: actives "
+            f"{pct(backtest['mape_actives'])} daily, {pct(backtest['mape_actives_weekly'])} weekly; revenue "
+            f"{pct(backtest['mape_revenue'])} daily, {pct(backtest['mape_revenue_weekly'])} weekly "
+            "(– where the data has none)")
+
+
+def total_rows(record: RunRecord, every_kpi: bool = False) -> list[tuple[str, str, dict]]:
+    """``(kpi, how it aggregates over the run, {mean, low, high})`` for the headline KPIs, or every one."""
+    totals_ = record.summary["totals"]
+    return [(m, METRICS[m][0], totals_[m]) for m in (METRICS if every_kpi else HEADLINE) if m in totals_]
 
 
 def replicate_values(record: RunRecord) -> dict[str, np.ndarray]:

@@ -27,17 +27,6 @@ class BacktestStarted(Message):
     data: str
 
 
-def mape_line(backtest: dict) -> str:
-    """``sim backtest``'s verdict: the MAPE of daily (and weekly) actives and revenue."""
-    def pct(value: float | None) -> str:
-        return "–" if value is None else f"{value:.1f} %"
-
-    return (f"backtest from {backtest['cut']} ({backtest['days']} days), MAPE against what happened: actives "
-            f"{pct(backtest['mape_actives'])} daily, {pct(backtest['mape_actives_weekly'])} weekly; revenue "
-            f"{pct(backtest['mape_revenue'])} daily, {pct(backtest['mape_revenue_weekly'])} weekly "
-            "(– where the data has none)")
-
-
 def at_least_one(field: str, text: str, default: str) -> int:
     value = int(number(field, text or default, int))
     if value < 1:

@@ -29,7 +29,7 @@ from kpconsole.demo import sample_data_dir
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets, simulate
 from kpconsole.services.simulate import Comparison
-from kpconsole.tui.screens.backtest_form import BacktestFormScreen, mape_line
+from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen, calibration_view
 from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
@@ -283,7 +283,7 @@ class SimulateScreen(ConsoleScreen):
             if self.panel == "totals":
                 self.show_panel(totals_view(run, self.every_kpi), "totals")
             elif backtest:
-                self.show_panel(mape_line(backtest), "verdict")
+                self.show_panel(simulate.backtest_line(backtest), "verdict")
             elif self.panel == "verdict":
                 self.action_close_panel()
         self.charted = key
