@@ -14,9 +14,9 @@ from textual.widgets import Input, Select
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
-from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.widgets.form_row import FormRow
 
 SIM_DEVICES = ("auto", "cpu", "cuda")
 
@@ -34,19 +34,14 @@ def at_least_one(field: str, text: str, default: str) -> int:
     return value
 
 
-class BacktestFormScreen(FormScreen[int | None]):
+class BacktestFormScreen(DatasetFormScreen[int | None]):
     """Backtest the simulator"""
 
     TITLE_TEXT = "Backtest the simulator on a dataset (runs as a job)"
     SUBMIT_LABEL = "Backtest"
 
-    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
-        super().__init__()
-        self.datasets = datasets
-        self.dataset = dataset
-
     def compose_fields(self) -> ComposeResult:
-        yield dataset_row(self.datasets, self.dataset)
+        yield self.dataset_field()
         yield FormRow("cut", Input(placeholder="first simulated day (2026-05-01) or a ratio of the time span (0.7)",
                                    id="cut", compact=True))
         yield FormRow("replicates", Input(value="16", id="replicates", compact=True))

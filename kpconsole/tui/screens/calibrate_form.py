@@ -17,9 +17,9 @@ from textual.worker import Worker, WorkerState
 from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
 from kpconsole.tui.formatting import short
-from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.widgets.form_row import FormRow
 from store.simulations import CalibrationRecord
 
 #: What ``sim calibrate`` prints per segment: (row label, summary key).
@@ -72,19 +72,14 @@ def segmentation(text: str) -> int | str | None:
     return int(text)
 
 
-class CalibrateFormScreen(FormScreen[CalibrationRecord | None]):
+class CalibrateFormScreen(DatasetFormScreen[CalibrationRecord | None]):
     """Calibrate a simulated world"""
 
     TITLE_TEXT = "Calibrate the simulator from a dataset (what it fits shows below the runs)"
     SUBMIT_LABEL = "Calibrate"
 
-    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
-        super().__init__()
-        self.datasets = datasets
-        self.dataset = dataset
-
     def compose_fields(self) -> ComposeResult:
-        yield dataset_row(self.datasets, self.dataset)
+        yield self.dataset_field()
         yield FormRow("segments", Input(placeholder="a segmentation id, or rule [the dataset's newest, else the rule]",
                                         id="segments", compact=True))
         yield FormRow("model", Input(placeholder="take tastes from this model's embeddings (als, bpr, ncf) [tags]",

@@ -20,6 +20,7 @@ from textual.worker import Worker
 
 from kpconsole.errors import USER_ERRORS
 from kpconsole.tui.messages import forward_failure
+from kpconsole.tui.widgets.form_row import FormRow, dataset_row
 
 Result = TypeVar("Result")
 
@@ -88,3 +89,15 @@ class FormScreen(ModalScreen[Result]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         forward_failure(self, event)
+
+
+class DatasetFormScreen(FormScreen[Result]):
+    """A form whose first field picks one of ``datasets`` (``dataset`` when given, else the first)."""
+
+    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
+        super().__init__()
+        self.datasets = datasets
+        self.dataset = dataset
+
+    def dataset_field(self) -> FormRow:
+        return dataset_row(self.datasets, self.dataset)

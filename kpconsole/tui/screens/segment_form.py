@@ -13,9 +13,9 @@ from engine.segment.run import METHODS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
-from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.widgets.form_row import FormRow
 
 
 @dataclass
@@ -25,19 +25,14 @@ class SegmentationStarted(Message):
     data: str
 
 
-class SegmentFormScreen(FormScreen[int | None]):
+class SegmentFormScreen(DatasetFormScreen[int | None]):
     """Segment users"""
 
     TITLE_TEXT = "Segment a dataset's users (runs as a job)"
     SUBMIT_LABEL = "Segment"
 
-    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
-        super().__init__()
-        self.datasets = datasets
-        self.dataset = dataset
-
     def compose_fields(self) -> ComposeResult:
-        yield dataset_row(self.datasets, self.dataset)
+        yield self.dataset_field()
         yield FormRow("method", Select([(m, m) for m in METHODS], value="kmeans", allow_blank=False, id="method",
                                        compact=True))
         yield FormRow("k", Input(value="auto", placeholder="number of segments, or auto", id="k", compact=True))

@@ -19,8 +19,8 @@ from engine.recommend.splits import METHODS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import TrainRequest, split_words
-from kpconsole.tui.screens.form import FormScreen
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.screens.form import DatasetFormScreen
+from kpconsole.tui.widgets.form_row import FormRow
 
 HYPER = ("factors", "epochs", "reg", "lr", "alpha")
 """Hyper-parameters the form offers (as ``model train --factors …`` does); each applies to the
@@ -43,19 +43,14 @@ def number(field: str, text: str, kind: type) -> int | float:
         raise ConsoleError(f"{field}: {text!r} is not {what}") from None
 
 
-class TrainScreen(FormScreen[int | None]):
+class TrainScreen(DatasetFormScreen[int | None]):
     """Train a recommender"""
 
     TITLE_TEXT = "Train a recommender (runs as a job; the Models screen charts it live)"
     SUBMIT_LABEL = "Train"
 
-    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
-        super().__init__()
-        self.datasets = datasets
-        self.dataset = dataset
-
     def compose_fields(self) -> ComposeResult:
-        yield dataset_row(self.datasets, self.dataset)
+        yield self.dataset_field()
         yield FormRow("algorithm", Select([(a, a) for a in ALGORITHMS], value="als", allow_blank=False,
                                           id="algo", compact=True))
         yield FormRow("factors", Input(placeholder="latent factors (als, bpr, ncf) [default]", id="factors",

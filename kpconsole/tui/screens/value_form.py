@@ -14,9 +14,9 @@ from kpconsole.errors import ConsoleError
 from kpconsole.services import value
 from kpconsole.services.model_requests import split_words
 from kpconsole.services.value import MODELS, ValueRequest
-from kpconsole.tui.screens.form import FormScreen
+from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.widgets.form_row import FormRow
 
 
 @dataclass
@@ -35,19 +35,14 @@ def calibration_end(text: str) -> dt.date | None:
         raise ConsoleError(f"calibration end: {text!r} is not a date such as 2026-05-31") from None
 
 
-class ValueFormScreen(FormScreen[int | None]):
+class ValueFormScreen(DatasetFormScreen[int | None]):
     """Fit customer value"""
 
     TITLE_TEXT = "Fit a customer-value model (runs as a job)"
     SUBMIT_LABEL = "Fit"
 
-    def __init__(self, datasets: list[str], dataset: str | None = None) -> None:
-        super().__init__()
-        self.datasets = datasets
-        self.dataset = dataset
-
     def compose_fields(self) -> ComposeResult:
-        yield dataset_row(self.datasets, self.dataset)
+        yield self.dataset_field()
         yield FormRow("model", Select([(m, m) for m in MODELS], value="bgnbd", allow_blank=False, id="model",
                                       compact=True))
         yield FormRow("calibration end", Input(placeholder="YYYY-MM-DD [the last day of the data]", id="calibration_end",
