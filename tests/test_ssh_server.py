@@ -112,8 +112,8 @@ def keys(workspace) -> dict[str, asyncssh.SSHKey]:
 
 def connect(port: int, key: asyncssh.SSHKey | None = None, **options) -> asyncssh.SSHClientConnection:
     """An asyncssh client connection (a coroutine) to the test server as user ``anyone``."""
-    return asyncssh.connect("127.0.0.1", port, username="anyone", known_hosts=None, agent_path=None,
-                            client_keys=[key] if key else None, **options)
+    options.setdefault("client_keys", [key] if key else None)
+    return asyncssh.connect("127.0.0.1", port, username="anyone", known_hosts=None, agent_path=None, **options)
 
 
 def run(coro):
@@ -175,24 +175,42 @@ def test_registered_key_gets_the_console_on_a_terminal_and_can_exec(workspace, k
         {("bob", "ok", keys["bob"].get_fingerprint("sha256"), "127.0.0.1")}
 
 
-def test_unknown_key_password_and_keyboard_interactive_are_refused_and_audited(workspace, keys):
+def test_unknown_keys_and_password_clients_are_refused_and_audited_once_per_connection(workspace, keys):
+    eve = asyncssh.generate_private_key("ssh-ed25519", comment="eve")
+    mallory_fp, eve_fp = keys["mallory"].get_fingerprint("sha256"), eve.get_fingerprint("sha256")
+    ws = Workspace.open(workspace)
+
+    def audited(count: int) -> list:
+        """The ssh.login rows, oldest first, once there are ``count`` (each is written as its connection ends)."""
+        return wait_for(lambda: len(rows := audit.entries(ws, action="ssh.login", limit=20)) >= count and rows,
+                        15, f"{count} audited connections")[::-1]
+
     async def attempt(port: int, **options) -> None:
         with pytest.raises(asyncssh.PermissionDenied):
             async with connect(port, **options):
                 pass
 
     with RunningServer(workspace, limits=Limits(max_failed_logins=100)) as server:
-        run(attempt(server.port, key=keys["mallory"]))
-        run(attempt(server.port, password="hunter2", preferred_auth="password"))
-        run(attempt(server.port, password="hunter2", preferred_auth="keyboard-interactive"))
-    refused = audit.entries(Workspace.open(workspace), action="ssh.login", limit=10)
-    assert [(e.outcome, e.detail.split(":")[0], e.remote_addr) for e in reversed(refused)] == [
-        ("refused", "unknown key", "127.0.0.1"),
-        ("refused", "password authentication is refused", "127.0.0.1"),
-        ("refused", "keyboard-interactive authentication is refused", "127.0.0.1"),
+        offered = run(asyncssh.get_server_auth_methods("127.0.0.1", server.port, username="anyone"))
+        audited(1)
+        for count, options in enumerate([{"key": keys["mallory"]},
+                                         {"password": "hunter2", "preferred_auth": "password"},
+                                         {"password": "hunter2", "preferred_auth": "keyboard-interactive"},
+                                         {"client_keys": [keys["mallory"], eve]}], start=2):
+            run(attempt(server.port, **options))
+            audited(count)
+        refused = audited(5)
+    assert offered == ["publickey"]  # so a client cannot even send a password
+    assert len(refused) == 5 and all((e.outcome, e.actor, e.remote_addr, e.target) ==
+                                     ("refused", "unknown", "127.0.0.1", "user anyone") for e in refused)
+    closed = "(the client closed the connection)"
+    assert [(e.detail, e.ssh_key, e.params) for e in refused] == [
+        (f"no key offered {closed}", None, {"keys": []}),  # the probe for methods
+        (f"no registered key offered {closed}: {mallory_fp}", mallory_fp, {"keys": [mallory_fp]}),
+        (f"no key offered {closed}", None, {"keys": []}),  # password: not offered, so never sent
+        (f"no key offered {closed}", None, {"keys": []}),  # keyboard-interactive: the same
+        (f"no registered key offered {closed}: {mallory_fp}, {eve_fp}", mallory_fp, {"keys": [mallory_fp, eve_fp]}),
     ]
-    assert refused[-1].ssh_key == keys["mallory"].get_fingerprint("sha256")
-    assert refused[0].target == "user anyone"
 
 
 def test_analyst_exec_of_a_change_is_refused_and_changes_nothing(workspace, keys, tmp_path):
@@ -307,7 +325,7 @@ def test_limits_on_connections_failed_logins_and_idle_time(workspace, keys):
     async def blocked(port: int) -> str:
         for _ in range(2):
             with pytest.raises(asyncssh.PermissionDenied):
-                async with connect(port, password="guess", preferred_auth="password"):
+                async with connect(port, keys["mallory"]):
                     pass
         try:
             async with connect(port, keys["alice"]):

@@ -107,13 +107,14 @@ def run_console_as(actor: Actor, ws_root: Path, *, mouse: bool = True) -> int:
 
 
 def audit_refusal(ws: Workspace, actor: Actor | None, action: str, detail: str, *, ssh_key: str | None = None,
-                  remote_addr: str | None = None, person: str | None = None, target: str | None = None) -> None:
+                  remote_addr: str | None = None, person: str | None = None, target: str | None = None,
+                  params: dict | None = None) -> None:
     """Record a refused SSH login or command (no Session: the person may be unknown)."""
     audit.record(
         ws, actor=actor.name if actor else (person or "?"), role=str(actor.role) if actor else None,
         os_user=actor.os_user if actor else None, ssh_key=actor.ssh_key if actor else ssh_key,
         remote_addr=actor.remote_addr if actor else remote_addr, action=action, target=target,
-        outcome="refused", detail=detail,
+        params=params, outcome="refused", detail=detail,
     )
 
 

@@ -3,7 +3,9 @@
 * **Terminal** (interactive login, ``ssh -t``): a fresh pty pair from :func:`pty.openpty`; the
   child gets the slave as stdin/stdout/stderr in a new session and makes it its controlling
   terminal. Window-size changes from the client (``asyncssh.TerminalSizeChanged``) are set on
-  the pty with ``TIOCSWINSZ``, and the kernel sends the child SIGWINCH.
+  the pty with ``TIOCSWINSZ``, and the kernel sends the child SIGWINCH. Sizes are clamped to
+  :data:`MAX_COLS` × :data:`MAX_ROWS` (a client may claim 10,000 × 10,000, which the console
+  would try to draw).
 * **Pipes** (``ssh host CMD``): stdout and stderr stay separate; the client's EOF closes the
   child's stdin.
 
@@ -25,13 +27,18 @@ import asyncssh
 
 DRAIN_S = 2.0
 PUMP_BYTES = 65536
+MAX_COLS, MAX_ROWS = 1000, 400  # beyond any real screen
+MAX_PIXELS = 65535  # TIOCSWINSZ holds 16 bits
 
 Activity = Callable[[], None]
 Register = Callable[[asyncio.subprocess.Process], None]
 
 
 def set_winsize(fd: int, cols: int, rows: int, xpix: int = 0, ypix: int = 0) -> None:
-    """Set a terminal's size in characters (and pixels)."""
+    """Set a terminal's size in characters (and pixels), clamped to at least 1 × 1 and at most
+    :data:`MAX_COLS` × :data:`MAX_ROWS`."""
+    cols, rows = max(1, min(cols, MAX_COLS)), max(1, min(rows, MAX_ROWS))
+    xpix, ypix = max(0, min(xpix, MAX_PIXELS)), max(0, min(ypix, MAX_PIXELS))
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpix, ypix))
 
 
