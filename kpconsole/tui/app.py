@@ -4,7 +4,9 @@
 call. Each top-level screen is a Textual *mode*, so switching with 1…0 keeps every screen's state.
 
 Screens other than the first are imported when first opened (some services import torch, which
-would otherwise delay the first paint by seconds).
+would otherwise delay the first paint by seconds), and the Overview's data is read by workers
+that start only once the first frame is on the terminal (:meth:`ConsoleApp.after_first_frame`):
+a worker thread importing Polars holds the interpreter lock the painting needs.
 
 Failures: an error raised in a worker (see :mod:`kpconsole.tui.messages`) is shown as a
 notification with the same one line the CLI prints (user errors) or as "internal error (…);
@@ -25,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from textual.app import App
@@ -33,8 +36,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker
 
-from kpconsole import jobs
-from kpconsole.session import Session
 from kpconsole.tui import hangup
 from kpconsole.tui.failures import describe, log_text
 from kpconsole.tui.job_history import JobHistory
@@ -42,10 +43,12 @@ from kpconsole.tui.messages import Failed, forward_failure
 from kpconsole.tui.palette import ConsoleCommands
 from kpconsole.tui.places import PLACES, may_open
 from kpconsole.tui.polling import Poll
-from kpconsole.tui.screens.help import HelpScreen
 from kpconsole.tui.screens.overview import OverviewScreen
 from kpconsole.tui.themes import default_theme
-from store.jobs import JobRecord
+
+if TYPE_CHECKING:
+    from kpconsole.session import Session
+    from store.jobs import JobRecord
 
 
 def opened_later(module: str, name: str) -> Callable[[], Screen]:
@@ -119,8 +122,24 @@ class ConsoleApp(App[None]):
         self.job_poll = Poll(self, "watched-jobs", self._collect_watched, every=1.0)
         self._last_failure: tuple[str, float] = ("", 0.0)
         self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)
+        self.first_frame_painted = False
+        self._after_first_frame: list[Callable[[], object]] = []
 
     # --- life cycle --------------------------------------------------------------------
+
+    def after_first_frame(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the first frame has been painted (now, if it has been)."""
+        if self.first_frame_painted:
+            callback()
+        else:
+            self._after_first_frame.append(callback)
+
+    def on_ready(self) -> None:
+        """Textual's Ready: the first frame has just been written to the terminal."""
+        self.first_frame_painted = True
+        waiting, self._after_first_frame = self._after_first_frame, []
+        for callback in waiting:
+            callback()
 
     def on_mount(self) -> None:
         if self.watch_terminal and not self.is_headless:
@@ -156,6 +175,8 @@ class ConsoleApp(App[None]):
             self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from kpconsole.tui.screens.help import HelpScreen  # a screen: imported when first shown
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -169,6 +190,8 @@ class ConsoleApp(App[None]):
         self.job_poll.start()
 
     def _collect_watched(self) -> WatchedJobs | None:
+        from kpconsole import jobs  # in the worker: nothing before the first frame needs it
+
         ids = list(self.watched)
         return WatchedJobs([jobs.show_job(self.session, i) for i in ids]) if ids else None
 

@@ -5,8 +5,9 @@ The figures come from the community service: Q&A health and monetisation (the sa
 ``kpconsole community health``; each tile's sparkline is that figure's weekly or monthly series)
 and the daily, weekly and monthly active users, whose tile charts DAU/MAU day by day.
 
-This is the first screen painted, so the services it reads (and Polars under them) are imported
-by its worker threads, after the first frame, not when the module loads.
+This is the first screen painted, so it imports no service, store reader or Polars: its workers
+do, and they start only after the first frame (``ConsoleApp.after_first_frame``). That frame
+shows the tiles' frames with a placeholder (``…``); their values follow when the workers are done.
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Select, Static
 
-from kpconsole import jobs
 from kpconsole.errors import ConsoleError
 from kpconsole.tui.formatting import count, minute, percent, short
 from kpconsole.tui.job_status import STATUS_MARK
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.tables import set_columns, sync_rows
 from kpconsole.tui.widgets.kpi_tile import KpiTile
-from store import models as registry
-from store.catalog import DatasetRecord
-from store.jobs import JobRecord
 
 if TYPE_CHECKING:
     import polars as pl
 
     from kpconsole.services.community import CommunityReport
+    from store.catalog import DatasetRecord
+    from store.jobs import JobRecord
 
 JOB_COLUMNS = ("job", "kind", "status", "progress", "created")
 POLL_SECONDS = 2.0
@@ -70,6 +69,8 @@ def stickiness(actives: pl.DataFrame, month_days: int) -> list[float]:
 
 def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[str]:
     """Failed and lost jobs among the recent ones, and models whose data changed since training."""
+    from store import models as registry  # in the worker: see the module docstring
+
     out = [f"✗ job {j.id} ({j.kind}) {j.status}: {j.error or 'no reason recorded'}"
            for j in recent if j.status in ("failed", "lost")]
     for m in registry.list_models(session.ws):  # the registry itself: the models service imports torch
@@ -108,12 +109,13 @@ class OverviewScreen(ConsoleScreen):
         set_columns(self.query_one("#overview-jobs", DataTable), JOB_COLUMNS)
 
     def on_screen_resume(self) -> None:
-        self.refresher.now()
+        self.console.after_first_frame(self.refresher.now)
 
     # --- activity (polled) -------------------------------------------------------------
 
     def _collect(self) -> Activity:
-        from kpconsole.services import datasets  # in the worker: see the module docstring
+        from kpconsole import jobs  # in the worker: see the module docstring
+        from kpconsole.services import datasets
 
         known = datasets.list_datasets(self.session)
         recent = jobs.list_jobs(self.session, limit=20)
@@ -138,6 +140,8 @@ class OverviewScreen(ConsoleScreen):
         self.query_one("#overview-attention", Static).update("Needs attention\n" + "\n".join(lines))
         if not names:
             self.query_one("#kpi-users", KpiTile).set("–", note="no datasets yet: 2 Data → i")
+            for name in ("active", "paying", "revenue", "health"):
+                self.query_one(f"#kpi-{name}", KpiTile).set("–")
 
     # --- figures (per dataset) ----------------------------------------------------------
 

@@ -8,9 +8,16 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Sparkline
 
+PENDING = "…"
+"""What a tile shows until its figure has been read (``–`` means there is no figure)."""
+
 
 class KpiTile(Vertical):
-    """One figure at a glance; the sparkline is hidden when there is no trend to draw."""
+    """One figure at a glance; the sparkline is hidden when there is no trend to draw.
+
+    A tile starts :attr:`pending` (its frame and title, :data:`PENDING` for the value): the screen
+    paints it at once and fills it in with :meth:`set` when its worker has read the figure.
+    """
 
     DEFAULT_CSS = """
     KpiTile { height: 6; width: 1fr; min-width: 14; border: round $panel; padding: 0 1; }
@@ -23,14 +30,18 @@ class KpiTile(Vertical):
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
+        self.pending = True
 
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="kpi--title")
-        yield Label("–", classes="kpi--value")
-        yield Sparkline([], summary_function=max)
+        yield Label(PENDING, classes="kpi--value")
+        spark = Sparkline([], summary_function=max)
+        spark.display = False
+        yield spark
         yield Label("", classes="kpi--note")
 
     def set(self, value: str, trend: Sequence[float] | None = None, note: str = "") -> None:
+        self.pending = False
         self.query_one(".kpi--value", Label).update(value)
         spark = self.query_one(Sparkline)
         spark.data = list(trend or [])
