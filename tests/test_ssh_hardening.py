@@ -28,7 +28,7 @@ from kpconsole.ssh import sessions
 from kpconsole.ssh.server import Limits
 from store import audit
 from store.workspace import Workspace
-from test_ssh_server import RunningServer, connect, keys, read_until, run, wait_for  # noqa: F401  (keys: a fixture)
+from test_ssh_server import RunningServer, connect, keys, read_until, wait_for  # noqa: F401  (keys: a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +88,11 @@ def register(workspace: Path, person: str, role: Role, key: asyncssh.SSHKey) -> 
     public.write_bytes(key.export_public_key("openssh"))
     access.grant(admin, person, role, key_file=public)
     return private
+
+
+def run(coro):
+    """Run a client scenario, bounded: each of these tests takes seconds when it passes."""
+    return asyncio.run(asyncio.wait_for(coro, 45))
 
 
 def logins(workspace: Path, count: int, timeout_s: float = 15) -> list:
@@ -188,3 +193,234 @@ def test_an_rsa_user_key_logs_in_with_sha2_signatures_and_never_with_ssh_rsa(wor
                                                                ("unknown", "refused", fingerprint)]
     assert rows[2].detail == ("the key of carol was offered but not signed with an accepted algorithm "
                               f"(the client closed the connection): {fingerprint}")
+
+
+# --- 4. hostile clients ------------------------------------------------------------------
+
+
+@pytest.fixture
+def stand_in(tmp_path) -> list[str]:
+    script = tmp_path / "stand_in.py"
+    script.write_text(STAND_IN)
+    return [sys.executable, str(script)]
+
+
+async def list_models(port: int, key: asyncssh.SSHKey) -> tuple[int, object, float]:
+    """A registered person's ``model list --json``: exit status, parsed output, when the login completed."""
+    async with connect(port, key) as conn:
+        logged_in = time.monotonic()
+        done = await conn.run("model list --json", check=False)
+    return done.exit_status, json.loads(done.stdout) if done.exit_status == 0 else done.stderr, logged_in
+
+
+async def dial(port: int, source: str, hello: bytes = b"") -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+    """A raw TCP connection from ``source`` (a loopback address); returns what the server sent first."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(hello)
+    try:
+        first = await asyncio.wait_for(reader.read(64), 10)
+    except ConnectionResetError:
+        first = b""
+    return reader, writer, first
+
+
+async def until_closed(reader: asyncio.StreamReader, timeout_s: float) -> float:
+    """Read (and drop) whatever comes until the server closes the connection; returns when it did."""
+    async def drain() -> None:
+        try:
+            while await reader.read(65536):
+                pass
+        except ConnectionResetError:
+            pass
+
+    await asyncio.wait_for(drain(), timeout_s)
+    return time.monotonic()
+
+
+def test_two_hundred_connections_that_never_log_in_are_dropped_at_the_login_timeout_while_a_person_logs_in(
+        workspace, keys, stand_in):
+    limits = Limits(login_timeout_s=3.0)
+    sources = [f"127.0.0.{n}" for n in range(2, 10)]  # 25 from each: under the 64 per address
+
+    async def scenario(port: int):
+        all_held = asyncio.Event()
+        held: list[bytes] = []
+
+        async def hold(i: int) -> tuple[float, float]:
+            # half send their version and stall in the key exchange, half never say a word
+            reader, writer, first = await dial(port, sources[i % len(sources)], b"SSH-2.0-Storm\r\n" if i % 2 else b"")
+            opened = time.monotonic()
+            held.append(first)
+            if len(held) == 200:
+                all_held.set()
+            closed = await until_closed(reader, limits.login_timeout_s + 10)
+            writer.close()
+            return opened, closed
+
+        storm = [asyncio.create_task(hold(i)) for i in range(200)]
+        await asyncio.wait_for(all_held.wait(), 30)
+        person = await list_models(port, keys["bob"])
+        return held, person, await asyncio.gather(*storm)
+
+    with RunningServer(workspace, limits=limits, child_argv=stand_in) as server:
+        held, (status, models, logged_in), storm = run(scenario(server.port))
+        rows = logins(workspace, 201)
+    assert all(first.startswith(b"SSH-2.0-AsyncSSH") for first in held)  # all 200 were let in
+    assert (status, models) == (0, [])
+    assert logged_in < min(closed for _, closed in storm)  # bob got in while all 200 were connected
+    waited = sorted(closed - opened for opened, closed in storm)
+    assert waited[0] > limits.login_timeout_s - 0.5 and waited[-1] < limits.login_timeout_s + 5, waited[::50]
+    refused = [row for row in rows if row.outcome == "refused"]
+    assert {(row.actor, row.detail) for row in refused} == {("unknown", "closed before authenticating (login timeout)")}
+    assert sorted(row.remote_addr for row in refused) == sorted(sources * 25)
+    assert [(row.actor, row.outcome) for row in rows if row.outcome == "ok"] == [("bob", "ok")]
+
+
+def test_connections_past_the_pending_limits_are_closed_before_the_key_exchange_and_audited_once(workspace, keys):
+    limits = Limits(max_pending_logins=6, max_pending_per_address=3)
+
+    async def scenario(port: int):
+        held = [await dial(port, "127.0.0.2") for _ in range(3)]
+        over_address = [await dial(port, "127.0.0.2") for _ in range(2)]
+        held += [await dial(port, "127.0.0.3") for _ in range(3)]
+        over_all = await dial(port, "127.0.0.4")
+        refused_at_once = [await until_closed(reader, 5) for reader, _, _ in (*over_address, over_all)]
+        held.pop()[1].close()  # one fewer is logging in: there is room again
+        await asyncio.to_thread(logins, workspace, 3)  # its connection has ended on the server
+        person = await list_models(port, keys["bob"])
+        for _, writer, _ in held:
+            writer.close()
+        return [first for _, _, first in held], [first for _, _, first in (*over_address, over_all)], \
+            refused_at_once, person
+
+    with RunningServer(workspace, limits=limits) as server:
+        began = time.monotonic()
+        held, refused, refused_at, (status, models, _) = run(scenario(server.port))
+        rows = logins(workspace, 4)
+    assert all(first.startswith(b"SSH-2.0-AsyncSSH") for first in held)
+    assert refused == [b"", b"", b""]  # closed before the server's version line: no key exchange
+    assert max(refused_at) - began < 5  # not left to the 30 s login timeout
+    assert (status, models) == (0, [])
+    assert [(row.remote_addr, row.detail) for row in rows[:4]] == [
+        ("127.0.0.2", "too many connections still logging in from this address (at most 3)"),  # once for two
+        ("127.0.0.4", "too many connections still logging in (at most 6)"),
+        ("127.0.0.3", "closed before authenticating (the client closed the connection)"),
+        ("127.0.0.1", None),
+    ]
+    assert rows[3].actor == "bob"
+
+
+def test_a_client_opening_fifty_sessions_gets_ten_and_a_clean_refusal_for_the_rest(workspace, keys, stand_in):
+    async def hostile(port: int):
+        async with connect(port, keys["alice"], encoding=None) as conn:
+            opened = await asyncio.gather(*(conn.create_process("jobs list") for _ in range(50)),
+                                          return_exceptions=True)
+            processes = [p for p in opened if isinstance(p, asyncssh.SSHClientProcess)]
+            refusals = [(e.code, e.reason) for e in opened if isinstance(e, asyncssh.ChannelOpenError)]
+            for process in processes:
+                assert await read_until(process.stdout, b"holding", 30)
+            person = await list_models(port, keys["bob"])  # while alice holds her ten
+            processes[0].stdin.write_eof()  # one of them ends: room for one more
+            await processes[0].wait_closed()
+            another = await conn.create_process("jobs list")
+            assert await read_until(another.stdout, b"holding", 30)
+            for process in (*processes[1:], another):
+                process.stdin.write_eof()
+            return len(processes), refusals, person
+
+    with RunningServer(workspace, child_argv=stand_in) as server:
+        sessions_opened, refusals, (status, models, _) = run(hostile(server.port))
+    assert sessions_opened == Limits().max_sessions == 10
+    assert refusals == [(asyncssh.OPEN_RESOURCE_SHORTAGE, "at most 10 sessions per connection")] * 40
+    assert (status, models) == (0, [])
+    refused = audit.entries(Workspace.open(workspace), action="ssh.session", limit=10)
+    assert [(e.actor, e.outcome, e.detail) for e in refused] == \
+        [("alice", "refused", "more than 10 sessions on one connection")]  # once, not 40 times
+
+
+def test_a_megabyte_command_and_an_overlong_one_are_refused_cleanly_while_others_are_served(workspace, keys, stand_in):
+    long_command = "model list " + "x" * 20_000
+
+    async def hostile(port: int):
+        async with connect(port, keys["alice"]) as conn:
+            too_long = await conn.run(long_command, check=False)
+        with pytest.raises(asyncssh.ProtocolError) as huge:
+            async with connect(port, keys["alice"]) as conn:
+                await conn.run("model list " + "x" * 1_000_000, check=False)
+        return too_long, huge.value.reason
+
+    async def scenario(port: int):
+        return await asyncio.gather(hostile(port), list_models(port, keys["bob"]))
+
+    with RunningServer(workspace, child_argv=stand_in) as server:
+        (too_long, huge), (status, models, _) = run(scenario(server.port))
+        ws = Workspace.open(workspace)
+        closed = wait_for(lambda: audit.entries(ws, action="ssh.session", limit=1), 15, "the closed connection")
+    assert (too_long.exit_status, too_long.stdout) == (2, "")
+    assert too_long.stderr == "kpconsole: the command is 20011 bytes long; at most 8192 are accepted\n"
+    assert huge == "Max packet size exceeded"  # asyncssh's 256 KiB packet limit: the connection is closed
+    assert (status, models) == (0, [])
+    exec_refusal = audit.entries(ws, action="ssh.exec", limit=5)
+    assert [(e.actor, e.outcome, e.detail, e.target) for e in exec_refusal] == \
+        [("alice", "refused", "command of 20011 bytes (at most 8192)", long_command[:63] + "…")]
+    assert [(e.actor, e.detail) for e in closed] == [("alice", "connection closed: protocol error: Max packet size "
+                                                                "exceeded")]
+
+
+def test_window_sizes_are_clamped_from_absurd_to_what_a_screen_can_show(workspace, keys, stand_in):
+    most = f"{sessions.MAX_COLS}x{sessions.MAX_ROWS}"
+
+    async def hostile(port: int) -> list[str]:
+        seen = []
+        async with connect(port, keys["alice"], encoding=None) as conn:
+            process = await conn.create_process(term_type="xterm", term_size=(10_000, 10_000))
+            seen.append(await read_until(process.stdout, rb"size \d+x\d+", 30))
+            for size in ((80, 24), (10_000, 10_000), (0, 0), (2**32 - 1, 2**32 - 1, 2**32 - 1, 2**32 - 1)):
+                process.change_terminal_size(*size)
+                seen.append(await read_until(process.stdout, rb"resized \d+x\d+\r\n", 30))
+            process.stdin.write(b"q\n")  # the terminal is in line mode
+            await process.wait_closed()
+            seen.append(process.exit_status)
+        return seen
+
+    async def scenario(port: int):
+        return await asyncio.gather(hostile(port), list_models(port, keys["bob"]))
+
+    with RunningServer(workspace, child_argv=stand_in) as server:
+        seen, (status, models, _) = run(scenario(server.port))
+    sizes = [s.split()[-1].decode() if isinstance(s, bytes) else s for s in seen]
+    assert sizes == [most, "80x24", most, "1x1", most, 0]
+    assert (status, models) == (0, [])
+
+
+def test_garbage_from_a_client_gets_a_prompt_refusal_and_one_audit_row_each(workspace, keys):
+    garbage = {
+        "random bytes after the version": b"SSH-2.0-Fuzz\r\n" + random.Random(2026).randbytes(65536),
+        "a 4 GiB packet length": b"SSH-2.0-Fuzz\r\n" + b"\xff" * 64,
+        "an HTTP request": b"GET / HTTP/1.1\r\nHost: kp\r\n\r\n",
+        "a 20,000-byte version line": b"A" * 20_000,
+    }
+
+    async def scenario(port: int):
+        async def fuzz(payload: bytes) -> float:
+            reader, writer, _ = await dial(port, "127.0.0.5", payload)
+            began = time.monotonic()
+            ended = await until_closed(reader, 10)
+            writer.close()
+            return ended - began
+
+        return await asyncio.gather(asyncio.gather(*(fuzz(p) for p in garbage.values())),
+                                    list_models(port, keys["bob"]))
+
+    with RunningServer(workspace) as server:
+        took, (status, models, _) = run(scenario(server.port))
+        rows = logins(workspace, 5)
+    assert max(took) < 5, took  # refused at once, not left to the 30 s login timeout
+    assert (status, models) == (0, [])
+    refused = sorted((row.remote_addr, row.detail) for row in rows if row.outcome == "refused")
+    assert refused == sorted([
+        ("127.0.0.5", "closed before authenticating (protocol error: Max packet size exceeded)"),
+        ("127.0.0.5", "closed before authenticating (protocol error: Max packet size exceeded)"),
+        ("127.0.0.5", "closed before authenticating (unsupported protocol: Unsupported SSH version)"),
+        ("127.0.0.5", "closed before authenticating (protocol error: Banner line too long)"),
+    ])
