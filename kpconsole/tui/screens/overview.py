@@ -13,11 +13,12 @@ shows the tiles' frames with a placeholder (``…``); their values follow when t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal
+from textual.containers import Container, Grid, Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Select, Static
 
@@ -94,22 +95,32 @@ class OverviewScreen(ConsoleScreen):
         self.refresher = self.poll("overview", self._collect, POLL_SECONDS)
 
     def compose_body(self) -> ComposeResult:
-        yield Select([], prompt="dataset", id="overview-data", compact=True)
+        yield Container(id="overview-top")  # the dataset picker, mounted after the first frame
         with Grid(id="kpis"):
             yield KpiTile("users", id="kpi-users")
             yield KpiTile("DAU · MAU, last day", id="kpi-active")
             yield KpiTile("paying ratio", id="kpi-paying")
             yield KpiTile("net revenue · MRR", id="kpi-revenue")
             yield KpiTile("community health", id="kpi-health")
-        with Horizontal(id="overview-lower"):
-            yield DataTable(id="overview-jobs", cursor_type="row")
-            yield Static(id="overview-attention")
-
-    def on_mount(self) -> None:
-        set_columns(self.query_one("#overview-jobs", DataTable), JOB_COLUMNS)
+        yield Horizontal(id="overview-lower")  # recent jobs and what needs attention: the same
 
     def on_screen_resume(self) -> None:
-        self.console.after_first_frame(self.refresher.now)
+        self.console.after_first_frame(partial(self.call_later, self.complete))
+
+    async def complete(self) -> None:
+        """After the first frame (the tiles): mount the rest of the screen, then read the workspace.
+
+        The dataset picker, the jobs table and their styles cost as much to set up as the tiles;
+        their places are kept, so nothing moves when they arrive a frame later."""
+        if not self.query("#overview-data"):
+            select = Select([], prompt="dataset", id="overview-data", compact=True)
+            await self.query_one("#overview-top").mount(select)
+            table = DataTable(id="overview-jobs", cursor_type="row")
+            await self.query_one("#overview-lower").mount_all([table, Static(id="overview-attention")])
+            set_columns(table, JOB_COLUMNS)
+            if self.is_current and self.app.focused is None:
+                select.focus()
+        self.refresher.now()
 
     # --- activity (polled) -------------------------------------------------------------
 
