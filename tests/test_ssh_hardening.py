@@ -195,6 +195,28 @@ def test_an_rsa_user_key_logs_in_with_sha2_signatures_and_never_with_ssh_rsa(wor
                               f"(the client closed the connection): {fingerprint}")
 
 
+def test_a_client_spraying_keys_is_cut_off_after_six_and_audited_once_with_their_fingerprints(workspace, keys):
+    spray = [asyncssh.generate_private_key("ssh-ed25519") for _ in range(8)]
+    fingerprints = [key.get_fingerprint("sha256") for key in spray]
+
+    async def attempt(port: int) -> str:
+        try:
+            async with connect(port, client_keys=[*spray, keys["bob"]]):
+                return "logged in"
+        except asyncssh.PermissionDenied as exc:
+            return exc.reason
+
+    with RunningServer(workspace, limits=Limits(max_failed_logins=2)) as server:
+        reason = run(attempt(server.port))
+        [row] = logins(workspace, 1)
+        blocked = server.server.blocked("127.0.0.1")
+    assert reason == "too many authentication failures"  # bob's key, ninth in line, was never tried
+    assert (row.actor, row.outcome, row.ssh_key, row.params) == ("unknown", "refused", fingerprints[0],
+                                                                {"keys": fingerprints[:6]})
+    assert row.detail == f"no registered key offered (more than 6 keys offered): {', '.join(fingerprints[:6])}"
+    assert not blocked  # one connection is one failed login (of 2 allowed), however many keys it tried
+
+
 # --- 4. hostile clients ------------------------------------------------------------------
 
 
