@@ -74,7 +74,7 @@ def entries(
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
     out = []
-    for row in ws.db.query(sql, args):
+    for row in ws.query(sql, args):
         row = dict(row)
         row["params"] = json.loads(row["params"])
         out.append(AuditEntry(**row))

@@ -133,7 +133,7 @@ def dataset_exists(ws: Workspace, name: str) -> bool:
 
 
 def get_dataset(ws: Workspace, name: str) -> DatasetRecord:
-    rows = list(ws.db.query("SELECT * FROM datasets WHERE name = ?", [name]))
+    rows = list(ws.query("SELECT * FROM datasets WHERE name = ?", [name]))
     if not rows:
         names = [r.name for r in list_datasets(ws)]
         known = f"known: {', '.join(names)}" if names else "the workspace has none yet; add one with kpconsole data ingest"
@@ -142,7 +142,7 @@ def get_dataset(ws: Workspace, name: str) -> DatasetRecord:
 
 
 def list_datasets(ws: Workspace) -> list[DatasetRecord]:
-    return [_record(ws, row) for row in ws.db.query("SELECT * FROM datasets ORDER BY name")]
+    return [_record(ws, row) for row in ws.query("SELECT * FROM datasets ORDER BY name")]
 
 
 def delete_dataset(ws: Workspace, name: str) -> None:

@@ -72,7 +72,7 @@ def create_job(
 
 def active_jobs(ws: Workspace) -> list[JobRecord]:
     """Every queued or running job, oldest first."""
-    return [_record(r) for r in ws.db.query("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+    return [_record(r) for r in ws.query("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
 
 
 def set_pid(ws: Workspace, job_id: int, pid: int) -> None:
@@ -109,7 +109,7 @@ def requeue(ws: Workspace, job_id: int, actor: dict) -> bool:
 
 
 def get_job(ws: Workspace, job_id: int) -> JobRecord:
-    rows = list(ws.db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    rows = list(ws.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
     if not rows:
         raise NotFound(f"no job {job_id}")
     return _record(rows[0])
@@ -122,7 +122,7 @@ def list_jobs(ws: Workspace, *, status: str | None = None, limit: int = 50) -> l
         args.append(status)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    return [_record(r) for r in ws.db.query(sql, args)]
+    return [_record(r) for r in ws.query(sql, args)]
 
 
 def set_log_path(ws: Workspace, job_id: int, log_path: str) -> None:

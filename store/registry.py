@@ -67,7 +67,7 @@ def insert(conn: sqlite3.Connection, table: str, values: dict) -> int:
 
 
 def row_by_id(ws: Workspace, table: str, row_id: int) -> dict | None:
-    rows = list(ws.db.query(f"SELECT * FROM {table} WHERE id = ?", [row_id]))
+    rows = list(ws.query(f"SELECT * FROM {table} WHERE id = ?", [row_id]))
     return rows[0] if rows else None
 
 
@@ -83,7 +83,7 @@ def newest_rows(ws: Workspace, table: str, *, dataset: str | None = None, limit:
         args.append(dataset)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    return list(ws.db.query(sql, args))
+    return list(ws.query(sql, args))
 
 
 def decode_json(row: dict, fields: Iterable[str]) -> dict:

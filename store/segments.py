@@ -130,7 +130,7 @@ def list_segmentations(ws: Workspace, *, dataset: str | None = None, limit: int 
 
 def segments_of(ws: Workspace, segmentation_id: int) -> list[SegmentRecord]:
     """The segments of a segmentation, by segment_id."""
-    rows = ws.db.query(
+    rows = ws.query(
         "SELECT segment_id, name, users, profile FROM segments WHERE segmentation_id = ? ORDER BY segment_id",
         [segmentation_id],
     )

@@ -97,14 +97,14 @@ def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
 
 def latest_calibration(ws: Workspace, dataset: str, dataset_hash: str) -> CalibrationRecord | None:
     """The newest calibration of ``dataset`` on all its events at this content hash, if any."""
-    rows = list(ws.db.query(
+    rows = list(ws.query(
         "SELECT * FROM sim_calibrations WHERE dataset = ? AND dataset_hash = ? AND cut IS NULL ORDER BY id DESC LIMIT 1",
         [dataset, dataset_hash]))
     return _calibration(ws, rows[0]) if rows else None
 
 
 def list_calibrations(ws: Workspace, limit: int = 50) -> list[CalibrationRecord]:
-    return [_calibration(ws, r) for r in ws.db.query("SELECT * FROM sim_calibrations ORDER BY id DESC LIMIT ?", [limit])]
+    return [_calibration(ws, r) for r in ws.query("SELECT * FROM sim_calibrations ORDER BY id DESC LIMIT ?", [limit])]
 
 
 def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str, calibration_id: int,
@@ -133,14 +133,14 @@ def _run(ws: Workspace, row: dict) -> RunRecord:
 def get_run(ws: Workspace, run_id: int) -> RunRecord:
     row = registry.row_by_id(ws, "sim_runs", run_id)
     if row is None:
-        known = [str(r["id"]) for r in ws.db.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
+        known = [str(r["id"]) for r in ws.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
         hint = f"latest: {', '.join(known)}" if known else "none yet: kpconsole sim run SCENARIO.toml"
         raise NotFound(f"no simulation run {run_id} ({hint})")
     return _run(ws, row)
 
 
 def list_runs(ws: Workspace, limit: int = 50) -> list[RunRecord]:
-    return [_run(ws, r) for r in ws.db.query("SELECT * FROM sim_runs ORDER BY id DESC LIMIT ?", [limit])]
+    return [_run(ws, r) for r in ws.query("SELECT * FROM sim_runs ORDER BY id DESC LIMIT ?", [limit])]
 
 
 def run_series(ws: Workspace, run_id: int, metrics: Iterable[str] | None = None) -> list[dict]:
@@ -150,4 +150,4 @@ def run_series(ws: Workspace, run_id: int, metrics: Iterable[str] | None = None)
     if wanted:
         sql += f" AND metric IN ({', '.join('?' for _ in wanted)})"
         args += wanted
-    return list(ws.db.query(sql + " ORDER BY metric, day", args))
+    return list(ws.query(sql + " ORDER BY metric, day", args))
