@@ -1,6 +1,9 @@
 """One customer-value fit from transactions, end to end: the summary, the repeat-buying model,
 the Gamma-Gamma spend model, per-customer P(alive), expected purchases and CLV, and, when the
 data go on past the calibration end, a holdout check of the predictions against what happened.
+
+``model="auto"`` fits both repeat-buying models and keeps the one that fits
+(:mod:`engine.value.choose`); the report then says which and why.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import polars as pl
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.value import bgnbd, gammagamma, paretonbd
+from engine.value.choose import ModelChoice, choose_repeat_buying_model
 from engine.value.clv import ClvSettings, discounted_clv
 from engine.value.data import RepeatData
 from engine.value.mle import FitResult
@@ -35,6 +39,7 @@ class ValueReport:
     customers: pl.DataFrame  # the summary + p_alive, expected_purchases, expected_spend, clv
     holdout: dict | None = None
     totals: dict = field(default_factory=dict)
+    choice: ModelChoice | None = None  # with model="auto": which model, why, and every fit tried
 
 
 def fit_transactions(
@@ -47,14 +52,15 @@ def fit_transactions(
     with_spend: bool = True,
     progress: Progress = no_progress,
 ) -> ValueReport:
-    """Fit ``model`` (bgnbd | paretonbd) on ``user_id, ts, amount`` transactions.
+    """Fit ``model`` (bgnbd | paretonbd | auto) on ``user_id, ts, amount`` transactions.
 
-    Raises :class:`EngineError` when the transaction model does not converge; a spend model
+    Raises :class:`EngineError` when the transaction model does not converge (with ``auto``:
+    when neither does); a spend model
     that cannot be fitted leaves CLV out and says why in ``spend_note``.
     """
     settings = settings or ClvSettings()
-    if model not in FITTERS:
-        raise EngineError(f"unknown transaction model '{model}' (one of {', '.join(FITTERS)})")
+    if model not in FITTERS and model != "auto":
+        raise EngineError(f"unknown transaction model '{model}' (one of auto, {', '.join(FITTERS)})")
     settings.check()
     progress(0.05, "summarising transactions")
     summary = repeat_purchase_summary(transactions, calibration_end, observation_end=observation_end,
@@ -62,8 +68,12 @@ def fit_transactions(
     data = RepeatData.from_summary(summary)
     if int((data.x > 0).sum()) == 0:
         raise EngineError(f"no customer bought twice by {calibration_end}: a repeat-buying model has nothing to fit")
-    progress(0.2, f"fitting {model}")
-    fit = FITTERS[model](data)
+    progress(0.2, "fitting bgnbd and paretonbd" if model == "auto" else f"fitting {model}")
+    choice = choose_repeat_buying_model(data) if model == "auto" else None
+    if choice is not None:
+        model, fit = choice.model, choice.fit
+    else:
+        fit = FITTERS[model](data)
     if not fit.converged:
         raise EngineError(f"the {model} fit did not converge ({fit.message}); try a later calibration end or more data")
     progress(0.6, "fitting the Gamma-Gamma spend model")
@@ -92,7 +102,8 @@ def fit_transactions(
         "clv_mean": float(np.mean(columns["clv"])) if "clv" in columns else None,
     }
     progress(1.0, "done")
-    return ValueReport(model, fit, spend, note, calibration_end, observation_end, settings, customers, holdout, totals)
+    return ValueReport(model, fit, spend, note, calibration_end, observation_end, settings, customers, holdout, totals,
+                       choice)
 
 
 def _fit_spend(summary: pl.DataFrame) -> tuple[FitResult | None, str | None]:

@@ -28,7 +28,8 @@ def _date(text: str | None, option: str) -> dt.date | None:
 def fit(
     data: Annotated[str, typer.Option("--data", "-d", help="Dataset with the transactions or subscriptions.")],
     model: Annotated[str, typer.Option("--model", "-m", help="bgnbd, paretonbd (repeat buying, + Gamma-Gamma "
-                                                            "for CLV), gammagamma (spend) or sbg (subscriptions).")],
+                                                            "for CLV), auto (whichever of the two fits), "
+                                                            "gammagamma (spend) or sbg (subscriptions).")],
     calibration_end: Annotated[str | None, typer.Option(
         "--calibration-end", help="Last day (ISO) of the calibration period; later data check the predictions "
                                   "(default: the last day of the data).")] = None,
@@ -95,6 +96,8 @@ def print_view(view: value.ValueView) -> None:
     s = r.settings
     common.stdout.print(f"value fit {r.id}: {r.model} on '{r.dataset}', {r.n:,} fitted, calibration to "
                         f"{s['calibration_end']} in {s['period_days']:g}-day periods")
+    if r.results.get("model_choice"):
+        common.stdout.print(f"model chosen: {r.results['model_choice']['reason']}")
     errors = r.fit.get("standard_errors", {})
     rows = [(name, v, errors.get(name)) for name, v in r.params.items()]
     common.stdout.print(common.table(None, ["parameter", "estimate", "std. error"], rows, right=["estimate", "std. error"]))

@@ -6,6 +6,8 @@
   ``purchase``), with the Gamma-Gamma spend model on the side for CLV when the data allow it,
   P(alive), expected purchases over the horizon and, when the data go past the calibration
   end, a holdout check;
+* ``auto`` — both repeat-buying models, keeping the one that fits (engine/value/choose.py); the
+  fit is registered under the chosen model and its results say why (``model_choice``);
 * ``gammagamma`` — spend per transaction alone;
 * ``sbg`` — subscription retention from subscribe / renew / cancel events.
 
@@ -39,7 +41,7 @@ from store.catalog import DatasetRecord
 from store.value import ValueFitRecord
 
 JOB_KIND = "value_fit"
-MODELS = ("bgnbd", "paretonbd", "gammagamma", "sbg")
+MODELS = ("auto", "bgnbd", "paretonbd", "gammagamma", "sbg")
 TOP_CUSTOMERS = 10
 RETENTION_PERIODS = 12
 
@@ -99,6 +101,7 @@ class _Fitted:
     fit: FitResult
     results: dict = field(default_factory=dict)
     customers: pl.DataFrame | None = None
+    model: str | None = None  # the model fitted, when the request left the choice to ``auto``
 
 
 def fit(session: Session, request: ValueRequest, progress: Progress = no_progress, *,
@@ -112,7 +115,7 @@ def fit(session: Session, request: ValueRequest, progress: Progress = no_progres
         calibration_end = request.calibration_end or data_end
         settings = {**request.params(), "calibration_end": calibration_end.isoformat(),
                     "observation_end": data_end.isoformat() if data_end > calibration_end else None}
-        if request.model in ("bgnbd", "paretonbd"):
+        if request.model in ("auto", "bgnbd", "paretonbd"):
             fitted = _transactions(events, request, calibration_end, data_end, progress)
         elif request.model == "gammagamma":
             fitted = _spend(events, request, calibration_end)
@@ -126,7 +129,7 @@ def fit(session: Session, request: ValueRequest, progress: Progress = no_progres
                 fitted.customers.write_parquet(staged)
             return store.register_value_fit(
                 session.ws, staged if fitted.customers is not None else None, dataset=record.name,
-                dataset_hash=record.content_hash, model=request.model, params=fitted.fit.params,
+                dataset_hash=record.content_hash, model=fitted.model or request.model, params=fitted.fit.params,
                 log_likelihood=fitted.fit.log_likelihood, fit=fit_info, settings=settings, results=fitted.results,
                 n=fitted.fit.n, created_by=session.actor.name, job_id=job_id,
             )
@@ -164,7 +167,9 @@ def _transactions(events, request: ValueRequest, calibration_end: dt.date, data_
     top = report.customers.sort(top_by, descending=True).head(TOP_CUSTOMERS)
     results = {"totals": report.totals, "holdout": report.holdout, "spend": spend, "spend_note": report.spend_note,
                "top_customers": _plain_rows(top)}
-    return _Fitted(report.fit, results, report.customers)
+    if report.choice is not None:
+        results["model_choice"] = report.choice.as_dict()
+    return _Fitted(report.fit, results, report.customers, model=report.model)
 
 
 def _spend(events, request: ValueRequest, calibration_end: dt.date) -> _Fitted:
