@@ -74,4 +74,4 @@ def _print_grants(grants: list[GrantRecord]) -> None:
         return
     rows = [(g.person, g.role, g.os_user, "\n".join(f"{k.fingerprint} {k.comment}".rstrip() for k in g.keys) or None,
              f"{g.updated_at[:16].replace('T', ' ')} by {g.updated_by}") for g in grants]
-    common.stdout.print(common.table(None, ["person", "role", "os user", "ssh keys", "granted"], rows))
+    common.stdout.print(common.table(None, ["person", "role", "os user", "ssh keys", "granted"], rows, wrap=["granted"]))

@@ -7,7 +7,6 @@ import re
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
@@ -64,19 +63,15 @@ def _print(entries: list[AuditEntry]) -> None:
     if not entries:
         common.stdout.print("no audit entries match")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("at (UTC)", no_wrap=True, min_width=19)
-    table.add_column("who")
-    table.add_column("action", no_wrap=True, min_width=max(len(e.action) for e in entries))
-    table.add_column("target", overflow="fold")
-    table.add_column("outcome", no_wrap=True, min_width=9)
-    table.add_column("detail", overflow="fold")
+    rows = []
     for e in entries:
         who = f"{e.actor} ({e.role})" if e.role else e.actor
         origin = _origin(e)
-        table.add_row(e.at[:19].replace("T", " "), f"{who}\n{origin}" if origin else who, e.action,
-                      common.plain(e.target), OUTCOMES.get(e.outcome, e.outcome), common.plain(e.detail))
-    common.stdout.print(table)
+        rows.append((e.at[:16].replace("T", " "), f"{who}\n{origin}" if origin else who, e.action, e.target,
+                     OUTCOMES.get(e.outcome, e.outcome), e.detail))
+    # a target (a path, a dataset) wraps only at spaces, so a path stays whole; the detail gives way first
+    common.stdout.print(common.table(None, ["at (UTC)", "who", "action", "target", "outcome", "detail"], rows,
+                                     wrap=["who", "target", "detail"]))
 
 
 def _origin(entry: AuditEntry) -> str:

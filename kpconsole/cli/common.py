@@ -103,15 +103,17 @@ def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
         render()
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = ()) -> Table:
-    """A plain rich table; numbers formatted with thousands separators."""
-    t = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
-    for c in columns:
-        t.add_column(c, justify="right" if c in right else "left", overflow="fold")
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[str] = (),
+          wrap: Sequence[str] = (), drop: Sequence[str] = ()) -> Table:
+    """A plain table that fits stdout's width (kpconsole/cli/tables.py); numbers (``right``)
+    formatted with thousands separators and never cut, text columns (``wrap``) wrapped at
+    spaces, every other column an identifier: never wrapped, cut with an ellipsis only when
+    nothing else gives. Columns in ``drop`` are left out, in that order, when it cannot fit."""
+    from kpconsole.cli.tables import fitted_table
+
     numeric = [c in right for c in columns]
-    for row in rows:
-        t.add_row(*(fmt(v) if is_number else plain(v) for v, is_number in zip(row, numeric, strict=True)))
-    return t
+    cells = [[fmt(v) if is_number else plain(v) for v, is_number in zip(row, numeric, strict=True)] for row in rows]
+    return fitted_table(title, columns, cells, stdout.width, right=right, wrap=wrap, drop=drop)
 
 
 def plain(value: Any) -> str:
@@ -140,7 +142,8 @@ def fmt(value: Any) -> str:
 
 def kv(title: str, pairs: Mapping[str, Any]) -> Table:
     """A two-column key/value table."""
-    return table(title, ["", " "], [(k, fmt(v) if isinstance(v, (int, float)) else v) for k, v in pairs.items()])
+    return table(title, ["", " "], [(k, fmt(v) if isinstance(v, (int, float)) else v) for k, v in pairs.items()],
+                 wrap=[" "])
 
 
 @contextmanager

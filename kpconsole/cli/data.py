@@ -63,7 +63,7 @@ def list_(workspace: common.WorkspaceOpt = None, as_json: common.JsonOpt = False
     ]
     common.emit(records, as_json, lambda: common.stdout.print(
         common.table(None, ["name", "format", "events", "users", "items", "from", "to", "ingested"], rows,
-                     right=["events", "users", "items"]) if rows else "no datasets yet: kpconsole data ingest PATH --name NAME"
+                     right=["events", "users", "items"], drop=["ingested"]) if rows else "no datasets yet: kpconsole data ingest PATH --name NAME"
     ))
 
 
@@ -119,7 +119,8 @@ def _print_summary(summary: datasets.DatasetSummary) -> None:
     common.stdout.print()
     cols = [c for c in ("item_id", "kind", "title", "users", "events") if summary.top_items and c in summary.top_items[0]]
     common.stdout.print(common.table("top items (by distinct users)", cols,
-                                     [[row.get(c) for c in cols] for row in summary.top_items], right=["users", "events"]))
+                                     [[row.get(c) for c in cols] for row in summary.top_items], right=["users", "events"],
+                                     wrap=["title"]))
 
 
 @app.command("synth")

@@ -45,7 +45,7 @@ def list_(
              _result(j)) for j in jobs]
     common.emit(jobs, as_json, lambda: common.stdout.print(
         common.table(None, ["id", "kind", "status", "done", "message", "by", "created", "result"], rows,
-                     right=["id", "done"]) if rows else "no jobs yet"))
+                     right=["id", "done"], wrap=["message"]) if rows else "no jobs yet"))
 
 
 @app.command("show")
@@ -144,7 +144,7 @@ def kinds(as_json: common.JsonOpt = False) -> None:
     """The job kinds this installation knows."""
     found = [{"kind": k.name, "action": k.action, "description": k.description} for k in job_kinds()]
     common.emit(found, as_json, lambda: common.stdout.print(
-        common.table(None, ["kind", "action", "description"], [tuple(f.values()) for f in found])))
+        common.table(None, ["kind", "action", "description"], [tuple(f.values()) for f in found], wrap=["description"])))
 
 
 @app.command("_run", hidden=True)

@@ -37,7 +37,21 @@ def recommend(
 def _print(result: service.Recommendations, explain: bool) -> None:
     who = "" if result.known else " (not in the model's data)"
     common.note(f"user {result.user}{who}: {len(result.items)} items from model {result.model_id} — {result.source}")
-    cols = ["#", "item", "kind", "title", "score"] + (["why"] if explain else [])
-    rows = [[r["rank"], r["item_id"], r["kind"], r["title"], r["score"]] + ([r.get("because")] if explain else [])
-            for r in result.items]
-    common.stdout.print(common.table(None, cols, rows, right=["#", "score"]))
+    # the reason's item by ID in the table, its title once below (the same item is often behind every row)
+    firsts = [(r.get("reasons") or [None])[0] for r in result.items] if explain else []
+    explain = any(f is not None for f in firsts)  # a cold-start list has no personal reason: the note says why
+    why = "similar to" if result.explanation == "similar" else "because you"
+    cols = ["#", "item", "kind", "title", "score"] + ([why] if explain else [])
+    rows = [[r["rank"], r["item_id"], r["kind"], r["title"], r["score"]] for r in result.items]
+    if explain:
+        for row, first in zip(rows, firsts, strict=True):
+            cited = None if first is None else (f"{first['item_id']} ({first['verb']})" if why == "similar to"
+                                                else f"{first['verb']} {first['item_id']}")
+            row.append(cited)
+    common.stdout.print(common.table(None, cols, rows, right=["#", "score"], wrap=["title"]))
+    cited = {}
+    for first in firsts:
+        if first is not None:
+            cited.setdefault(first["item_id"], first["title"])
+    for item_id, title in cited.items():
+        common.stdout.print(f"item {item_id}: “{title}”" if title else f"item {item_id}: (no title)")

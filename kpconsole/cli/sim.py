@@ -137,7 +137,7 @@ def list_(
              r.created_at[:16].replace("T", " ")) for r in runs]
     common.emit(runs, as_json, lambda: common.stdout.print(
         common.table(None, ["id", "kind", "name", "dataset", "days", "replicates", "seed", "policy", "made"], rows,
-                     right=["id", "days", "replicates", "seed"])
+                     right=["id", "days", "replicates", "seed"], wrap=["name"], drop=["made"])
         if rows else "no runs yet: kpconsole sim run SCENARIO.toml"))
 
 
@@ -205,7 +205,7 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
         common.stdout.print(sim.backtest_line(record.summary["backtest"]))
     rows = [(m, how, total["mean"], _interval(total)) for m, how, total in sim.total_rows(record, all_metrics)]
     common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
-                                     ["kpi", "over run", "mean", "interval"], rows, right=["mean"]))
+                                     ["kpi", "over run", "mean", "interval"], rows, right=["mean"], wrap=["interval"]))
     for profile in record.summary.get("incentives", []):
         common.stdout.print(f"incentive '{profile['name']}' on {profile['action']}: first threshold "
                             f"{profile['threshold']} (rates by distance in --json)")
@@ -220,7 +220,7 @@ def print_comparison(result, all_metrics: bool) -> None:
     rows = [(r["metric"], r["a"], r["b"], r["difference"], f"[{common.fmt(r['low'])}, {common.fmt(r['high'])}]",
              _verdict(r)) for r in result.rows if r["metric"] in keep]
     common.stdout.print(common.table(None, ["kpi", "A", "B", "A − B", "95 % interval", ""], rows,
-                                     right=["A", "B", "A − B"]))
+                                     right=["A", "B", "A − B"], wrap=["95 % interval"]))
 
 
 def _verdict(row: dict) -> str:
