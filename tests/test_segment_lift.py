@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from conftest import SAMPLE_DATA
+
 from engine.segment.lift import distinctive_values
 from engine.segment.profiles import segment_profiles
 from engine.segment.run import segment_users

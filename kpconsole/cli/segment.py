@@ -85,7 +85,7 @@ def list_(
              r.created_at[:16].replace("T", " ")) for r in records]
     common.emit(records, as_json, lambda: common.stdout.print(
         common.table(None, ["id", "dataset", "method", "segments", "users", "as of", "stability", "made"], rows,
-                     right=["id", "segments", "users"])
+                     right=["id", "segments", "users"], drop=["made"])
         if rows else "no segmentations yet: kpconsole segment run --data NAME --method rfm"))
 
 
@@ -141,17 +141,20 @@ def print_view(view: segments.SegmentationView) -> None:
              _pct(s.profile.get("paying_share")), s.profile.get("events_mean")) for s in view.segments]
     common.stdout.print()
     common.stdout.print(common.table(None, ["id", "segment", "users", "share", "revenue", "paying", "events/user"], rows,
-                                     right=["id", "users", "share", "revenue", "paying", "events/user"]))
+                                     right=["id", "users", "share", "revenue", "paying", "events/user"],
+                                     wrap=["segment"]))
     what = [(s.segment_id, _top(s.profile.get("top_kinds")), _top(s.profile.get("top_tags") or s.profile.get("top_content"), 2))
             for s in view.segments]
     common.stdout.print()
     common.stdout.print(common.table(None, ["id", "what they do (share of events)", "on (tags or content)"], what,
-                                     right=["id"]))
-    interests = [(s.segment_id, ", ".join(i["title"] or str(i["item_id"]) for i in s.profile["top_interests"][:3]))
-                 for s in view.segments if s.profile.get("top_interests")]
-    if interests:
+                                     right=["id"], wrap=["what they do (share of events)", "on (tags or content)"]))
+    from kpconsole.services.segment_portraits import portrait
+
+    apart = [(s.segment_id, portrait(s.profile)) for s in view.segments if portrait(s.profile) is not None]
+    if apart:
         common.stdout.print()
-        common.stdout.print(common.table(f"interests (model {m['interests_model']})", ["id", "top items"], interests))
+        common.stdout.print(common.table("what sets each apart (lift = share in segment / share overall)",
+                                         ["id", "stands out"], apart, right=["id"], wrap=["stands out"]))
     if view.member:
         u = view.member
         common.stdout.print()

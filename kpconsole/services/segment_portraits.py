@@ -14,7 +14,7 @@ segment with nothing above it is ``like everyone else``. CLI, demo and console a
 
 from __future__ import annotations
 
-MIN_LIFT = 1.2
+MIN_LIFT = 1.25
 NOTHING = "like everyone else"
 #: how many values of each list a portrait names
 SHOWN = {"kinds": 2, "content": 1, "tags": 1, "items": 1}

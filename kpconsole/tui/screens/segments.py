@@ -67,6 +67,7 @@ class SegmentsScreen(ConsoleScreen):
             with Horizontal(id="segment-profiles"):
                 yield DataTable(id="segments", cursor_type="row")
                 yield Bars(MEASURES[self.measure], id="segment-bars")
+            yield Static(id="segment-portraits")
             yield Input(placeholder="/ user ID: which segment and why", id="segment-user", compact=True)
             yield Static(id="segment-why")
 
@@ -113,6 +114,14 @@ class SegmentsScreen(ConsoleScreen):
                                              short(p.get("events_mean")), short(p.get("recency_days_median")))))
         sync_rows(self.query_one("#segments", DataTable), rows)
         self.show_bars()
+        from rich.text import Text  # titles may hold [brackets]: shown as they are, not as markup
+
+        from kpconsole.services.segment_portraits import portrait
+
+        apart = [f"{s.segment_id} {s.name}: {portrait(s.profile)}" for s in message.view.segments
+                 if portrait(s.profile) is not None]
+        self.query_one("#segment-portraits", Static).update(Text(
+            "What sets each apart (lift = share in segment / share overall)\n" + "\n".join(apart) if apart else ""))
         member = message.view.member
         if member is not None:
             values = ", ".join(f"{k} {short(v)}" for k, v in member["values"].items())
