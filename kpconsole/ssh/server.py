@@ -31,7 +31,7 @@ import re
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +97,7 @@ class _Connection(asyncssh.SSHServer):
         self.actor: Actor | None = None
         self.last_activity = time.monotonic()
         self.children: set[asyncio.subprocess.Process] = set()
-        self.sessions: dict[asyncssh.SSHServerChannel, asyncio.Future] = {}
+        self.sessions: set[_Session] = set()
         self._candidate: tuple[str, str] | None = None
         self._offered: dict[str, str | None] = {}  # key fingerprint → the person it is registered to
         self._auth_began = False
@@ -215,8 +215,13 @@ class _Connection(asyncssh.SSHServer):
 
     # --- sessions -----------------------------------------------------------------------
 
-    def session_requested(self) -> tuple[asyncssh.SSHServerChannel, asyncssh.SSHServerProcess]:
-        """A new session channel, unless this connection has :attr:`Limits.max_sessions` open."""
+    def session_requested(self) -> tuple[asyncssh.SSHServerChannel, Awaitable[_Session]]:
+        """A new session channel; :meth:`_admit` decides whether it opens."""
+        return self.conn.create_server_channel(), self._admit()
+
+    async def _admit(self) -> _Session:
+        """A session, unless this connection has :attr:`Limits.max_sessions` open (then a clean refusal)."""
+        await asyncio.sleep(0)  # a close read together with this request is cleaned up on this loop turn
         most = self.limits.max_sessions
         if len(self.sessions) >= most:
             if not self._sessions_refused:  # once per connection
@@ -224,11 +229,21 @@ class _Connection(asyncssh.SSHServer):
                 commands.audit_refusal(self.server.ws, self.actor, "ssh.session",
                                        f"more than {most} sessions on one connection")
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_RESOURCE_SHORTAGE, f"at most {most} sessions per connection")
-        channel = self.conn.create_server_channel()
-        closed = asyncio.ensure_future(channel.wait_closed())
-        self.sessions[channel] = closed
-        closed.add_done_callback(lambda _: self.sessions.pop(channel, None))
-        return channel, asyncssh.SSHServerProcess(self.server.serve_session, None, MIN_SFTP_VERSION, False)
+        session = _Session(self)
+        self.sessions.add(session)
+        return session
+
+
+class _Session(asyncssh.SSHServerProcess):
+    """One session channel, run by :meth:`ConsoleServer.serve_session`; leaves its connection's count when closed."""
+
+    def __init__(self, connection: _Connection) -> None:
+        super().__init__(connection.server.serve_session, None, MIN_SFTP_VERSION, False)
+        self.connection = connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connection.sessions.discard(self)
+        super().connection_lost(exc)
 
 
 class ConsoleServer:
