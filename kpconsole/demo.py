@@ -61,13 +61,11 @@ def ingest_samples(session: Session, demo: DemoState) -> DemoResult:
         session, IngestRequest(path=demo.sample_data / "stackexchange" / "quantumcomputing", name=COMMUNITY)
     )
     demo.made["datasets"] = [PLATFORM, COMMUNITY]
-    lines = []
+    lines = [f"{'name':<9} {'format':<13} {'events':>8} {'users':>7} {'items':>7}  from .. to"]
     for r in (platform, community):
         p = r.profile
-        lines.append(
-            f"{r.name:<9} {r.format:<14} {p['n_events']:>8,} events  {p['n_users']:>6,} users  "
-            f"{p['n_items']:>6,} items  {p['ts_min'][:10]} .. {p['ts_max'][:10]}"
-        )
+        lines.append(f"{r.name:<9} {r.format:<13} {p['n_events']:>8,} {p['n_users']:>7,} {p['n_items']:>7,}  "
+                     f"{p['ts_min'][:10]} .. {p['ts_max'][:10]}")
     return DemoResult("Data", {"datasets": [platform.as_dict(), community.as_dict()]}, lines)
 
 

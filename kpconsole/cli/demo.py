@@ -29,9 +29,18 @@ def demo(
         common.emit_json({"workspace": str(session.ws.root), "steps": [
             {"title": r.title, "figures": r.figures} for r in results]})
         return
+    import shlex
+
+    from kpconsole.cli.tables import wrap_line
+
+    width = common.stdout.width
     for r in results:
         common.stdout.rule(r.title, align="left")
         for line in r.lines:
-            common.stdout.print(line, soft_wrap=True)
+            for part in wrap_line(line, width):  # at spaces, never inside a word
+                common.stdout.print(part, soft_wrap=True, markup=False)
         common.stdout.print()
-    common.stdout.print(f"Open the console on it: kpconsole --workspace {session.ws.root}")
+    command = f"kpconsole --workspace {shlex.quote(str(session.ws.root))}"  # to be copied: never wrapped
+    lead = "Open the console on it:"
+    for part in ([f"{lead} {command}"] if len(lead) + 1 + len(command) <= width else [lead, f"  {command}"]):
+        common.stdout.print(part, soft_wrap=True, markup=False)

@@ -39,7 +39,12 @@ def recommender_step(session: Session, demo: DemoState) -> DemoResult:
     lines.append(f"{'fit seconds':<16}" + "".join(f"{row['fit_seconds']:>12.2f}" for row in comparison.rows))
     best = max(comparison.rows, key=lambda r: r["ndcg@10"])
     listed = recommend.recommend(session, best["id"], DEMO_USER, 3, explain=True)
-    lines += ["", f"user {DEMO_USER}, model {best['id']} ({best['algo']}):"]
-    lines += [f"  {r['rank']}. {r['title']} — {r['because']}" for r in listed.items]
+    because = {r["because"] for r in listed.items}
+    if len(because) == 1:  # the same reason behind every item: said once
+        lines += ["", f"user {DEMO_USER}, model {best['id']} ({best['algo']}) — {because.pop()}:"]
+        lines += [f"  {r['rank']}. {r['title']}" for r in listed.items]
+    else:
+        lines += ["", f"user {DEMO_USER}, model {best['id']} ({best['algo']}):"]
+        lines += [f"  {r['rank']}. {r['title']} — {r['because']}" for r in listed.items]
     return DemoResult("Recommenders", {"models": ids, "jobs": jobs, "comparison": comparison.as_dict(),
                                        "example": listed.as_dict()}, lines)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.errors import EngineError
 from kpconsole.services import community, segments, value
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.services.value import ValueRequest
@@ -20,6 +19,7 @@ DEMO_USER = "17"
 def segments_step(session: Session, demo: DemoState) -> DemoResult:
     """Lifecycle stages and behaviour clusters (k chosen by silhouette) of the platform's users."""
     from kpconsole.demo import DemoResult
+    from kpconsole.services.segment_portraits import portrait
 
     platform = demo.made["datasets"][0]
     stages = segments.show(session, segments.run(session, SegmentRequest(data=platform, method="lifecycle")).id)
@@ -31,12 +31,8 @@ def segments_step(session: Session, demo: DemoState) -> DemoResult:
     lines.append(f"k-means (segmentation {clusters.record.id}): k = {m['k']} by silhouette, bootstrap stability "
                  f"{m['stability']['mean_ari']:.2f} {'✓' if m['stability']['stable'] else '✗ unstable'}")
     for s in clusters.segments:
-        p = s.profile
-        interests = ", ".join(i["title"] for i in p.get("top_interests", [])[:2])
-        lines.append(f"  {s.segment_id}. {s.name:<38} {s.users:>5,} users  {100 * p['revenue_share']:5.1f}% of revenue"
-                     + (f"  likes: {interests}" if interests else ""))
-    if m.get("interests_note"):
-        lines.append(f"  (interests: {m['interests_note']})")
+        lines.append(f"  {s.segment_id}. {s.name}: {s.users:,} users, {100 * s.profile['revenue_share']:.1f}% of revenue")
+        lines.append(f"     stands out: {portrait(s.profile)}")
     member = segments.show(session, clusters.record.id, user=DEMO_USER).member
     lines.append(f"user {DEMO_USER}: segment {member['segment_id']} — {member['why'][0]}")
     return DemoResult("Segments", {"lifecycle": stages.as_dict(), "kmeans": clusters.as_dict()}, lines)
@@ -47,16 +43,11 @@ def value_step(session: Session, demo: DemoState) -> DemoResult:
     from kpconsole.demo import DemoResult
 
     platform = demo.made["datasets"][0]
-    lines = []
-    try:
-        transactions = value.fit(session, ValueRequest(data=platform, model="bgnbd"))
-    except EngineError as exc:  # the honest outcome on this platform: see docs/value.md
-        lines.append(f"BG/NBD: {exc}")
-        transactions = value.fit(session, ValueRequest(data=platform, model="paretonbd"))
+    transactions = value.fit(session, ValueRequest(data=platform, model="auto"))  # which fits: docs/value.md
     r = transactions.results
+    lines = [r["model_choice"]["reason"]]
     params = ", ".join(f"{k}={v:.4g}" for k, v in transactions.params.items())
-    lines.append(f"{transactions.model} (fit {transactions.id}): {params}; log-likelihood "
-                 f"{transactions.log_likelihood:,.2f}")
+    lines.append(f"{transactions.model} (fit {transactions.id}): {params}; LL {transactions.log_likelihood:,.2f}")
     if r["spend"]:
         lines.append(f"Gamma-Gamma spend: p={r['spend']['p']:.4g} q={r['spend']['q']:.4g} v={r['spend']['v']:.4g}")
     t = r["totals"]
@@ -66,7 +57,7 @@ def value_step(session: Session, demo: DemoState) -> DemoResult:
     for c in r["top_customers"][:3]:
         clv = f", CLV {c['clv']:,.2f}" if "clv" in c else ""
         lines.append(f"  user {c['user_id']}: {c['frequency']} repeat purchase(s), P(alive) {c['p_alive']:.2f}, "
-                     f"{c['expected_purchases']:.1f} expected next year{clv}")
+                     f"{c['expected_purchases']:.1f} expected{clv}")
     members = value.fit(session, ValueRequest(data=platform, model="sbg"))
     mr = members.results
     lines.append(f"memberships, sBG (fit {members.id}): alpha={members.params['alpha']:.3g} "
