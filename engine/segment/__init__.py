@@ -7,5 +7,6 @@
 * :mod:`engine.segment.quality` — adjusted Rand, silhouette, bootstrap stability;
 * :mod:`engine.segment.cluster` — choosing k and putting clustering together;
 * :mod:`engine.segment.profiles` — what each segment is: size, revenue, engagement, content;
+* :mod:`engine.segment.lift` — what sets a segment apart: values by lift (share in segment / share overall);
 * :mod:`engine.segment.explain` — why one user is in their segment.
 """
