@@ -70,7 +70,7 @@ def list_(
              r.created_at[:16].replace("T", " ")) for r in records]
     common.emit([r.as_dict() for r in records], as_json, lambda: common.stdout.print(
         common.table(None, ["id", "dataset", "model", "parameters", "log-lik", "n", "calibration end", "made"], rows,
-                     right=["id", "log-lik", "n"])
+                     right=["id", "log-lik", "n"], wrap=["parameters"], drop=["made"])
         if rows else "no value fits yet: kpconsole value fit --data NAME --model bgnbd"))
 
 
