@@ -12,6 +12,7 @@ from conftest import SAMPLE_DATA, run_cli, tree_state
 from kpconsole.cli import main
 from kpconsole.errors import PermissionDenied
 from kpconsole.identity import Actor, Role
+from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -104,7 +105,7 @@ def models_session(ws) -> Session:
 
 
 def registry_state(ws):
-    return tree_state(ws / "models"), [m.id for m in models.list_models(models_session(ws))]
+    return tree_state(ws / "models"), [m.id for m in model_reads.list_models(models_session(ws))]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -148,7 +149,7 @@ def test_an_analyst_may_read_but_not_train(ws):
     reader = Session(models_session(ws).ws, Actor("ann", Role.ANALYST, "ann"))
     with pytest.raises(PermissionDenied, match="needs the operator role"):
         models.train(reader, TrainRequest(data="platform", algo="pop"))
-    assert models.list_models(reader) == []
+    assert model_reads.list_models(reader) == []
     refused = audit.entries(reader.ws, action="model.train")
     assert refused[0].outcome == "refused" and refused[0].actor == "ann"
 

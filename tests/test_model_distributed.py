@@ -17,6 +17,7 @@ import sys
 import pytest
 from conftest import REPO, SAMPLE_DATA
 
+from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -44,7 +45,7 @@ def test_ddp_with_two_gloo_processes_matches_one_process(platform, algo, params)
     seen = []
     spread = models.train(platform, TrainRequest(data="platform", algo=algo, params=params, distributed=2),
                           lambda f, m="", x=None: seen.append(m))
-    assert [m.id for m in models.list_models(platform)] == [spread.id, single.id]
+    assert [m.id for m in model_reads.list_models(platform)] == [spread.id, single.id]
     assert_same_metrics(single.metrics, spread.metrics)
     assert spread.fit["epochs"] == params["epochs"]
     assert any(m.startswith(f"epoch {params['epochs']}/") for m in seen)
@@ -65,6 +66,6 @@ def test_a_torchrun_launch_registers_the_model_once(platform):
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=REPO, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads(done.stdout)
-    assert [m.id for m in models.list_models(platform)] == [record["id"]]
+    assert [m.id for m in model_reads.list_models(platform)] == [record["id"]]
     single = models.train(platform, TrainRequest(data="platform", algo="bpr", params={"epochs": 2, "factors": 8}))
     assert_same_metrics(single.metrics, record["metrics"])

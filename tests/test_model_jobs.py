@@ -12,6 +12,7 @@ from conftest import SAMPLE_DATA, run_cli
 from engine.progress import Cancelled
 from engine.recommend.artifact import load_bundle
 from kpconsole.jobs import resume_job, show_job
+from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -43,7 +44,7 @@ def test_a_cancelled_training_job_resumes_from_its_last_epoch_to_the_same_model(
     assert show_job(platform, job_id).status == "cancelled"
     with pytest.raises(Exception, match="no model"):
         models.model_from_job(platform, job_id)
-    assert [m.id for m in models.list_models(platform)] == [straight.id]
+    assert [m.id for m in model_reads.list_models(platform)] == [straight.id]
     resume_job(platform, job_id, detach=False)
     job = show_job(platform, job_id)
     assert job.status == "succeeded"

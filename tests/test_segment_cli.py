@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLE_DATA, run_cli, tree_state
+from kpconsole.reads import segments as segment_reads
 from kpconsole.errors import PermissionDenied
 from kpconsole.identity import Actor, Role
 from kpconsole.jobs import show_job, start_job
@@ -62,7 +63,7 @@ def test_kmeans_show_user_names_the_nearest_centre_and_what_stands_out(platform)
     assert record.metrics["interests_note"].startswith("no factor model")
     per_user = pl.read_parquet(record.artifact_path)
     contributor = per_user.sort("n_answer", descending=True)["user_id"][0]
-    member = segments.show(platform, record.id, user=str(contributor)).member
+    member = segment_reads.show(platform, record.id, user=str(contributor)).member
     assert member["why"][0].startswith(f"nearest centre: segment {member['segment_id']}")
     assert any("answers" in line for line in member["why"] if line.startswith("above the average user"))
 
@@ -91,7 +92,7 @@ def test_errors_are_one_line_and_leave_the_workspace_unchanged(cli, session, wor
     assert result.code == 1
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert tree_state(workspace) == before
-    assert segments.list_segmentations(session) == []
+    assert segment_reads.list_segmentations(session) == []
 
 
 def test_a_real_process_prints_one_line_and_exits_1(platform, workspace):
@@ -107,7 +108,7 @@ def test_runs_are_audited_and_analysts_are_refused(platform):
         segments.run(analyst, segments.SegmentRequest(data="platform", method="rfm"))
     rows = [(e.actor, e.action, e.outcome) for e in audit.entries(platform.ws, action="segment.run")]
     assert (platform.actor.name, "segment.run", "ok") in rows and ("ana", "segment.run", "refused") in rows
-    assert segments.show(analyst, 1).record.id == 1  # reading needs no role
+    assert segment_reads.show(analyst, 1).record.id == 1  # reading needs no role
 
 
 def test_segment_job_kind_runs_and_names_its_result(platform):
@@ -115,7 +116,7 @@ def test_segment_job_kind_runs_and_names_its_result(platform):
     job_id = start_job(platform, "segment", params, detach=False)
     job = show_job(platform, job_id)
     assert job.status == "succeeded" and job.result_kind == "segmentation"
-    assert segments.show(platform, int(job.result_id)).record.job_id == job_id
+    assert segment_reads.show(platform, int(job.result_id)).record.job_id == job_id
 
 
 def test_segments_get_interests_from_a_factor_model(platform):
@@ -127,7 +128,7 @@ def test_segments_get_interests_from_a_factor_model(platform):
     record = segments.run(platform, segments.SegmentRequest(data="platform", method="kmeans", k=4, resamples=0))
     assert record.metrics["interests_model"] == model.id
     items = pl.read_csv(SAMPLE_DATA / "platform" / "items.csv")
-    for seg in segments.show(platform, record.id).segments:
+    for seg in segment_reads.show(platform, record.id).segments:
         interests = seg.profile["top_interests"]
         assert len(interests) == 5 and seg.profile["interests_members"] > 0
         lifts = [i["lift"] for i in interests]

@@ -9,7 +9,8 @@ import time
 import pytest
 from conftest import SAMPLE_DATA, run_cli, tree_state
 
-from kpconsole.services import datasets, models, simulate
+from kpconsole.reads import simulations as sim_reads
+from kpconsole.services import datasets, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.session import create_session
@@ -50,7 +51,7 @@ def _json(args, ws, capsys):
 
 
 def _run_count(ws) -> int:
-    return len(simulate.list_runs(create_session(ws), limit=10_000))
+    return len(sim_reads.list_runs(create_session(ws), limit=10_000))
 
 
 def test_calibrate_prints_what_it_fitted(platform_ws, capsys):

@@ -16,6 +16,7 @@ import math
 import pytest
 from conftest import SHARED_DATA
 
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.services import datasets, simulate
 from kpconsole.services.datasets import IngestRequest
 
@@ -40,7 +41,7 @@ def test_backtest_on_the_quantum_computing_community(session, capsys):
         bt = _report("Quantum Computing SE", record)
     assert bt["days"] > 50 and math.isfinite(bt["mape_actives"]) and math.isfinite(bt["mape_actives_weekly"])
     assert bt["mape_revenue"] is None  # a Q&A dump moves no money: there is nothing to score
-    sim = [r["mean"] for r in simulate.series(session, record.id, ["dau"])]
+    sim = [r["mean"] for r in sim_reads.series(session, record.id, ["dau"])]
     assert len(sim) == bt["days"] and min(sim) > 0
 
 

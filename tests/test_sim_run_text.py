@@ -10,6 +10,7 @@ import pytest
 from conftest import SAMPLE_DATA, tree_state
 from engine.simulate.scenario import ScenarioError
 from kpconsole import jobs
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.services import datasets, simulate
 from kpconsole.services.datasets import IngestRequest
 from store.errors import NotFound
@@ -52,5 +53,5 @@ def test_an_edited_scenario_runs_as_a_job_and_the_run_keeps_the_edited_text(plat
                                                   "replicates": 1})
     job = wait_until_ended(platform, job_id)
     assert job.status == "succeeded", job.error
-    run = simulate.get_run(platform, int(job.result_id))
+    run = sim_reads.get_run(platform, int(job.result_id))
     assert (run.name, run.scenario_text, run.days, run.replicates) == ("baseline, edited", text, 2, 1)

@@ -10,7 +10,11 @@ from test_tui_support import SAMPLE, console, notices, platform_workspace, run_a
 from textual.widgets import Input, Select
 
 from kpconsole import jobs
-from kpconsole.services import datasets, models, segments, simulate, value
+from kpconsole.reads import simulations as sim_reads
+from kpconsole.reads import models as model_reads
+from kpconsole.reads import segments as segment_reads
+from kpconsole.reads import value as value_reads
+from kpconsole.services import datasets, models
 from kpconsole.services.model_requests import TrainRequest
 from store import access as store_access
 from kpconsole.tui.screens.access_forms import GrantFormScreen, RevokeFormScreen
@@ -85,8 +89,8 @@ BACKTEST = [
 ]
 SYNTH = [
     ({}, "data synth: Missing argument 'out'."),
-    ({"out": "{tmp}/synth", "users": "10"}, "'--users': Input should be greater than or equal to 50"),
-    ({"out": "{tmp}/synth", "days": "ten"}, "'--days': Input should be a valid integer"),
+    ({"out": "{tmp}/synth", "users": "10"}, "'--users': 10 is not in the range x>=50."),
+    ({"out": "{tmp}/synth", "days": "ten"}, "'--days': 'ten' is not a valid int range."),
     ({"out": "{tmp}/shop.csv"}, "shop.csv is not a folder"),
 ]
 
@@ -109,9 +113,9 @@ def fill(form, values: dict[str, str], tmp) -> None:
 
 def workspace_state(session) -> tuple:
     return (tree_state(session.ws.root), [d.name for d in datasets.list_datasets(session)],
-            [m.id for m in models.list_models(session)], [s.id for s in segments.list_segmentations(session)],
-            [f.id for f in value.list_fits(session)], [j.id for j in jobs.list_jobs(session)],
-            [c.id for c in simulate.list_calibrations(session)], [r.id for r in simulate.list_runs(session)],
+            [m.id for m in model_reads.list_models(session)], [s.id for s in segment_reads.list_segmentations(session)],
+            [f.id for f in value_reads.list_fits(session)], [j.id for j in jobs.list_jobs(session)],
+            [c.id for c in sim_reads.list_calibrations(session)], [r.id for r in sim_reads.list_runs(session)],
             store_access.list_grants(session.ws))
 
 

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from test_tui_support import SAMPLE, console, platform_workspace, run_async, screen_text, settle
 
+from kpconsole.reads import value as value_reads
 from kpconsole.services import community, datasets, models, value
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -90,7 +91,7 @@ async def test_community_screen_rates_a_real_stack_exchange_site_against_area_51
 async def test_value_screen_shows_a_fit_its_curves_and_a_customers_scores(session):
     fit = value.fit(session, value.ValueRequest(data="platform", model="gammagamma"))
     customer = pl.read_parquet(fit.artifact_path)["user_id"].cast(pl.String)[0]
-    shown = value.show(session, fit.id, customer).customer
+    shown = value_reads.show(session, fit.id, customer).customer
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("6")

@@ -8,6 +8,7 @@ from test_tui_support import console, notices, platform_workspace, run_async, sc
 from textual.widgets import DataTable, Input, Select
 
 from kpconsole import jobs
+from kpconsole.reads import segments as segment_reads
 from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
@@ -22,7 +23,7 @@ def session(tmp_path):
 @run_async
 async def test_segment_profiles_show_as_bars_and_a_user_lookup_says_why(session):
     record = segments.run(session, SegmentRequest(data="platform", method="kmeans", k=4, resamples=2))
-    view = segments.show(session, record.id, "44")
+    view = segment_reads.show(session, record.id, "44")
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("5")

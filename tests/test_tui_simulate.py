@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from engine.simulate.intervals import mean_interval
 from kpconsole import jobs
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.services import simulate
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
@@ -54,10 +55,10 @@ async def test_a_tiny_scenario_runs_as_a_job_and_its_daily_kpi_is_charted_with_i
                 break
             await pilot.pause(0.1)
         await settle(pilot)
-        run = simulate.list_runs(session)[0]
+        run = sim_reads.list_runs(session)[0]
         assert app.screen.query_one("#sim-runs", DataTable).row_count == 1
         chart = app.screen.query_one("#sim-chart", Chart)
-        daily = sorted(simulate.series(session, run.id, ["dau"]), key=lambda r: r["day"])
+        daily = sorted(sim_reads.series(session, run.id, ["dau"]), key=lambda r: r["day"])
         (shown,) = chart.series
         assert list(shown.values) == [r["mean"] for r in daily]
         assert list(shown.low) == [r["low"] for r in daily] and list(shown.high) == [r["high"] for r in daily]
@@ -80,7 +81,7 @@ async def test_two_identical_runs_compare_with_zero_differences(session):
         assert "paired: common random numbers" in text
         table = app.screen.query_one("#sim-compare")
         assert "dau" in text and "[0, 0]" in text
-        assert all(row["difference"] == 0 for row in simulate.compare(session, b.id, a.id).rows)
+        assert all(row["difference"] == 0 for row in sim_reads.compare(session, b.id, a.id).rows)
 
 
 @pytest.mark.slow
@@ -114,7 +115,7 @@ async def test_an_edited_scenario_runs_as_it_stands_and_no_file_is_written(sessi
                 break
             await pilot.pause(0.1)
         await settle(pilot)
-        run = simulate.get_run(session, int(jobs.show_job(session, job.id).result_id))
+        run = sim_reads.get_run(session, int(jobs.show_job(session, job.id).result_id))
         assert (run.name, run.scenario_text, run.days, run.replicates) == ("baseline, edited here", edited, 2, 1)
         assert app.screen.charted == str(run.id)  # the cursor went to the new run
     assert sorted(SCENARIOS.iterdir()) == files_before
@@ -136,7 +137,7 @@ async def test_calibrating_from_the_screen_stores_a_calibration_and_shows_what_w
                 break
             await pilot.pause(0.1)
         await settle(pilot)
-        (calibration,) = simulate.list_calibrations(session)
+        (calibration,) = sim_reads.list_calibrations(session)
         text = screen_text(app)
         assert f"calibration {calibration.id} of 'platform': 78,707 events" in text and "segments: rule" in text
         segments = [s["segment"] for s in calibration.summary["segments"]]
@@ -173,13 +174,13 @@ async def test_a_backtest_runs_as_a_job_and_its_run_shows_the_mape_and_what_happ
                 break
             await pilot.pause(0.1)
         await settle(pilot)
-        run = simulate.get_run(session, int(jobs.show_job(session, job.id).result_id))
+        run = sim_reads.get_run(session, int(jobs.show_job(session, job.id).result_id))
         bt = run.summary["backtest"]
         text = screen_text(app)
         assert f"MAPE against what happened: actives {bt['mape_actives']:.1f} % daily" in text
         assert f"revenue {bt['mape_revenue']:.1f} % daily" in text
         simulated, actual = app.screen.query_one("#sim-chart", Chart).series
-        happened = sorted(simulate.series(session, run.id, ["actual_dau"]), key=lambda r: r["day"])
+        happened = sorted(sim_reads.series(session, run.id, ["actual_dau"]), key=lambda r: r["day"])
         assert simulated.label == "dau" and actual.label == "actual dau"
         assert list(actual.values) == [r["mean"] for r in happened]
 
@@ -234,7 +235,7 @@ async def test_t_shows_the_highlighted_runs_totals_with_95_percent_intervals_as_
 @run_async
 async def test_l_lists_the_calibrations_and_shows_what_the_highlighted_one_fitted(simulated):
     session, _ = simulated
-    newest, older = simulate.list_calibrations(session)
+    newest, older = sim_reads.list_calibrations(session)
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("8")

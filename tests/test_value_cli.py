@@ -11,6 +11,7 @@ import pytest
 
 from conftest import SAMPLE_DATA, SHARED_DATA, run_cli, tree_state
 from kpconsole.jobs import show_job, start_job
+from kpconsole.reads import value as value_reads
 from kpconsole.services import datasets, value
 from kpconsole.services.datasets import IngestRequest
 
@@ -87,7 +88,7 @@ def test_a_fit_without_a_maximum_fails_in_one_line_and_saves_nothing(session, wo
     result = cli("value", "fit", "-d", "platform", "-m", "bgnbd", "-w", str(workspace))
     assert result.code == 1 and result.stderr.count("\n") == 1
     assert "the bgnbd fit did not converge" in result.stderr
-    assert tree_state(workspace) == before and value.list_fits(session) == []
+    assert tree_state(workspace) == before and value_reads.list_fits(session) == []
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -124,5 +125,5 @@ def test_value_fit_job_kind_runs_inline(session):
     params = value.ValueRequest(data="platform", model="paretonbd").params()
     job = show_job(session, start_job(session, "value_fit", params, detach=False))
     assert job.status == "succeeded" and job.result_kind == "value_fit"
-    record = value.show(session, int(job.result_id)).record
+    record = value_reads.show(session, int(job.result_id)).record
     assert record.job_id == job.id and record.results["spend"] is not None

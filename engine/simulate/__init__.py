@@ -20,7 +20,7 @@ BG/BB probability, with posterior visit and churn rates) plus arrivals, as tenso
 8. satisfaction — ``σ ← (1−ρ)σ + ρ(ū − u_ref)``, feeding tomorrow's visit and churn;
 9. money — every payment split into fee, creator share and platform part, plus ads and
    sponsorship (:mod:`~engine.simulate.money`); then the day's KPIs
-   (:data:`~engine.simulate.metrics.METRICS`).
+   (:data:`~engine.simulate.kpis.METRICS`).
 
 **Where the numbers come from.** :func:`~engine.simulate.calibrate.calibrate` fits every
 segment's parameters from a dataset (BG/BB for visits and churn, conditional logit for choice,

@@ -17,7 +17,7 @@ One day, for all agents of all replicates at once (order matters and is fixed):
 7. **contribute** — with probability ``c_s·m_badge``;
 8. **satisfaction** — ``σ ← (1-ρ)σ + ρ(ū - u_ref)`` for visitors, where ``u_ref`` is the
    expected utility of the agent's own first pick from the whole catalog;
-9. **ads and sponsorship**, then the day's KPIs (:data:`engine.simulate.metrics.METRICS`).
+9. **ads and sponsorship**, then the day's KPIs (:data:`engine.simulate.kpis.METRICS`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from engine.simulate.incentives import BadgeLadder, IncentiveProfile
 from engine.simulate.intervals import mean_interval
 from engine.simulate.levers import Levers, Settings
 from engine.simulate.membership import Memberships
-from engine.simulate.metrics import METRICS, gini, safe_ratio
+from engine.simulate.kpis import METRICS
+from engine.simulate.metrics import gini, safe_ratio
 from engine.simulate.money import Ledger, per_replicate_sum
 from engine.simulate.policies import PolicySpec, make_policy
 from engine.simulate.population import NEVER, sample_agents

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kpconsole import exit_codes
-from kpconsole.cli import common, data, demo, workspace
-from kpconsole.cli import community as community_cli
-from kpconsole.cli import segment as segment_cli
-from kpconsole.cli import value as value_cli
-from kpconsole.cli import model as model_cli
-from kpconsole.cli import recommend as recommend_cli
-from kpconsole.cli import sim as sim_cli
-from kpconsole.cli import tui as tui_cli
-from kpconsole.cli import access as access_cli
 from kpconsole.cli import audit as audit_cli
-from kpconsole.cli import jobs as jobs_cli
+from kpconsole.cli import common, demo, workspace
+from kpconsole.cli import recommend as recommend_cli
 from kpconsole.cli import ssh as ssh_cli
+from kpconsole.cli import tui as tui_cli
+from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import USER_ERRORS
 from kpconsole.session import resolve_workspace
 
@@ -33,20 +29,40 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(data.app, name="data")
-app.add_typer(sim_cli.app, name="sim")
-app.add_typer(segment_cli.app, name="segment")
-app.add_typer(value_cli.app, name="value")
-app.add_typer(community_cli.app, name="community")
-app.add_typer(model_cli.app, name="model")
 recommend_cli.register(app)
 workspace.register(app)
 demo.register(app)
 tui_cli.register(app)
-app.add_typer(jobs_cli.app, name="jobs")
-app.add_typer(access_cli.app, name="access")
 audit_cli.register(app)
 ssh_cli.register(app)
+
+ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
+
+
+def invoked_group(argv: Sequence[str]) -> str | None:
+    """The command group ``argv`` names (``data`` in ``-w W data list``), if any.
+
+    >>> invoked_group(["--workspace", "data", "model", "list"]), invoked_group(["--help"])
+    ('model', None)
+    """
+    words = iter(argv)
+    for word in words:
+        if word in ROOT_OPTIONS_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in GROUPS else None
+    return None
+
+
+def load_groups(group: str | None) -> typer.Typer:
+    """:data:`app` with its command groups: ``group`` (the one being run) with its commands,
+    every other one by name and help only. A group's module, and what it imports, loads only
+    when that group runs, so ``kpconsole model list`` does not pay for ``sim``'s imports."""
+    app.registered_groups.clear()
+    for name, spec in GROUPS.items():
+        sub = importlib.import_module(spec.module).app if name == group else typer.Typer(help=spec.help)
+        app.add_typer(sub, name=name)
+    return app
 
 
 @app.callback(invoke_without_command=True)
@@ -95,8 +111,9 @@ def _log_internal_error() -> Path | None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: errors are one line on stderr (exit 2 for usage, 1 otherwise); bugs are
     logged to the workspace, never shown as a traceback (it may hold secrets)."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = app(args=argv, prog_name="kpconsole", standalone_mode=False)
+        code = load_groups(invoked_group(args))(args=args, prog_name="kpconsole", standalone_mode=False)
     except typer.TyperException as exc:  # usage errors (bad option, missing argument, …)
         sys.stderr.write(f"kpconsole: {_usage_line(exc)}\n")
         sys.exit(getattr(exc, "exit_code", exit_codes.USAGE))

@@ -9,10 +9,10 @@ import typer
 
 from kpconsole import access
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from store.access import GrantRecord
 
-app = typer.Typer(help="Access: who may use this workspace, with which role and SSH keys (admin only).",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["access"].help, no_args_is_help=True)
 
 
 @app.command("grant")

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.progress import Progress as ProgressFn
@@ -152,6 +151,8 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
     if not stderr.is_terminal:
         yield no_progress
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TextColumn("{task.fields[message]}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:

@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 community = common.lazy_import("kpconsole.services.community")
 
-app = typer.Typer(help="Community health: Q&A figures, Area 51 ratings, inequality, monetisation.",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["community"].help, no_args_is_help=True)
 SHOWN_WEEKS = 12
 
 

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
 
-app = typer.Typer(help="Datasets: ingest files or Stack Exchange dumps, list, show, delete, generate.",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["data"].help, no_args_is_help=True)
 
 
 @app.command("ingest")

@@ -10,14 +10,14 @@ import typer
 
 from kpconsole import exit_codes
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs import runner, service
 from kpconsole.jobs.registry import job_kinds
 from kpconsole.session import Session, resolve_workspace
 from store.jobs import JobRecord
 
-app = typer.Typer(help="Jobs: long work running detached — list, show, logs, cancel, resume, start.",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["jobs"].help, no_args_is_help=True)
 
 JobId = Annotated[int, typer.Argument(help="Job id (see: kpconsole jobs list).", min=1)]
 

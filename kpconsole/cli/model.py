@@ -7,13 +7,15 @@ from typing import Annotated
 import typer
 
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
+from kpconsole.reads import models as model_reads
 
 model_evaluation = common.lazy_import("kpconsole.services.model_evaluation")
 models = common.lazy_import("kpconsole.services.models")
 requests = common.lazy_import("kpconsole.services.model_requests")
 
-app = typer.Typer(help="Recommender models: train, list, show, evaluate, compare, update.", no_args_is_help=True)
+app = typer.Typer(help=GROUPS["model"].help, no_args_is_help=True)
 
 ALGOS = "pop, itemknn, ease, als, bpr or ncf"
 
@@ -88,7 +90,7 @@ def list_(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Registered models, newest first, with their headline metrics."""
-    records = models.list_models(common.session(workspace), data)
+    records = model_reads.list_models(common.session(workspace), data)
     rows = [(r.id, r.algo, r.dataset, r.split.get("method"), r.metrics.get("ndcg@10"), r.metrics.get("recall@10"),
              r.fit_seconds, r.parent_id, r.created_at[5:16].replace("T", " ")) for r in records]
     common.emit(records, as_json, lambda: common.stdout.print(
@@ -104,7 +106,7 @@ def show(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Everything the registry holds about a model: parameters, split, metrics, training history, drift."""
-    record = models.get(common.session(workspace), model_id)
+    record = model_reads.get(common.session(workspace), model_id)
     common.emit(record, as_json, lambda: _print_record(record))
 
 
@@ -135,7 +137,9 @@ def compare(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Models side by side at one k (computed now where the registry lacks that k)."""
-    result = model_evaluation.compare(common.session(workspace), model_ids, k, device=device)
+    session = common.session(workspace)
+    result = model_reads.compare(  # loads a model (torch) only for a k it was not evaluated at
+        session, model_ids, k, compute=lambda model_id, at: model_evaluation.metrics_at(session, device)(model_id, at))
     common.emit(result, as_json, lambda: print_comparison(result))
 
 
@@ -230,12 +234,12 @@ def _print_evaluation(result: model_evaluation.Evaluation) -> None:
     _print_metric_table(result.metrics)
 
 
-def print_comparison(result: model_evaluation.Comparison) -> None:
+def print_comparison(result: model_reads.Comparison) -> None:
     """Models side by side: one column per model, one row per metric."""
     k = result.k
     heads = [f"{r['id']} {r['algo']}" for r in result.rows]
     rows = [["data"] + [r["dataset"] for r in result.rows], ["split"] + [r["split"] for r in result.rows]]
-    rows += [[f"{name}@{k}"] + [r[f"{name}@{k}"] for r in result.rows] for name in model_evaluation.COMPARED]
+    rows += [[f"{name}@{k}"] + [r[f"{name}@{k}"] for r in result.rows] for name in model_reads.COMPARED]
     rows.append(["fit s"] + [r["fit_seconds"] for r in result.rows])
     common.stdout.print(common.table(None, ["model"] + heads, rows, right=heads))
     for note in result.notes:

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from kpconsole.reads import segments as segment_reads
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 segments = common.lazy_import("kpconsole.services.segments")
 
-app = typer.Typer(help="Behaviour segments: RFM, lifecycle stages, k-means / GMM clusters and their profiles.",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["segment"].help, no_args_is_help=True)
 
 
 def _as_of(text: str | None) -> dt.datetime | None:
@@ -69,7 +70,7 @@ def run(
         return
     with common.progress_bar(f"segment {data} by {method}") as progress:
         record = segments.run(session, request, progress)
-    view = segments.show(session, record.id)
+    view = segment_reads.show(session, record.id)
     common.emit(view, as_json, lambda: print_view(view))
 
 
@@ -80,7 +81,7 @@ def list_(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Segmentations in the workspace, newest first."""
-    records = segments.list_segmentations(common.session(workspace), data)
+    records = segment_reads.list_segmentations(common.session(workspace), data)
     rows = [(r.id, r.dataset, r.method, r.k, r.n_users, r.as_of[:16].replace("T", " "), _stability(r.metrics),
              r.created_at[:16].replace("T", " ")) for r in records]
     common.emit(records, as_json, lambda: common.stdout.print(
@@ -97,7 +98,7 @@ def show(
     as_json: common.JsonOpt = False,
 ) -> None:
     """A segmentation's segments and profiles; with --user, one user's segment and why."""
-    view = segments.show(common.session(workspace), segmentation, user)
+    view = segment_reads.show(common.session(workspace), segmentation, user)
     common.emit(view, as_json, lambda: print_view(view))
 
 
@@ -116,7 +117,7 @@ def _top(values: list[dict] | None, n: int = 3) -> str:
     return ", ".join(f"{v['value']} {100 * v['share']:.0f}%" for v in (values or [])[:n]) or "–"
 
 
-def print_view(view: segments.SegmentationView) -> None:
+def print_view(view: segment_reads.SegmentationView) -> None:
     r = view.record
     common.stdout.print(f"segmentation {r.id}: {r.method} on '{r.dataset}' as of {r.as_of[:16].replace('T', ' ')} — "
                         f"{r.k} segments, {r.n_users:,} users")

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from engine.simulate import kpis
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
+from kpconsole.reads import simulations as sim_reads
 from store.simulations import CalibrationRecord, RunRecord
 
 
@@ -18,13 +21,8 @@ def _simulate():
     return simulate
 
 
-def _metrics():
-    from engine.simulate import metrics
 
-    return metrics
-
-app = typer.Typer(help="Monetisation and engagement simulation: calibrate from data, run scenarios with "
-                       "intervals, compare, backtest.", no_args_is_help=True)
+app = typer.Typer(help=GROUPS["sim"].help, no_args_is_help=True)
 
 ReplicatesOpt = Annotated[int | None, typer.Option("--replicates", "-r", min=1,
                                                    help="Replicates (independent runs) [default: the scenario's].")]
@@ -88,7 +86,7 @@ def compare(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Paired differences A − B of each KPI with 95 % intervals (common random numbers)."""
-    result = _simulate().compare(common.session(workspace), run_a, run_b)
+    result = sim_reads.compare(common.session(workspace), run_a, run_b)
     common.emit(result, as_json, lambda: print_comparison(result, all_metrics))
 
 
@@ -125,14 +123,14 @@ def list_(
     """Simulation runs (or calibrations), newest first."""
     session = common.session(workspace)
     if calibrations:
-        cals = _simulate().list_calibrations(session)
+        cals = sim_reads.list_calibrations(session)
         rows = [(c.id, c.dataset, c.cut or "all", c.segments, c.tastes, c.created_at[:16].replace("T", " "))
                 for c in cals]
         common.emit(cals, as_json, lambda: common.stdout.print(
             common.table(None, ["id", "dataset", "events", "segments", "tastes", "made"], rows, right=["id"])
             if rows else "no calibrations yet: kpconsole sim calibrate --data NAME"))
         return
-    runs = _simulate().list_runs(session)
+    runs = sim_reads.list_runs(session)
     rows = [(r.id, r.kind, r.name, r.dataset, r.days, r.replicates, r.seed, r.summary.get("policy"),
              r.created_at[:16].replace("T", " ")) for r in runs]
     common.emit(runs, as_json, lambda: common.stdout.print(
@@ -152,8 +150,8 @@ def show(
 ) -> None:
     """A run's scenario, totals with 95 % intervals and (with --metric) daily series."""
     session = common.session(workspace)
-    record = _simulate().get_run(session, run_id)
-    daily = _simulate().series(session, run_id, metric) if metric else []
+    record = sim_reads.get_run(session, run_id)
+    daily = sim_reads.series(session, run_id, metric) if metric else []
     common.emit({"run": record, "series": daily}, as_json, lambda: (print_run(record, all_metrics),
                                                                    _print_series(daily)))
 
@@ -199,11 +197,10 @@ def print_calibration(record: CalibrationRecord) -> None:
 
 
 def print_run(record: RunRecord, all_metrics: bool) -> None:
-    sim = _simulate()
-    common.stdout.print(sim.run_line(record))
+    common.stdout.print(sim_reads.run_line(record))
     if record.summary.get("backtest"):
-        common.stdout.print(sim.backtest_line(record.summary["backtest"]))
-    rows = [(m, how, total["mean"], _interval(total)) for m, how, total in sim.total_rows(record, all_metrics)]
+        common.stdout.print(sim_reads.backtest_line(record.summary["backtest"]))
+    rows = [(m, how, total["mean"], _interval(total)) for m, how, total in sim_reads.total_rows(record, all_metrics)]
     common.stdout.print(common.table("run totals (95 % interval over replicates; what each KPI is: docs/simulation.md)",
                                      ["kpi", "over run", "mean", "interval"], rows, right=["mean"], wrap=["interval"]))
     for profile in record.summary.get("incentives", []):
@@ -216,7 +213,7 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
 def print_comparison(result, all_metrics: bool) -> None:
     how = "paired (common random numbers)" if result.paired else "unpaired (different seed or calibration: Welch)"
     common.stdout.print(f"run {result.a.id} '{result.a.name}' − run {result.b.id} '{result.b.name}', {how}")
-    keep = _metrics().METRICS if all_metrics else _metrics().HEADLINE
+    keep = kpis.METRICS if all_metrics else kpis.HEADLINE
     rows = [(r["metric"], r["a"], r["b"], r["difference"], f"[{common.fmt(r['low'])}, {common.fmt(r['high'])}]",
              _verdict(r)) for r in result.rows if r["metric"] in keep]
     common.stdout.print(common.table(None, ["kpi", "A", "B", "A − B", "95 % interval", ""], rows,

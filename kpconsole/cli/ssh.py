@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import signal
 import sys
@@ -44,6 +43,8 @@ def serve_ssh(
     workspace: common.WorkspaceOpt = None,
 ) -> None:
     """Serve the console over SSH (public-key auth against `kpconsole access` keys; admin)."""
+    import asyncio  # here, not at the top: every other command would pay for it
+
     from kpconsole.ssh.server import Limits, serve
 
     session = common.session(workspace)

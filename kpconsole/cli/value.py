@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from kpconsole.reads import value as value_reads
 from kpconsole.cli import common
+from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 value = common.lazy_import("kpconsole.services.value")
 
-app = typer.Typer(help="Customer value: repeat-buying, spend and retention models, P(alive), CLV.",
-                  no_args_is_help=True)
+app = typer.Typer(help=GROUPS["value"].help, no_args_is_help=True)
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -54,7 +55,7 @@ def fit(
         return
     with common.progress_bar(f"fit {model} on {data}") as progress:
         record = value.fit(session, request, progress)
-    view = value.ValueView(record)
+    view = value_reads.ValueView(record)
     common.emit(view, as_json, lambda: print_view(view))
 
 
@@ -65,7 +66,7 @@ def list_(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Value fits in the workspace, newest first."""
-    records = value.list_fits(common.session(workspace), data)
+    records = value_reads.list_fits(common.session(workspace), data)
     rows = [(r.id, r.dataset, r.model, _params(r.params), r.log_likelihood, r.n, r.settings.get("calibration_end"),
              r.created_at[:16].replace("T", " ")) for r in records]
     common.emit([r.as_dict() for r in records], as_json, lambda: common.stdout.print(
@@ -83,7 +84,7 @@ def show(
     as_json: common.JsonOpt = False,
 ) -> None:
     """A value fit; with --user, one customer's scores."""
-    view = value.show(common.session(workspace), fit_id, user)
+    view = value_reads.show(common.session(workspace), fit_id, user)
     common.emit(view, as_json, lambda: print_view(view))
 
 
@@ -91,7 +92,7 @@ def _params(params: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
 
 
-def print_view(view: value.ValueView) -> None:
+def print_view(view: value_reads.ValueView) -> None:
     r = view.record
     s = r.settings
     common.stdout.print(f"value fit {r.id}: {r.model} on '{r.dataset}', {r.n:,} fitted, calibration to "

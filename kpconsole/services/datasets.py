@@ -1,22 +1,26 @@
-"""Datasets: ingest, list, show, delete, generate sample data, and loading their tables for other services."""
+"""Datasets: ingest, list, show, delete, generate sample data, and loading their tables for other services.
+
+Importing this module loads neither Polars nor the engine's readers: ``data list``, ``data
+--help`` and shell completion start without them. The functions that parse, profile or
+generate data import them when they run.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from engine.data import oulad, stackexchange
-from engine.data.profile import top_items
-from engine.data.sources import format_of
-from engine.data.synth import SynthConfig, generate
-from engine.data.tabular import TableRequest, ingest_tables
 from engine.progress import Progress, no_progress
 from kpconsole.errors import ConsoleError
 from kpconsole.session import Session
 from store import catalog
 from store.catalog import DatasetRecord
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from engine.data.tabular import TableRequest
 
 INGEST_FORMATS = ("csv", "parquet", "jsonl", "stackexchange", "oulad", "folder")
 CANONICAL_FOLDER_FILES = ("events", "users", "items")
@@ -73,6 +77,9 @@ def _split_mapping(mapping: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
+    from engine.data import oulad, stackexchange
+    from engine.data.sources import format_of
+
     if fmt:
         if fmt not in INGEST_FORMATS:
             raise ConsoleError(f"unknown format '{fmt}' (one of {', '.join(INGEST_FORMATS)})")
@@ -104,6 +111,9 @@ def _folder_file(folder: Path, stem: str) -> Path | None:
 
 def ingest(session: Session, request: IngestRequest, progress: Progress = no_progress) -> DatasetRecord:
     """Validate and store a dataset; all or nothing. Audited as ``data.ingest``."""
+    from engine.data import oulad, stackexchange
+    from engine.data.tabular import ingest_tables
+
     catalog.check_name(request.name)
     with session.action("data.ingest", target=request.name, params=request.params()):
         if catalog.dataset_exists(session.ws, request.name) and not request.replace:
@@ -137,6 +147,8 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
 
 def _requests(path: Path, fmt: str, request: IngestRequest) -> dict[str, TableRequest | None]:
     """The events, users and items inputs of a tabular ingest."""
+    from engine.data.tabular import TableRequest
+
     maps = _split_mapping(request.mapping or {})
     constants = {"kind": request.kind} if request.kind else {}
     events = _folder_file(path, "events") if fmt == "folder" else path
@@ -167,6 +179,8 @@ class DatasetSummary:
 
 
 def show(session: Session, name: str, top: int = 10) -> DatasetSummary:
+    from engine.data.profile import top_items
+
     record = get(session, name)
     rows = top_items(load(record, "events"), load(record, "items"), top)
     return DatasetSummary(record, rows.to_dicts())
@@ -179,6 +193,8 @@ def delete(session: Session, name: str) -> None:
 
 def load(record: DatasetRecord, table: str) -> pl.LazyFrame:
     """A dataset's table as a lazy frame (scan, nothing read until collected)."""
+    import polars as pl
+
     if table not in record.tables:
         raise ConsoleError(
             f"dataset '{record.name}' has no table '{table}' (tables: {', '.join(record.tables)})"
@@ -223,15 +239,17 @@ def synthesize(out: Path, *, users: int = SYNTH_DEFAULTS["users"], days: int = S
     2718
     """
     if users < SYNTH_MIN_USERS:
-        raise SynthValueError("'--users'", f"Input should be greater than or equal to {SYNTH_MIN_USERS}")
+        raise SynthValueError("'--users'", f"{users} is not in the range x>={SYNTH_MIN_USERS}.")
     if days < 1:
-        raise SynthValueError("'--days'", "Input should be greater than or equal to 1")
+        raise SynthValueError("'--days'", f"{days} is not in the range x>=1.")
     if fmt not in SYNTH_FORMATS:
         raise SynthValueError("--format", "csv or parquet")
     if out.exists() and not out.is_dir():
         raise SynthValueError("OUT", f"{out} is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
         raise SynthValueError("OUT", f"{out} is not empty (pass --force to write into it)")
+    from engine.data.synth import SynthConfig, generate
+
     data = generate(SynthConfig(users=users, days=days, seed=seed))
     try:
         written = data.write(out, fmt)

@@ -1,4 +1,4 @@
-"""Evaluating and comparing registered models (reads: any role may run them).
+"""Evaluating registered models (reads: any role may run them; side by side: :mod:`kpconsole.reads.models`).
 
 A model's artifact holds the exact train/test split it was trained on, so evaluation needs no
 dataset and gives the same numbers every time: full ranking over every item, the user's
@@ -7,7 +7,7 @@ training items excluded (see :mod:`engine.recommend.evaluate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -15,11 +15,9 @@ from engine.recommend.artifact import load_bundle
 from engine.recommend.evaluate import EvalSetup, check_ks
 from engine.recommend.evaluate import evaluate as evaluate_model
 from kpconsole.errors import ConsoleError
+from kpconsole.reads import models as model_reads
 from kpconsole.services import models
 from kpconsole.session import Session
-
-#: The columns of ``model compare``, in order.
-COMPARED = ("precision", "recall", "ndcg", "map", "hr", "coverage", "novelty", "ild", "popularity", "creator_gini")
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class Evaluation:
 def evaluate(session: Session, model_id: int, ks: list[int], *, user: str | None = None,
              device: str = "auto") -> Evaluation:
     """Metrics of model ``model_id`` at each k, over its test users — or for one ``user``."""
-    record = models.get(session, model_id)
+    record = model_reads.get(session, model_id)
     bundle = load_bundle(record.artifact_path, device)
     ks = check_ks(ks, bundle.train.n_items)
     users = bundle.split.test_users()
@@ -56,45 +54,6 @@ def evaluate(session: Session, model_id: int, ks: list[int], *, user: str | None
     return Evaluation(record.id, record.algo, record.dataset, ks, metrics, int(metrics["users"]), user)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Side by side at one k; ``comparable`` is False when the models differ in data or split."""
-
-    k: int
-    rows: list[dict]
-    comparable: bool
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def _same_split(a: dict, b: dict) -> bool:
-    keys = ("method", "test_ratio", "seed", "cut")
-    return all(a.get(k) == b.get(k) for k in keys)
-
-
-def compare(session: Session, model_ids: list[int], k: int = 10, *, device: str = "auto") -> Comparison:
-    """Metrics at ``k`` for each model (stored ones when trained with that k, else computed now)."""
-    if len(model_ids) < 1:
-        raise ConsoleError("give at least one model id to compare")
-    if k < 1:
-        raise ConsoleError(f"k must be at least 1 (got {k})")
-    records = [models.get(session, i) for i in model_ids]
-    rows = []
-    for record in records:
-        metrics = record.metrics
-        if f"ndcg@{k}" not in metrics:
-            metrics = evaluate(session, record.id, [k], device=device).metrics
-        row = {"id": record.id, "algo": record.algo, "dataset": record.dataset, "split": record.split.get("method"),
-               "test_users": record.split.get("test_users"), "fit_seconds": record.fit_seconds}
-        row.update({f"{name}@{k}": metrics.get(f"{name}@{k}") for name in COMPARED})
-        rows.append(row)
-    first = records[0]
-    notes = []
-    for record in records[1:]:
-        if (record.dataset, record.dataset_hash) != (first.dataset, first.dataset_hash):
-            notes.append(f"model {record.id} was trained on other data than model {first.id}")
-        elif not _same_split(record.split, first.split) or record.interactions != first.interactions:
-            notes.append(f"model {record.id} uses another split or other interactions than model {first.id}")
-    return Comparison(k, rows, not notes, notes)
+def metrics_at(session: Session, device: str = "auto") -> model_reads.ComputeMetrics:
+    """``compute(model_id, k)`` for :func:`kpconsole.reads.models.compare`: evaluates the model at k now."""
+    return lambda model_id, k: evaluate(session, model_id, [k], device=device).metrics

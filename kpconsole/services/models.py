@@ -32,6 +32,7 @@ from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.jobs.registry import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
+from kpconsole.reads.models import get
 from kpconsole.services.model_requests import TrainRequest, UpdateRequest
 from kpconsole.session import Session
 from store import models as registry
@@ -102,15 +103,6 @@ def index_of(known: pl.Series, ids: list | pl.Series) -> torch.Tensor:
 
 
 # --- reading ------------------------------------------------------------------------------
-
-
-def list_models(session: Session, dataset: str | None = None) -> list[ModelRecord]:
-    """Registered models, newest first (optionally only those of ``dataset``)."""
-    return registry.list_models(session.ws, dataset=dataset)
-
-
-def get(session: Session, model_id: int) -> ModelRecord:
-    return registry.get_model(session.ws, model_id)
 
 
 def load_model(session: Session, model_id: int, device: str = "auto") -> LoadedModel:

@@ -18,10 +18,12 @@ import torch
 
 from engine.recommend.explain import EXACT, SIMILAR
 from engine.recommend.serving import serve
+from kpconsole.reads import segments as segment_reads
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets, models
 from kpconsole.services.models import LoadedModel
 from kpconsole.session import Session
+from store import segments as segment_store
 from store.errors import NotFound
 
 #: The verb for "because you … X", strongest interaction first.
@@ -148,12 +150,7 @@ class _DatasetFacts:
 def segment_peers(session: Session, loaded: LoadedModel, user: str) -> torch.Tensor | None:
     """Indices of the model's users in ``user``'s segment, from the newest segmentation of the
     model's dataset that assigns the user; None when there is none (then: popular overall)."""
-    try:
-        from kpconsole.services import segments
-        from store import segments as segment_store
-    except ImportError:  # a checkout without segmentation: overall popularity
-        return None
-    for record in segments.list_segmentations(session, loaded.record.dataset):
+    for record in segment_reads.list_segmentations(session, loaded.record.dataset):
         segment = segment_store.segment_of_user(session.ws, record.id, str(user))
         if segment is None or not record.artifact_path.exists():
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kpconsole.reads import models as model_reads
 from kpconsole.services import model_evaluation, models, recommend
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.session import Session
@@ -28,7 +29,7 @@ def recommender_step(session: Session, demo: DemoState) -> DemoResult:
         jobs.append(job_id)
         ids.append(models.model_from_job(session, job_id).id)
     demo.made["models"] = ids
-    comparison = model_evaluation.compare(session, ids, k=10)
+    comparison = model_reads.compare(session, ids, k=10, compute=model_evaluation.metrics_at(session))
     lines = [(f"trained as jobs {', '.join(map(str, jobs))} (see: kpconsole jobs list); full ranking on "
               f"{comparison.rows[0]['test_users']:,} test users, training items excluded"), ""]
     heads = [f"{row['id']} {row['algo']}" for row in comparison.rows]

@@ -1,5 +1,5 @@
-"""Segmentation in the console: run (audited, also as a job), list, show — with why a user is
-in their segment.
+"""Segmentation in the console: run (audited, also as a job). Listing and showing:
+:mod:`kpconsole.reads.segments`; why a user is in their segment: :mod:`kpconsole.services.segment_members`.
 
 ``run`` loads a dataset, calls :func:`engine.segment.run.segment_users`, adds each segment's
 interests from the newest collaborative-filtering model of the dataset that has embeddings
@@ -12,14 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, fields
 
-import numpy as np
 import polars as pl
 import torch
 
 from engine.progress import Progress, no_progress
-from engine.segment import explain
 from engine.segment.device import DEVICES
-from engine.segment.features import transform
 from engine.segment.interests import segment_interests
 from engine.segment.lifecycle import LifecycleThresholds
 from engine.segment.run import METHODS, SegmentationResult, segment_users
@@ -30,7 +27,7 @@ from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
 from kpconsole.session import Session
 from store import segments as store
-from store.segments import SegmentationRecord, SegmentRecord
+from store.segments import SegmentationRecord
 
 JOB_KIND = "segment"
 FACTOR_ALGOS = ("als", "bpr", "ncf")  # the recommenders with user and item embeddings
@@ -128,12 +125,13 @@ def _interests(session: Session, request: SegmentRequest, result: SegmentationRe
                ) -> tuple[dict[int, dict], int | None, str | None]:
     """({segment_id: {"top_interests": […], "interests_members": n}}, model id, note) from the
     chosen or newest factor model of the dataset; with none, ({}, None, why not)."""
+    from kpconsole.reads import models as model_reads
     from kpconsole.services import models as model_service
 
     if request.model_id is not None:
-        candidates = [model_service.get(session, request.model_id)]
+        candidates = [model_reads.get(session, request.model_id)]
     else:
-        candidates = [m for m in model_service.list_models(session, dataset=request.data) if m.algo in FACTOR_ALGOS]
+        candidates = [m for m in model_reads.list_models(session, dataset=request.data) if m.algo in FACTOR_ALGOS]
     if not candidates:
         return {}, None, f"no factor model ({', '.join(FACTOR_ALGOS)}) trained on '{request.data}' yet"
     loaded = model_service.load_model(session, candidates[0].id, device="cpu")
@@ -159,58 +157,6 @@ def _titles(items, item_ids: pl.Series) -> dict:
         return {}
     frame = items.select("item_id", "title").filter(pl.col("item_id").is_in(item_ids.implode())).collect()
     return dict(frame.iter_rows())
-
-
-def list_segmentations(session: Session, data: str | None = None) -> list[SegmentationRecord]:
-    """Registered segmentations, newest first (optionally only those of dataset ``data``)."""
-    return store.list_segmentations(session.ws, dataset=data)
-
-
-@dataclass(frozen=True)
-class SegmentationView:
-    """A segmentation with its segments, and one user's membership when asked for."""
-
-    record: SegmentationRecord
-    segments: list[SegmentRecord]
-    member: dict | None = None
-
-    def as_dict(self) -> dict:
-        return {**self.record.as_dict(), "segments": [s.as_dict() for s in self.segments], "member": self.member}
-
-
-def show(session: Session, segmentation_id: int, user: str | None = None) -> SegmentationView:
-    """A segmentation's segments; with ``user``, which segment they are in and why."""
-    record = store.get_segmentation(session.ws, segmentation_id)
-    segs = store.segments_of(session.ws, segmentation_id)
-    member = _member(session, record, segs, user) if user is not None else None
-    return SegmentationView(record, segs, member)
-
-
-def _member(session: Session, record: SegmentationRecord, segs: list[SegmentRecord], user: str) -> dict:
-    segment_id = store.segment_of_user(session.ws, record.id, str(user))
-    if segment_id is None:
-        raise ConsoleError(f"user '{user}' is not in segmentation {record.id} (it has {record.n_users:,} users "
-                           f"of dataset '{record.dataset}' as of {record.as_of[:16]})")
-    if not record.artifact_path.exists():
-        raise ConsoleError(f"segmentation {record.id}: its per-user file {record.artifact_path} is missing")
-    rows = pl.scan_parquet(record.artifact_path).filter(pl.col("user_id").cast(pl.String) == str(user)).collect()
-    row = rows.row(0, named=True)
-    name = next(s.name for s in segs if s.segment_id == segment_id)
-    if record.method == "rfm":
-        why = explain.explain_rfm(row)
-    elif record.method == "lifecycle":
-        why = explain.explain_lifecycle(row, LifecycleThresholds(**record.model["thresholds"]))
-    else:
-        columns = record.model["columns"]
-        raw, _ = transform(rows, columns)
-        z = (raw[0] - np.asarray(record.model["mean"])) / np.asarray(record.model["std"])
-        why = explain.explain_cluster(z, segment_id - 1, np.asarray(record.model["centers"]), record.model["names"],
-                                      columns)
-        if "probability" in row:
-            why.append(f"mixture membership probability {row['probability']:.2f}")
-    shown = ("recency_days", "tenure_days", "events", "active_days", "orders", "monetary")
-    return {"user_id": str(user), "segment_id": segment_id, "segment": name, "why": why,
-            "values": {k: row[k] for k in shown if k in row}}
 
 
 def segment_job(session: Session, params: dict, ctx: JobContext) -> JobResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kpconsole.reads import segments as segment_reads
 from kpconsole.services import community, segments, value
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.services.value import ValueRequest
@@ -22,8 +23,8 @@ def segments_step(session: Session, demo: DemoState) -> DemoResult:
     from kpconsole.services.segment_portraits import portrait
 
     platform = demo.made["datasets"][0]
-    stages = segments.show(session, segments.run(session, SegmentRequest(data=platform, method="lifecycle")).id)
-    clusters = segments.show(session, segments.run(session, SegmentRequest(data=platform, method="kmeans")).id)
+    stages = segment_reads.show(session, segments.run(session, SegmentRequest(data=platform, method="lifecycle")).id)
+    clusters = segment_reads.show(session, segments.run(session, SegmentRequest(data=platform, method="kmeans")).id)
     demo.made["segmentations"] = [stages.record.id, clusters.record.id]
     lines = [f"lifecycle (segmentation {stages.record.id}): " + ", ".join(
         f"{s.name} {s.users:,}" for s in stages.segments)]
@@ -33,7 +34,7 @@ def segments_step(session: Session, demo: DemoState) -> DemoResult:
     for s in clusters.segments:
         lines.append(f"  {s.segment_id}. {s.name}: {s.users:,} users, {100 * s.profile['revenue_share']:.1f}% of revenue")
         lines.append(f"     stands out: {portrait(s.profile)}")
-    member = segments.show(session, clusters.record.id, user=DEMO_USER).member
+    member = segment_reads.show(session, clusters.record.id, user=DEMO_USER).member
     lines.append(f"user {DEMO_USER}: segment {member['segment_id']} — {member['why'][0]}")
     return DemoResult("Segments", {"lifecycle": stages.as_dict(), "kmeans": clusters.as_dict()}, lines)
 

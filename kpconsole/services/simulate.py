@@ -14,7 +14,7 @@ the simulated users with it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +26,8 @@ from engine.recommend.base import mask_scores
 from engine.simulate.backtest import run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
-from engine.simulate.intervals import mean_interval, welch_interval
 from engine.simulate.levers import Settings
-from engine.simulate.metrics import HEADLINE, METRICS
+from engine.simulate.kpis import METRICS
 from engine.simulate.policies import PolicySpec
 from engine.simulate.run import SimResult, simulate
 from engine.simulate.scenario import (
@@ -37,9 +36,11 @@ from engine.simulate.scenario import (
     parse_scenario,
 )
 from engine.simulate.world import World
+from kpconsole.reads import segments as segment_reads
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
-from kpconsole.services import datasets, models, segments
+from kpconsole.reads import models as model_reads
+from kpconsole.services import datasets, models
 from kpconsole.session import Session
 from store import simulations as store
 from store.catalog import DatasetRecord
@@ -62,7 +63,7 @@ def _assignment(session: Session, record: DatasetRecord, segmentation: int | str
     """User → segment from a segmentation (given, or the dataset's newest at its content), or the rule."""
     if segmentation == "rule":
         return None, "rule"
-    found = segments.list_segmentations(session, record.name)
+    found = segment_reads.list_segmentations(session, record.name)
     if segmentation is not None:
         found = [s for s in found if s.id == int(segmentation)]
         if not found:
@@ -72,7 +73,7 @@ def _assignment(session: Session, record: DatasetRecord, segmentation: int | str
     if not found:
         return None, "rule"
     seg = found[0]
-    names = {s.segment_id: s.name for s in segments.show(session, seg.id).segments}
+    names = {s.segment_id: s.name for s in segment_reads.show(session, seg.id).segments}
     frame = pl.read_parquet(seg.artifact_path, columns=["user_id", "segment_id"]).select(
         pl.col("user_id").cast(pl.String),
         pl.col("segment_id").replace_strict(names, return_dtype=pl.String).alias("segment"))
@@ -117,10 +118,6 @@ def _save_calibration(session: Session, record: DatasetRecord, fitted: Calibrati
             summary=fitted.summary(), created_by=session.actor.name)
 
 
-def list_calibrations(session: Session) -> list[CalibrationRecord]:
-    return store.list_calibrations(session.ws)
-
-
 def _calibration_for(session: Session, scenario: Scenario, progress: Progress) -> CalibrationRecord:
     record = datasets.get(session, scenario.data)
     if scenario.calibration is not None:
@@ -142,15 +139,15 @@ def _calibration_for(session: Session, scenario: Scenario, progress: Progress) -
 def _model_id(session: Session, scenario: Scenario) -> int:
     ref = scenario.policy.model
     if ref == "latest":
-        found = models.list_models(session, scenario.data)
+        found = model_reads.list_models(session, scenario.data)
         if not found:
             raise ConsoleError(f"policy.model: no model trained on dataset '{scenario.data}' yet "
                                f"(train one with: kpconsole model train --data {scenario.data})")
         return found[0].id
     try:
-        record = models.get(session, int(ref))
+        record = model_reads.get(session, int(ref))
     except (ValueError, NotFound):
-        known = ", ".join(str(m.id) for m in models.list_models(session)[:10]) or "none"
+        known = ", ".join(str(m.id) for m in model_reads.list_models(session)[:10]) or "none"
         raise ConsoleError(f"policy.model: no model {ref!r} (known: {known})") from None
     if record.dataset != scenario.data:
         raise ConsoleError(f"policy.model: model {record.id} was trained on '{record.dataset}', not '{scenario.data}'")
@@ -215,6 +212,8 @@ def _series_rows(result: SimResult, level: float) -> list[tuple[str, int, float,
 
 def _save_run(session: Session, *, kind: str, name: str, calibration: CalibrationRecord, text: str, resolved: dict,
               settings: Settings, result: SimResult, summary: dict, extra_series: list | None = None) -> RunRecord:
+    # Each KPI's per-replicate run totals go in the summary: comparing runs then needs no array file.
+    summary = {**summary, "replicate_totals": {m: [float(v) for v in result.totals(m)] for m in result.metrics}}
     with store.staging_file(session.ws, ".parquet") as staged:
         _values_frame(result).write_parquet(staged)
         return store.save_run(
@@ -285,50 +284,6 @@ def _parse_cut(cut: str) -> dt.datetime | float:
         raise ConsoleError(f"--cut {cut!r}: give a date (2026-05-01) or a ratio of the time span (0.7)") from None
 
 
-# --- reading ------------------------------------------------------------------------------
-
-
-def list_runs(session: Session, limit: int = 50) -> list[RunRecord]:
-    return store.list_runs(session.ws, limit)
-
-
-def get_run(session: Session, run_id: int) -> RunRecord:
-    return store.get_run(session.ws, run_id)
-
-
-def series(session: Session, run_id: int, metrics: list[str] | None = None) -> list[dict]:
-    """Daily ``{metric, day, mean, low, high}`` of a run (every metric when none are named)."""
-    unknown = [m for m in metrics or [] if m not in METRICS and not m.startswith("actual_")]
-    if unknown:
-        raise ConsoleError(f"unknown metric '{unknown[0]}' (known: {', '.join(METRICS)})")
-    get_run(session, run_id)
-    return store.run_series(session.ws, run_id, metrics)
-
-
-def run_line(record: RunRecord) -> str:
-    """A run in one line: name, kind, dataset, days × replicates, seed, device, policy, agents."""
-    return (f"run {record.id} '{record.name}' ({record.kind}) on '{record.dataset}': {record.days} days × "
-            f"{record.replicates} replicates, seed {record.seed}, {record.device}; "
-            f"policy {record.summary.get('policy')}; {record.summary.get('agents', 0):,} agents per replicate")
-
-
-def backtest_line(backtest: dict) -> str:
-    """A backtest's verdict: the MAPE of daily (and weekly) actives and revenue."""
-    def pct(value: float | None) -> str:
-        return "–" if value is None else f"{value:.1f} %"
-
-    return (f"backtest from {backtest['cut']} ({backtest['days']} days), MAPE against what happened: actives "
-            f"{pct(backtest['mape_actives'])} daily, {pct(backtest['mape_actives_weekly'])} weekly; revenue "
-            f"{pct(backtest['mape_revenue'])} daily, {pct(backtest['mape_revenue_weekly'])} weekly "
-            "(– where the data has none)")
-
-
-def total_rows(record: RunRecord, every_kpi: bool = False) -> list[tuple[str, str, dict]]:
-    """``(kpi, how it aggregates over the run, {mean, low, high})`` for the headline KPIs, or every one."""
-    totals_ = record.summary["totals"]
-    return [(m, METRICS[m][0], totals_[m]) for m in (METRICS if every_kpi else HEADLINE) if m in totals_]
-
-
 def replicate_values(record: RunRecord) -> dict[str, np.ndarray]:
     """Each metric's [days, replicates] values of a stored run."""
     if not record.path.exists():
@@ -343,43 +298,6 @@ def totals(record: RunRecord, values: dict[str, np.ndarray]) -> dict[str, np.nda
     how = {m: METRICS[m][0] for m in values}
     return {m: v.sum(axis=0) if how[m] == "sum" else v.mean(axis=0) if how[m] == "mean" else v[-1]
             for m, v in values.items()}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Run A minus run B, metric by metric, over the run totals; ``paired`` when common random
-    numbers make replicate r of A and of B the same people and draws."""
-
-    a: RunRecord
-    b: RunRecord
-    paired: bool
-    rows: list[dict]
-
-    def as_dict(self) -> dict:
-        return {"a": self.a.id, "b": self.b.id, "a_name": self.a.name, "b_name": self.b.name,
-                "paired": self.paired, "rows": self.rows}
-
-
-def compare(session: Session, run_a: int, run_b: int, level: float = 0.95) -> Comparison:
-    """Differences A − B of every KPI with ``level`` intervals (paired when A and B share their
-    seed, days, replicates and calibration: identical scenarios then differ by exactly 0)."""
-    a, b = get_run(session, run_a), get_run(session, run_b)
-    if (a.days, a.replicates) != (b.days, b.replicates):
-        raise ConsoleError(f"runs {a.id} and {b.id} differ in days or replicates ({a.days}×{a.replicates} vs "
-                           f"{b.days}×{b.replicates}): rerun one with --days and --replicates to match")
-    paired = a.seed == b.seed and a.calibration_id == b.calibration_id
-    ta, tb = totals(a, replicate_values(a)), totals(b, replicate_values(b))
-    rows = []
-    for metric in METRICS:
-        if metric not in ta or metric not in tb:
-            continue
-        if paired:
-            diff, lo, hi = mean_interval(ta[metric] - tb[metric], level)
-        else:
-            diff, lo, hi = welch_interval(ta[metric], tb[metric], level)
-        rows.append({"metric": metric, "a": float(ta[metric].mean()), "b": float(tb[metric].mean()),
-                     "difference": float(diff), "low": float(lo), "high": float(hi)})
-    return Comparison(a, b, paired, rows)
 
 
 # --- jobs ---------------------------------------------------------------------------------

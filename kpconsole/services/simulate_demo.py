@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.simulate.metrics import HEADLINE
+from engine.simulate.kpis import HEADLINE
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.services import simulate
 from kpconsole.session import Session
 
@@ -25,7 +26,7 @@ def simulation_step(session: Session, demo: DemoState) -> DemoResult:
     options = {"days": DEMO_DAYS, "replicates": DEMO_REPLICATES}
     base = simulate.run_file(session, folder / BASELINE, **options)
     variant = simulate.run_file(session, folder / VARIANT, **options)
-    result = simulate.compare(session, variant.id, base.id)
+    result = sim_reads.compare(session, variant.id, base.id)
     demo.made["simulations"] = [base.id, variant.id]
     lines = [(f"run {variant.id} '{variant.name}' − run {base.id} '{base.name}': {DEMO_DAYS} days × "
              f"{DEMO_REPLICATES} replicates, {'paired (common random numbers)' if result.paired else 'unpaired'}"),

@@ -1,4 +1,5 @@
-"""Customer value in the console: fit (audited, also as a job), list and show fits.
+"""Customer value in the console: fit (audited, also as a job); listing and
+showing fits: :mod:`kpconsole.reads.value`; one customer's scores: :mod:`kpconsole.services.value_customers`.
 
 ``fit`` loads a dataset's events and fits one model:
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
 from engine.errors import EngineError
@@ -35,6 +35,7 @@ from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.jobs.registry import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
+from kpconsole.services.value_customers import plain_rows
 from kpconsole.session import Session
 from store import value as store
 from store.catalog import DatasetRecord
@@ -166,7 +167,7 @@ def _transactions(events, request: ValueRequest, calibration_end: dt.date, data_
     top_by = "clv" if "clv" in report.customers.columns else "expected_purchases"
     top = report.customers.sort(top_by, descending=True).head(TOP_CUSTOMERS)
     results = {"totals": report.totals, "holdout": report.holdout, "spend": spend, "spend_note": report.spend_note,
-               "top_customers": _plain_rows(top)}
+               "top_customers": plain_rows(top)}
     if report.choice is not None:
         results["model_choice"] = report.choice.as_dict()
     return _Fitted(report.fit, results, report.customers, model=report.model)
@@ -223,40 +224,6 @@ def _observed_survival(spells: pl.DataFrame, periods: int) -> list[float | None]
         alive *= 1.0 - lost / at_risk
         out.append(round(alive, 6))
     return out
-
-
-def _plain_rows(frame: pl.DataFrame) -> list[dict]:
-    return [{k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else
-                 (float(v) if isinstance(v, (float, np.floating)) else v)) for k, v in row.items()}
-            for row in frame.iter_rows(named=True)]
-
-
-def list_fits(session: Session, data: str | None = None) -> list[ValueFitRecord]:
-    """Registered value fits, newest first (optionally only those of dataset ``data``)."""
-    return store.list_value_fits(session.ws, dataset=data)
-
-
-@dataclass(frozen=True)
-class ValueView:
-    record: ValueFitRecord
-    customer: dict | None = None
-
-    def as_dict(self) -> dict:
-        return {**self.record.as_dict(), "customer": self.customer}
-
-
-def show(session: Session, fit_id: int, user: str | None = None) -> ValueView:
-    """A fit; with ``user``, that customer's summary and scores (P(alive), expected purchases, CLV)."""
-    record = store.get_value_fit(session.ws, fit_id)
-    if user is None:
-        return ValueView(record)
-    if record.artifact_path is None:
-        raise ConsoleError(f"value fit {fit_id} ({record.model}) keeps no per-customer scores")
-    rows = pl.scan_parquet(record.artifact_path).filter(pl.col("user_id").cast(pl.String) == str(user)).collect()
-    if rows.height == 0:
-        raise ConsoleError(f"user '{user}' is not a customer of value fit {fit_id} "
-                           f"(no {', '.join(record.settings['kinds'])} by {record.settings['calibration_end']})")
-    return ValueView(record, _plain_rows(rows)[0])
 
 
 def value_job(session: Session, params: dict, ctx: JobContext) -> JobResult:

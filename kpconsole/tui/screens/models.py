@@ -20,8 +20,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from kpconsole import jobs
-from kpconsole.services import datasets, model_evaluation, models
-from kpconsole.services.model_evaluation import Comparison, Evaluation
+from kpconsole.reads import models as model_reads
+from kpconsole.reads.models import Comparison
+from kpconsole.services import datasets, model_evaluation
+from kpconsole.services.model_evaluation import Evaluation
 from kpconsole.tui.formatting import duration, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.evaluate_form import EvaluateFormScreen, evaluation_view
@@ -119,7 +121,7 @@ class ModelsScreen(ConsoleScreen):
     # --- polling --------------------------------------------------------------------------
 
     def _collect(self) -> ModelsCollected:
-        records = models.list_models(self.session)
+        records = model_reads.list_models(self.session)
         known = datasets.list_datasets(self.session)
         if self.training_job is not None:
             training = jobs.show_job(self.session, self.training_job)
@@ -215,7 +217,7 @@ class ModelsScreen(ConsoleScreen):
             self.notify("mark two or more models with space to compare them", severity="warning")
             return
         ids = [int(k) for k in self.marked]
-        self.in_thread(lambda: self.post_message(Compared(model_evaluation.compare(self.session, ids, 10))),
+        self.in_thread(lambda: self.post_message(Compared(model_reads.compare(self.session, ids, 10, compute=model_evaluation.metrics_at(self.session)))),
                        group="compare")
 
     def on_compared(self, message: Compared) -> None:

@@ -12,7 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from kpconsole.errors import ConsoleError
-from kpconsole.services import datasets, models
+from kpconsole.reads import models as model_reads
+from kpconsole.services import datasets
 from kpconsole.services.recommend import Recommendations, recommend
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.tables import set_columns, sync_rows
@@ -86,7 +87,7 @@ class RecommendScreen(ConsoleScreen):
         self.query_one("#recommend-items", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.in_thread(lambda: self.post_message(ModelsListed(models.list_models(self.session))), group="models")
+        self.in_thread(lambda: self.post_message(ModelsListed(model_reads.list_models(self.session))), group="models")
 
     def on_models_listed(self, message: ModelsListed) -> None:
         self.records = {r.id: r for r in message.models}

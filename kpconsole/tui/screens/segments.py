@@ -10,8 +10,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from kpconsole.services import datasets, segments
-from kpconsole.services.segments import SegmentationView
+from kpconsole.reads import segments as segment_reads
+from kpconsole.services import datasets
+from kpconsole.reads.segments import SegmentationView
 from kpconsole.tui.formatting import minute, percent, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
@@ -81,7 +82,7 @@ class SegmentsScreen(ConsoleScreen):
 
     def refresh_runs(self) -> None:
         self.in_thread(lambda: self.post_message(RunsListed(
-            segments.list_segmentations(self.session), [d.name for d in datasets.list_datasets(self.session)])),
+            segment_reads.list_segmentations(self.session), [d.name for d in datasets.list_datasets(self.session)])),
             group="segmentations")
 
     def on_runs_listed(self, message: RunsListed) -> None:
@@ -101,7 +102,7 @@ class SegmentsScreen(ConsoleScreen):
         if key is None:
             self.query_one("#segment-why", Static).update("No segmentations yet: press r to segment a dataset's users.")
             return
-        self.in_thread(lambda: self.post_message(Shown(segments.show(self.session, int(key), user))), group="show")
+        self.in_thread(lambda: self.post_message(Shown(segment_reads.show(self.session, int(key), user))), group="show")
 
     def on_shown(self, message: Shown) -> None:
         self.view = message.view

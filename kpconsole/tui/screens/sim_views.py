@@ -2,7 +2,7 @@
 runs, a run's totals with their intervals (``kpconsole sim show RUN``), and the calibrations
 (``kpconsole sim list --calibrations``). A calibration's fitted parameters are
 :func:`~kpconsole.tui.screens.calibrate_form.calibration_view`, and a backtest's verdict
-:func:`kpconsole.services.simulate.backtest_line`.
+:func:`kpconsole.services.sim_reads.backtest_line`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 
-from kpconsole.services import simulate
-from kpconsole.services.simulate import Comparison
+from kpconsole.reads import simulations as sim_reads
+from kpconsole.reads.simulations import Comparison
 from kpconsole.tui.formatting import minute, short
 from store.simulations import CalibrationRecord, RunRecord
 
@@ -43,18 +43,18 @@ def totals_view(run: RunRecord, every_kpi: bool = False) -> Group:
     (summed, averaged or the last day's, as it aggregates) with its 95 % interval over the
     replicates — the headline KPIs, or every one (``--all``) — the incentives and the notes."""
     s = run.summary
-    verdict = [simulate.backtest_line(s["backtest"])] if s.get("backtest") else []
+    verdict = [sim_reads.backtest_line(s["backtest"])] if s.get("backtest") else []
     shown = "every KPI (t: the headline ones)" if every_kpi else "headline KPIs (t: every one)"
     title = f"run totals, 95% interval over replicates: {shown}; what each is: docs/simulation.md"
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in ("kpi", "over run", "mean", "interval"):
         table.add_column(name, justify="right" if name in ("mean", "interval") else "left", no_wrap=True)
-    for metric, how, total in simulate.total_rows(run, every_kpi):
+    for metric, how, total in sim_reads.total_rows(run, every_kpi):
         table.add_row(metric, how, short(total["mean"]), interval(total))
     incentives = [f"incentive '{p['name']}' on {p['action']}: first threshold {p['threshold']}"
                   for p in s.get("incentives", [])]
     notes = [f"note: {line}" for line in s.get("notes", [])]
-    return Group(simulate.run_line(run), *verdict, title, table, *incentives, *notes)
+    return Group(sim_reads.run_line(run), *verdict, title, table, *incentives, *notes)
 
 
 def calibration_row(c: CalibrationRecord) -> tuple[str, ...]:

@@ -24,11 +24,12 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
-from engine.simulate.metrics import METRICS
+from engine.simulate.kpis import METRICS
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.demo import sample_data_dir
 from kpconsole.errors import ConsoleError
-from kpconsole.services import datasets, simulate
-from kpconsole.services.simulate import Comparison
+from kpconsole.services import datasets
+from kpconsole.reads.simulations import Comparison
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen, calibration_view
@@ -101,7 +102,7 @@ class SimulateScreen(ConsoleScreen):
         Binding("t", "totals", "Totals", tooltip="Show: run totals with 95% intervals", id="simulate.totals"),
         Binding("m", "metric", "Metric", tooltip="Show: next KPI", id="simulate.metric"),
         Binding("space", "mark", "Mark", tooltip="Mark: run for comparison", id="simulate.mark"),
-        Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="simulate.compare"),
+        Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="sim_reads.compare"),
         Binding("f", "folder", "Folder", tooltip="Choose: scenario folder", id="simulate.folder"),
         Binding("x", "close_panel", "Close panel", tooltip="Close: panel below the runs", id="simulate.close_panel"),
     ]
@@ -249,7 +250,7 @@ class SimulateScreen(ConsoleScreen):
     def refresh_runs(self) -> None:
         def collect() -> None:
             names = [d.name for d in datasets.list_datasets(self.session)]
-            self.post_message(RunsListed(simulate.list_runs(self.session), names))
+            self.post_message(RunsListed(sim_reads.list_runs(self.session), names))
 
         self.in_thread(collect, group="runs")
 
@@ -283,12 +284,12 @@ class SimulateScreen(ConsoleScreen):
             if self.panel == "totals":
                 self.show_panel(totals_view(run, self.every_kpi), "totals")
             elif backtest:
-                self.show_panel(simulate.backtest_line(backtest), "verdict")
+                self.show_panel(sim_reads.backtest_line(backtest), "verdict")
             elif self.panel == "verdict":
                 self.action_close_panel()
         self.charted = key
         wanted = [metric, f"actual_{metric}"] if backtest and metric in ACTUAL else [metric]
-        self.in_thread(lambda: self.post_message(SeriesLoaded(run.id, metric, simulate.series(
+        self.in_thread(lambda: self.post_message(SeriesLoaded(run.id, metric, sim_reads.series(
             self.session, run.id, wanted))), group="series")
 
     def on_series_loaded(self, message: SeriesLoaded) -> None:
@@ -322,7 +323,7 @@ class SimulateScreen(ConsoleScreen):
             self.notify("mark two runs with space to compare them", severity="warning")
             return
         a, b = (int(k) for k in self.marked)
-        self.in_thread(lambda: self.post_message(RunsCompared(simulate.compare(self.session, a, b))), group="compare")
+        self.in_thread(lambda: self.post_message(RunsCompared(sim_reads.compare(self.session, a, b))), group="compare")
 
     def on_runs_compared(self, message: RunsCompared) -> None:
         self.show_panel(comparison_table(message.comparison), "comparison")
@@ -340,7 +341,7 @@ class SimulateScreen(ConsoleScreen):
     # --- calibrations ---------------------------------------------------------------------------
 
     def action_calibrations(self) -> None:
-        self.in_thread(lambda: self.post_message(CalibrationsListed(simulate.list_calibrations(self.session))),
+        self.in_thread(lambda: self.post_message(CalibrationsListed(sim_reads.list_calibrations(self.session))),
                        group="calibrations")
 
     def on_calibrations_listed(self, message: CalibrationsListed) -> None:

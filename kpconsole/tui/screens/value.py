@@ -17,8 +17,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from kpconsole.services import datasets, value
-from kpconsole.services.value import ValueView
+from kpconsole.reads import value as value_reads
+from kpconsole.services import datasets
+from kpconsole.reads.value import ValueView
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.value_form import ValueFormScreen
@@ -95,7 +96,7 @@ class ValueScreen(ConsoleScreen):
 
     def refresh_fits(self) -> None:
         self.in_thread(lambda: self.post_message(FitsListed(
-            value.list_fits(self.session), [d.name for d in datasets.list_datasets(self.session)])), group="fits")
+            value_reads.list_fits(self.session), [d.name for d in datasets.list_datasets(self.session)])), group="fits")
 
     def on_fits_listed(self, message: FitsListed) -> None:
         self.fits = {str(f.id): f for f in message.fits}
@@ -113,7 +114,7 @@ class ValueScreen(ConsoleScreen):
         if key is None:
             self.query_one("#value-figures", Static).update("No value fits yet: press f to fit one.")
             return
-        self.in_thread(lambda: self.post_message(FitShown(value.show(self.session, int(key), customer))),
+        self.in_thread(lambda: self.post_message(FitShown(value_reads.show(self.session, int(key), customer))),
                        group="value-show")
 
     def on_fit_shown(self, message: FitShown) -> None:

@@ -1,0 +1,52 @@
+"""The KPIs a simulation reports each day and how they add up over a run (plain data: no torch).
+
+Each metric has a daily value per replicate; over the run it aggregates by ``sum`` (flows:
+revenue, purchases), ``mean`` (daily levels: DAU, Gini) or ``last`` (stocks: MRR, members).
+"""
+
+from __future__ import annotations
+
+#: name -> (how it aggregates over the run, what it is)
+METRICS: dict[str, tuple[str, str]] = {
+    "dau": ("mean", "agents who visited that day"),
+    "wau": ("mean", "agents with a visit in the last 7 days"),
+    "mau": ("mean", "agents with a visit in the last 30 days"),
+    "alive": ("mean", "agents who have joined and not left"),
+    "churned": ("sum", "agents who left for good that day"),
+    "views": ("sum", "items opened"),
+    "purchases": ("sum", "one-off items bought"),
+    "payers": ("sum", "agents who paid that day"),
+    "new_payers": ("sum", "agents who paid for the first time"),
+    "paying_ratio": ("mean", "agents who paid in the last 30 days (renewals included), over MAU"),
+    "members": ("last", "paying members (trials excluded)"),
+    "trials": ("last", "members in a free trial"),
+    "subscriptions": ("sum", "first membership payments (new members and converted trials)"),
+    "revenue_purchases": ("sum", "one-off sales"),
+    "revenue_subscriptions": ("sum", "first membership payments"),
+    "revenue_renewals": ("sum", "membership renewals (upgrades and downgrades included)"),
+    "revenue_ads": ("sum", "ads: impressions × CPM / 1000"),
+    "revenue_sponsorship": ("sum", "sponsorship, booked on the first day of each period"),
+    "refunds": ("sum", "money returned for refunded purchases"),
+    "gross": ("sum", "sales + ads + sponsorship - refunds"),
+    "payment_fees": ("sum", "payment processing fees"),
+    "creator_payouts": ("sum", "creators' revenue share"),
+    "platform_net": ("sum", "what the platform keeps: gross - creator payouts - payment fees"),
+    "mrr_open": ("last", "monthly recurring revenue at the start of the day"),
+    "mrr": ("last", "monthly recurring revenue at the end of the day"),
+    "mrr_new": ("sum", "MRR from first payments"),
+    "mrr_expansion": ("sum", "MRR added by tier changes at renewal"),
+    "mrr_contraction": ("sum", "MRR lost to tier changes at renewal"),
+    "mrr_churn": ("sum", "MRR lost to cancellations and members who left"),
+    "arpu": ("mean", "gross / DAU"),
+    "arppu": ("mean", "sales (purchases + memberships) / payers that day"),
+    "contributions": ("sum", "questions, answers and posts (at most one per agent a day)"),
+    "exposure_gini": ("mean", "Gini of recommendation impressions over creators"),
+    "coverage": ("mean", "share of the catalog recommended to someone that day"),
+    "homogenisation": ("mean", "mean Jaccard index of opened items of paired similar agents (T-RECS)"),
+    "satisfaction": ("mean", "mean satisfaction of agents alive"),
+}
+
+#: Headline metrics for tables (the rest are in --json and `sim show --all`).
+HEADLINE = ("dau", "mau", "new_payers", "paying_ratio", "gross", "platform_net", "creator_payouts", "mrr",
+            "arpu", "contributions", "exposure_gini", "coverage", "homogenisation")
+
