@@ -65,7 +65,7 @@ async def test_bad_synth_values_get_the_clis_own_line_and_nothing_is_written(ses
             assert app.screen is form  # left open with what was typed
             await pilot.press("escape")
             await settle(pilot)
-    assert "Input should be greater than or equal to 50" in expected[0]
+    assert "10 is not in the range x>=50." in expected[0]
     assert not (tmp_path / "a").exists()
     assert [p.name for p in full.iterdir()] == ["notes.txt"]
 

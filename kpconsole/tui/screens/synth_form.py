@@ -34,8 +34,8 @@ def whole_number(option: str, text: str, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ConsoleError(f"data synth: Invalid value for '--{option}': Input should be a valid integer, "
-                           "unable to parse string as an integer") from None
+        kind = "int range" if option in ("users", "days") else "int"  # as Click words IntRange and int
+        raise ConsoleError(f"data synth: Invalid value for '--{option}': {text!r} is not a valid {kind}.") from None
 
 
 class SynthFormScreen(FormScreen[SynthResult | None]):
