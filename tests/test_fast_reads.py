@@ -1,0 +1,68 @@
+"""Read commands start in a blink: none imports torch, Textual, Polars, NumPy, SQLite-utils …
+
+Each command runs in a fresh process through :func:`kpconsole.cli.main` on a demo workspace;
+afterwards the process reports which heavy modules are in ``sys.modules``. Timing is
+bench/cli.py's job (this machine is shared and noisy); this test guards the cause.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kpconsole.cli.read_commands import ALLOWED, HEAVY_MODULES, READ_COMMANDS
+
+PROBE = """
+import json, sys
+from kpconsole.cli import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+heavy = sorted(m for m in json.loads({heavy!r}) if m in sys.modules)
+sys.stderr.write("\\nPROBE " + json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
+"""
+
+
+def probe(workspace, args: tuple[str, ...], *, before: str = "") -> dict:
+    """Run ``kpconsole --workspace W ARGS`` in a fresh process; its exit code and heavy modules."""
+    code = before + PROBE.format(heavy=json.dumps(HEAVY_MODULES))
+    done = subprocess.run([sys.executable, "-c", code, "--workspace", str(workspace), *args],
+                          capture_output=True, text=True, timeout=300)
+    line = next(l for l in done.stderr.splitlines() if l.startswith("PROBE "))
+    return json.loads(line.removeprefix("PROBE ")) | {"stderr": done.stderr}
+
+
+@pytest.fixture(scope="module")
+def demo_workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reads") / "demo"
+    done = subprocess.run([sys.executable, "-m", "kpconsole", "demo", "--workspace", str(root), "--reset"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=" ".join)
+def test_read_command_imports_no_heavy_module(demo_workspace, args):
+    found = probe(demo_workspace, args)
+    assert found["code"] == 0, found["stderr"]
+    assert found["heavy"] == sorted(ALLOWED.get(args, ())), f"kpconsole {' '.join(args)} imported {found['heavy']}"
+
+
+@pytest.mark.slow
+def test_the_probe_sees_a_heavy_import(demo_workspace):
+    """The check above can fail: a module imported on the way is reported."""
+    found = probe(demo_workspace, ("model", "list"), before="import numpy\n")
+    assert found["heavy"] == ["numpy"]
+
+
+@pytest.mark.slow
+def test_a_user_lookup_loads_its_parquet_but_never_torch(demo_workspace):
+    found = probe(demo_workspace, ("value", "show", "1", "--user", "nobody-at-all"))
+    assert found["code"] == 1 and "not a customer" in found["stderr"]
+    assert "torch" not in found["heavy"] and "textual" not in found["heavy"]
