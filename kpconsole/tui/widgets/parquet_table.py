@@ -111,7 +111,7 @@ class ParquetTable(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Right", show=False),
     ]
 
-    cursor_row: reactive[int] = reactive(0)
+    cursor_row: reactive[int] = reactive(0, repaint=False)  # watch_cursor_row repaints what changed
 
     @dataclass
     class PageLoaded(Message):
@@ -184,16 +184,29 @@ class ParquetTable(ScrollView, can_focus=True):
         self.run_worker(partial(self._load, view.key, view.source, page), thread=True,
                         group="parquet-pages", exit_on_error=False, name=f"read page {page}")
 
+    def _visible_pages(self) -> range:
+        top = round(self.scroll_y)
+        return range(top // PAGE_ROWS, (top + self.visible_rows) // PAGE_ROWS + 1)
+
     def _request_visible(self) -> None:
         """Read the pages on screen, and one either side of them."""
-        top = round(self.scroll_y)
-        first, last = top // PAGE_ROWS, (top + self.visible_rows) // PAGE_ROWS
-        for page in range(first - 1, last + 2):
+        pages = self._visible_pages()
+        for page in range(pages.start - 1, pages.stop + 1):
             self._request(page)
+
+    def _read_ahead(self) -> None:
+        """Read the neighbours of the pages on screen (after a repaint: see watch_scroll_y)."""
+        pages = self._visible_pages()
+        self._request(pages.start - 1)
+        self._request(pages.stop)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self._request_visible()
+        # The pages on screen now, at once; their neighbours once this frame is painted, so that
+        # reading them (a thread that needs the interpreter lock to format rows) does not delay it.
+        for page in self._visible_pages():
+            self._request(page)
+        self.call_after_refresh(self._read_ahead)
 
     def on_resize(self) -> None:
         self._request_visible()
@@ -269,6 +282,10 @@ class ParquetTable(ScrollView, can_focus=True):
             self.scroll_to(y=new, animate=False)
         elif new >= top + self.visible_rows:
             self.scroll_to(y=new - self.visible_rows + 1, animate=False)
+        else:  # the cursor moved within the rows on screen: repaint its old and new lines only
+            self.refresh_line(old + 1)  # line 0 is the header, so row r is line r + 1
+            self.refresh_line(new + 1)
+            return
         self.refresh()
 
     def _clamp(self, row: int) -> int:
