@@ -1,7 +1,8 @@
-"""Read-command start-up: each read-only command, as a person runs it, next to importing Polars.
+"""Read-command start-up: each read-only command and shell completion, next to importing Polars.
 
-Every command in :data:`kpconsole.cli.read_commands.READ_COMMANDS` runs as a fresh process
-through the real entry point (the ``kpconsole`` script beside this Python, else ``python -m
+Every command in :data:`kpconsole.cli.read_commands.READ_COMMANDS`, and three completions of
+ids and names (as bash's completion script asks for them), runs as a fresh process through
+the real entry point (the ``kpconsole`` script beside this Python, else ``python -m
 kpconsole``) on a demo workspace (``kpconsole demo``, made first and not timed). In the same
 run, interleaved with them, the reference: a fresh ``python -c "import polars"``. Wall time,
 median of N runs each.
@@ -34,6 +35,12 @@ TARGET_S, TARGET_RATIO = 0.35, 1.5
 def entry_point() -> list[str]:
     script = Path(sys.executable).with_name("kpconsole")
     return [str(script)] if script.exists() else [sys.executable, "-m", "kpconsole"]
+
+
+def completion_env(env: dict, line: str) -> dict:
+    """The environment bash's completion script (``kpconsole --show-completion bash``) sets for ``line``."""
+    return {**env, "_KPCONSOLE_COMPLETE": "complete_bash", "COMP_WORDS": line,
+            "COMP_CWORD": str(len(line.split(" ")) - 1)}
 
 
 def wall(cmd: list[str], env: dict) -> float:
@@ -71,6 +78,14 @@ def main() -> None:
                 polars_runs.append(wall(reference, env))
                 runs.append(wall(cmd, env))
             rows.append((" ".join(words), statistics.median(runs)))
+        for line in ("kpconsole model show ", "kpconsole data show ", "kpconsole sim compare "):
+            words = line.split(" ")
+            completing = completion_env(env, " ".join([words[0], "-w", str(workspace), *words[1:]]))
+            runs = []
+            for _ in range(args.runs):
+                polars_runs.append(wall(reference, env))
+                runs.append(wall(entry_point(), completing))
+            rows.append((f"complete: {line.strip()} <TAB>", statistics.median(runs)))
         ref = statistics.median(polars_runs)
         print(f"{'command':36s} {'wall s':>7s} {'÷ polars':>9s}  verdict")
         passed = 0

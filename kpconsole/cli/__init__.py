@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,7 +26,6 @@ from kpconsole.session import resolve_workspace
 app = typer.Typer(
     name="kpconsole",
     help="Operations console for a knowledge platform: data, recommenders, segments, value, community, simulation.",
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -52,6 +52,22 @@ def invoked_group(argv: Sequence[str]) -> str | None:
         elif not word.startswith("-"):
             return word if word in GROUPS else None
     return None
+
+
+COMPLETE_VAR = "_KPCONSOLE_COMPLETE"
+
+
+def completed_words() -> list[str]:
+    """While the shell completes a word, the line it completes (without ``kpconsole``): bash
+    passes it in ``COMP_WORDS``, zsh and fish in ``_TYPER_COMPLETE_ARGS``; else ``[]``."""
+    if not os.environ.get(COMPLETE_VAR):
+        return []
+    line = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS", "")
+    try:
+        words = shlex.split(line)
+    except ValueError:  # an open quote in the word being typed
+        words = line.split()
+    return words[1:]
 
 
 def load_groups(group: str | None) -> typer.Typer:
@@ -113,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     logged to the workspace, never shown as a traceback (it may hold secrets)."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = load_groups(invoked_group(args))(args=args, prog_name="kpconsole", standalone_mode=False)
+        code = load_groups(invoked_group(completed_words() or args))(args=args, prog_name="kpconsole",
+                                                                     standalone_mode=False)
     except typer.TyperException as exc:  # usage errors (bad option, missing argument, …)
         sys.stderr.write(f"kpconsole: {_usage_line(exc)}\n")
         sys.exit(getattr(exc, "exit_code", exit_codes.USAGE))

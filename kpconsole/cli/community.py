@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 community = common.lazy_import("kpconsole.services.community")
 
@@ -17,7 +17,7 @@ SHOWN_WEEKS = 12
 
 @app.command("health")
 def health(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset: a Stack Exchange dump or a platform.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset: a Stack Exchange dump or a platform.")],
     weeks: Annotated[int | None, typer.Option("--weeks", min=1, help="Latest weeks of the weekly series to keep "
                                                                      f"(default: all in JSON, {SHOWN_WEEKS} in the table).")] = None,
     workspace: common.WorkspaceOpt = None,

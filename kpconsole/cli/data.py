@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
@@ -69,7 +69,7 @@ def list_(workspace: common.WorkspaceOpt = None, as_json: common.JsonOpt = False
 
 @app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    name: Annotated[str, typer.Argument(autocompletion=completion.datasets, help="Dataset name.")],
     top: Annotated[int, typer.Option("--top", min=1, help="How many top items to list.")] = 10,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
@@ -81,7 +81,7 @@ def show(
 
 @app.command("delete")
 def delete(
-    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    name: Annotated[str, typer.Argument(autocompletion=completion.datasets, help="Dataset name.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     workspace: common.WorkspaceOpt = None,
 ) -> None:

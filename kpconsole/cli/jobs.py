@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kpconsole import exit_codes
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs import runner, service
@@ -19,7 +19,7 @@ from store.jobs import JobRecord
 
 app = typer.Typer(help=GROUPS["jobs"].help, no_args_is_help=True)
 
-JobId = Annotated[int, typer.Argument(help="Job id (see: kpconsole jobs list).", min=1)]
+JobId = Annotated[int, typer.Argument(autocompletion=completion.jobs, help="Job id (see: kpconsole jobs list).", min=1)]
 
 
 def _when(stamp: str | None) -> str | None:

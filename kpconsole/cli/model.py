@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 from kpconsole.reads import models as model_reads
@@ -22,7 +22,7 @@ ALGOS = "pop, itemknn, ease, als, bpr or ncf"
 
 @app.command("train")
 def train(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset to learn from.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset to learn from.")],
     algo: Annotated[str, typer.Option("--algo", "-a", help=f"Algorithm: {ALGOS}.")],
     factors: Annotated[int | None, typer.Option("--factors", help="Latent factors (als, bpr, ncf).")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs / ALS sweeps (als, bpr, ncf).")] = None,
@@ -85,7 +85,7 @@ def train(
 
 @app.command("list")
 def list_(
-    data: Annotated[str | None, typer.Option("--data", "-d", help="Only models of this dataset.")] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Only models of this dataset.")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
@@ -101,7 +101,7 @@ def list_(
 
 @app.command("show")
 def show(
-    model_id: Annotated[int, typer.Argument(help="Model id (see: kpconsole model list).")],
+    model_id: Annotated[int, typer.Argument(autocompletion=completion.models, help="Model id (see: kpconsole model list).")],
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
@@ -112,7 +112,7 @@ def show(
 
 @app.command("evaluate")
 def evaluate(
-    model_id: Annotated[int, typer.Argument(help="Model id.")],
+    model_id: Annotated[int, typer.Argument(autocompletion=completion.models, help="Model id.")],
     k: Annotated[list[str] | None, typer.Option("--k", help="Cut-offs, space- or comma-separated: --k 10 20 50.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Evaluate this one user only.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -130,7 +130,7 @@ def evaluate(
 
 @app.command("compare")
 def compare(
-    model_ids: Annotated[list[int], typer.Argument(help="Model ids to put side by side.")],
+    model_ids: Annotated[list[int], typer.Argument(autocompletion=completion.models, help="Model ids to put side by side.")],
     k: Annotated[int, typer.Option("--k", help="Cut-off.")] = 10,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
     workspace: common.WorkspaceOpt = None,
@@ -145,8 +145,8 @@ def compare(
 
 @app.command("update")
 def update(
-    model_id: Annotated[int, typer.Argument(help="The model to update (the parent).")],
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset with the new events (usually the old ones too).")],
+    model_id: Annotated[int, typer.Argument(autocompletion=completion.models, help="The model to update (the parent).")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset with the new events (usually the old ones too).")],
     epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs from the warm start (default: a third of the "
                                                                 "parent's for als and ncf, all of them for bpr).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 service = common.lazy_import("kpconsole.services.recommend")
 
 
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def recommend(
     user: Annotated[str, typer.Argument(help="The user's ID (an unknown or new user gets the cold-start list).")],
-    model: Annotated[int, typer.Option("--model", "-m", help="Model id (see: kpconsole model list).")],
+    model: Annotated[int, typer.Option("--model", "-m", autocompletion=completion.models, help="Model id (see: kpconsole model list).")],
     k: Annotated[int, typer.Option("-k", "--k", help="How many items.")] = 10,
     explain: Annotated[bool, typer.Option("--explain", help="Say which of the user's own interactions led to each item.")] = False,
     diversity: Annotated[float, typer.Option(

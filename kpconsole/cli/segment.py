@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kpconsole.reads import segments as segment_reads
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 segments = common.lazy_import("kpconsole.services.segments")
@@ -40,7 +40,7 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
 
 @app.command("run")
 def run(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset whose users to segment.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset whose users to segment.")],
     method: Annotated[str, typer.Option("--method", "-m", help="rfm, lifecycle, kmeans or gmm.")],
     k: Annotated[str, typer.Option("--k", help="Clusters for kmeans/gmm: a number or auto "
                                               "(silhouette for kmeans, BIC for gmm, k = 2…10).")] = "auto",
@@ -50,7 +50,7 @@ def run(
     device: Annotated[str, typer.Option("--device", help="auto (cuda when present), cpu or cuda.")] = "auto",
     resamples: Annotated[int, typer.Option("--resamples", min=0,
                                            help="Bootstrap resamples for the stability score (kmeans, gmm).")] = 10,
-    model: Annotated[int | None, typer.Option("--model", help="CF model (als, bpr, ncf) for segment interests "
+    model: Annotated[int | None, typer.Option("--model", autocompletion=completion.models, help="CF model (als, bpr, ncf) for segment interests "
                                                             "(default: the newest such model of the dataset).")] = None,
     threshold: Annotated[list[str] | None, typer.Option(
         "--threshold", help="Lifecycle threshold NAME=DAYS (new_days, active_days, dormant_days, churned_days, "
@@ -76,7 +76,7 @@ def run(
 
 @app.command("list")
 def list_(
-    data: Annotated[str | None, typer.Option("--data", "-d", help="Only segmentations of this dataset.")] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Only segmentations of this dataset.")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
@@ -92,7 +92,7 @@ def list_(
 
 @app.command("show")
 def show(
-    segmentation: Annotated[int, typer.Argument(help="Segmentation id (see segment list).")],
+    segmentation: Annotated[int, typer.Argument(autocompletion=completion.segmentations, help="Segmentation id (see segment list).")],
     user: Annotated[str | None, typer.Option("--user", "-u", help="A user ID: which segment they are in, and why.")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from engine.simulate import kpis
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.reads import simulations as sim_reads
 from store.simulations import CalibrationRecord, RunRecord
@@ -35,11 +35,11 @@ DetachOpt = Annotated[bool, typer.Option("--detach", help="Run as a background j
 
 @app.command("calibrate")
 def calibrate(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset to fit the simulated population from.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset to fit the simulated population from.")],
     segments: Annotated[str | None, typer.Option("--segments", help="A segmentation id, or 'rule' for the built-in "
                                                                     "rule [default: the dataset's newest "
                                                                     "segmentation, else the rule].")] = None,
-    model: Annotated[int | None, typer.Option("--model", help="Take tastes from this CF model's embeddings "
+    model: Annotated[int | None, typer.Option("--model", autocompletion=completion.models, help="Take tastes from this CF model's embeddings "
                                                              "(als, bpr, ncf) [default: tags].")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sampled fits.")] = 0,
     workspace: common.WorkspaceOpt = None,
@@ -79,8 +79,8 @@ def run(
 
 @app.command("compare")
 def compare(
-    run_a: Annotated[int, typer.Argument(help="Run A (see sim list).")],
-    run_b: Annotated[int, typer.Argument(help="Run B: differences are A − B.")],
+    run_a: Annotated[int, typer.Argument(autocompletion=completion.runs, help="Run A (see sim list).")],
+    run_b: Annotated[int, typer.Argument(autocompletion=completion.runs, help="Run B: differences are A − B.")],
     all_metrics: Annotated[bool, typer.Option("--all", help="Every KPI, not only the headline ones.")] = False,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
@@ -92,7 +92,7 @@ def compare(
 
 @app.command("backtest")
 def backtest(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset to backtest on.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset to backtest on.")],
     cut: Annotated[str, typer.Option("--cut", help="First simulated day (2026-05-01) or a ratio of the time "
                                                    "span (0.7): calibrate before it, simulate from it.")],
     replicates: Annotated[int, typer.Option("--replicates", "-r", min=1, help="Replicates.")] = 16,
@@ -141,7 +141,7 @@ def list_(
 
 @app.command("show")
 def show(
-    run_id: Annotated[int, typer.Argument(help="Run id (see sim list).")],
+    run_id: Annotated[int, typer.Argument(autocompletion=completion.runs, help="Run id (see sim list).")],
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Also print this KPI day by day. "
                                                                            "Repeatable.")] = None,
     all_metrics: Annotated[bool, typer.Option("--all", help="Every KPI, not only the headline ones.")] = False,

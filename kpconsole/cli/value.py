@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kpconsole.reads import value as value_reads
-from kpconsole.cli import common
+from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 value = common.lazy_import("kpconsole.services.value")
@@ -27,7 +27,7 @@ def _date(text: str | None, option: str) -> dt.date | None:
 
 @app.command("fit")
 def fit(
-    data: Annotated[str, typer.Option("--data", "-d", help="Dataset with the transactions or subscriptions.")],
+    data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset with the transactions or subscriptions.")],
     model: Annotated[str, typer.Option("--model", "-m", help="bgnbd, paretonbd (repeat buying, + Gamma-Gamma "
                                                             "for CLV), auto (whichever of the two fits), "
                                                             "gammagamma (spend) or sbg (subscriptions).")],
@@ -61,7 +61,7 @@ def fit(
 
 @app.command("list")
 def list_(
-    data: Annotated[str | None, typer.Option("--data", "-d", help="Only fits of this dataset.")] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Only fits of this dataset.")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
@@ -77,7 +77,7 @@ def list_(
 
 @app.command("show")
 def show(
-    fit_id: Annotated[int, typer.Argument(help="Value fit id (see value list).")],
+    fit_id: Annotated[int, typer.Argument(autocompletion=completion.value_fits, help="Value fit id (see value list).")],
     user: Annotated[str | None, typer.Option("--user", "-u", help="A customer ID: their P(alive), expected "
                                                                   "purchases and CLV.")] = None,
     workspace: common.WorkspaceOpt = None,
