@@ -35,7 +35,9 @@ def serve_ssh(
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless you say otherwise).")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port (0: any free one).")] = 2222,
-    max_connections: Annotated[int, typer.Option("--max-connections", min=1, help="Concurrent connections.")] = 16,
+    max_connections: Annotated[int, typer.Option("--max-connections", min=1, help="People logged in at once "
+                                                 "(connections still logging in have their own limits: "
+                                                 "docs/ssh.md).")] = 16,
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", min=1, help="Seconds without data either way "
                                                 "before a session is closed.")] = 1800.0,
     max_failed_logins: Annotated[int, typer.Option("--max-failed-logins", min=1, help="Failed logins per address "
