@@ -1,3 +1,3 @@
-from kpconsole.cli import main
+from kpconsole.entry import main
 
 main()

@@ -20,4 +20,8 @@ class PermissionDenied(ConsoleError):
     """The person's role does not allow the action."""
 
 
+class NoTerminal(ConsoleError):
+    """The console was asked for where stdin or stdout is not a terminal (exit 2: usage)."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (ConsoleError, EngineError, StoreError)

@@ -1,6 +1,6 @@
 """Read commands start in a blink: none imports torch, Textual, Polars, NumPy, SQLite-utils …
 
-Each command runs in a fresh process through :func:`kpconsole.cli.main` on a demo workspace;
+Each command runs in a fresh process through :func:`kpconsole.entry.main` (the executable) on a demo workspace;
 afterwards the process reports which heavy modules are in ``sys.modules``. Timing is
 bench/cli.py's job (this machine is shared and noisy); this test guards the cause.
 """
@@ -17,7 +17,7 @@ from kpconsole.cli.read_commands import ALLOWED, HEAVY_MODULES, READ_COMMANDS
 
 PROBE = """
 import json, sys
-from kpconsole.cli import main
+from kpconsole.entry import main
 code = 0
 try:
     main(sys.argv[1:])

@@ -1,0 +1,71 @@
+"""The executable: a line of only the console's options opens the console without the CLI's
+parser (typer, Click, Rich — about 0.1 s of the start a person watches); every other line is the
+CLI's, with the same one-line failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kpconsole.entry import console_options
+
+PROBE = """
+import json, sys
+from kpconsole.entry import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+loaded = [m for m in ("typer", "click", "rich", "kpconsole.cli") if m in sys.modules]
+sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "loaded": loaded}) + "\\n")
+"""
+
+
+def probe(*args: str, env: dict[str, str] | None = None) -> tuple[dict, str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], check=False, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120, env=env)
+    line = next(l for l in done.stderr.splitlines() if l.startswith("PROBE "))
+    return json.loads(line.removeprefix("PROBE ")), done.stderr
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], (None, True)),
+    (["-w", "ws"], (Path("ws"), True)),
+    (["--workspace", "ws", "--no-mouse"], (Path("ws"), False)),
+    (["--no-mouse", "--workspace=ws"], (Path("ws"), False)),
+    (["data", "list"], None),
+    (["tui"], None),
+    (["--help"], None),
+    (["-w"], None),                     # the CLI words the missing value
+    (["-w", "--no-mouse"], None),
+    (["--workspace="], None),
+    (["-w", "ws", "model", "list"], None),
+])
+def test_only_the_consoles_own_options_open_it_directly(argv, expected):
+    assert console_options(argv) == expected
+
+
+def test_the_console_starts_without_the_cli_parser_and_words_a_missing_terminal(tmp_path):
+    result, stderr = probe("--workspace", str(tmp_path / "ws"))
+    assert result == {"code": 2, "loaded": []}
+    assert "kpconsole: the console needs a terminal (use `ssh -t HOST kpconsole`)" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_command_line_goes_through_the_cli(tmp_path):
+    result, stderr = probe("--workspace", str(tmp_path / "nothing"), "data", "list")
+    assert result["code"] == 1 and "kpconsole.cli" in result["loaded"]
+    assert f"kpconsole: no workspace at {tmp_path / 'nothing'}" in stderr
+
+
+def test_shell_completion_is_the_clis_even_with_no_words(tmp_path):
+    import os
+
+    env = {**os.environ, "_KPCONSOLE_COMPLETE": "complete_bash", "COMP_WORDS": "kpconsole da", "COMP_CWORD": "1"}
+    result, _ = probe(env=env)
+    assert "kpconsole.cli" in result["loaded"]
