@@ -1,6 +1,7 @@
-"""The Parquet-paged table repaints only what a key changed: moving the cursor within the rows on
-screen redraws its old and new lines, not the whole table (a key then costs two lines of work,
-which matters when a training job is using the CPUs)."""
+"""The Parquet-paged table repaints only what changed: moving the cursor within the rows on
+screen redraws its old and new lines, not the whole table, and a page read ahead (off screen)
+redraws nothing when it arrives (each such repaint costs a full table of work, which a key
+pressed meanwhile waits for — it matters most when a training job is using the CPUs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import polars as pl
 from test_tui_support import run_async
 from textual.app import App, ComposeResult
 
-from kpconsole.tui.widgets.parquet_table import ParquetTable, View
+from kpconsole.tui.widgets.parquet_table import PAGE_ROWS, ParquetTable, View
 
 ROWS = 2000
 
@@ -24,8 +25,8 @@ class OneTable(App[None]):
         table.focus()
 
 
-async def lines_drawn_by(pilot, key: str) -> list[int]:
-    """The table's lines (0 is the header) drawn in the frame after ``key``."""
+async def lines_drawn_by(pilot, key: str | None = None, message=None) -> list[int]:
+    """The table's lines (0 is the header) drawn in the frame after ``key`` (or ``message``)."""
     table = pilot.app.query_one(ParquetTable)
     drawn: list[int] = []
     draw = table.render_line
@@ -36,7 +37,10 @@ async def lines_drawn_by(pilot, key: str) -> list[int]:
 
     table.render_line = counting
     try:
-        await pilot.press(key)
+        if key is not None:
+            await pilot.press(key)
+        else:
+            table.post_message(message)
         await pilot.pause()
     finally:
         del table.render_line
@@ -67,3 +71,19 @@ async def test_a_page_down_scrolls_and_redraws_every_row_on_screen():
         lines = await lines_drawn_by(pilot, "pagedown")
         assert table.cursor_row == table.visible_rows and table.scroll_y == 1
         assert set(range(1, table.visible_rows + 1)) <= set(lines)
+
+
+@run_async
+async def test_a_page_read_ahead_redraws_nothing_until_it_is_on_screen():
+    app = OneTable()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.query_one(ParquetTable)
+        far = [(str(n), f"x{n}") for n in range(PAGE_ROWS * 5, PAGE_ROWS * 6)]
+        assert await lines_drawn_by(pilot, message=ParquetTable.PageLoaded("numbers", 5, far)) == []
+        assert table.row_text(PAGE_ROWS * 5) == (str(PAGE_ROWS * 5), f"x{PAGE_ROWS * 5}")
+        near = [(str(n), f"y{n}") for n in range(PAGE_ROWS)]
+        lines = await lines_drawn_by(pilot, message=ParquetTable.PageLoaded("numbers", 0, near))
+        assert set(range(1, table.visible_rows + 1)) <= set(lines)  # page 0 is on screen
+        assert table.row_text(0) == ("0", "y0")

@@ -37,6 +37,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from kpconsole.tui import hangup
+from kpconsole.tui.collector import keep_out_of_collections
 from kpconsole.tui.failures import describe, log_text
 from kpconsole.tui.job_history import JobHistory
 from kpconsole.tui.messages import Failed, forward_failure
@@ -55,7 +56,11 @@ def opened_later(module: str, name: str) -> Callable[[], Screen]:
     """A screen factory that imports ``kpconsole.tui.screens.<module>`` on first use."""
 
     def make() -> Screen:
-        return getattr(importlib.import_module(f"kpconsole.tui.screens.{module}"), name)()
+        fresh = f"kpconsole.tui.screens.{module}" not in sys.modules
+        screen = getattr(importlib.import_module(f"kpconsole.tui.screens.{module}"), name)()
+        if fresh:
+            keep_out_of_collections()
+        return screen
 
     return make
 
@@ -137,6 +142,7 @@ class ConsoleApp(App[None]):
     def on_ready(self) -> None:
         """Textual's Ready: the first frame has just been written to the terminal."""
         self.first_frame_painted = True
+        keep_out_of_collections()
         waiting, self._after_first_frame = self._after_first_frame, []
         for callback in waiting:
             callback()

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Select, Static
 
 from kpconsole.errors import ConsoleError
+from kpconsole.tui.collector import keep_out_of_collections
 from kpconsole.tui.formatting import count, minute, percent, short
 from kpconsole.tui.job_status import STATUS_MARK
 from kpconsole.tui.screens.base import ConsoleScreen
@@ -92,6 +93,7 @@ class OverviewScreen(ConsoleScreen):
     def __init__(self) -> None:
         super().__init__()
         self.known: dict[str, DatasetRecord] = {}
+        self._figures_shown = False
         self.refresher = self.poll("overview", self._collect, POLL_SECONDS)
 
     def compose_body(self) -> ComposeResult:
@@ -173,6 +175,9 @@ class OverviewScreen(ConsoleScreen):
         self.post_message(Figures(record, report, why, actives, stickiness(actives, MONTH_DAYS)))
 
     def on_figures(self, message: Figures) -> None:
+        if not self._figures_shown:  # Polars and the services are imported by now
+            self._figures_shown = True
+            keep_out_of_collections()
         p = message.record.profile
         tiles = {name: self.query_one(f"#kpi-{name}", KpiTile)
                  for name in ("users", "active", "paying", "revenue", "health")}

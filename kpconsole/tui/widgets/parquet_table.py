@@ -222,11 +222,15 @@ class ParquetTable(ScrollView, can_focus=True):
         if self.view is None or message.key != self.view.key:
             return
         self._pending.discard(message.page)
+        first = not self._fitted
         self._fit(message.rows)
         self._pages[message.page] = message.rows
         while len(self._pages) > CACHED_PAGES:
             self._pages.popitem(last=False)
-        self.refresh()
+        if first:  # the columns were fitted to it: every line changes
+            self.refresh()
+        elif message.page in self._visible_pages():  # a page read ahead is drawn when scrolled to
+            self.refresh_lines(message.page * PAGE_ROWS + 1, PAGE_ROWS)
 
     # --- drawing --------------------------------------------------------------------------
 
