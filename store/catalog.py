@@ -52,6 +52,28 @@ class DatasetRecord:
         }
 
 
+def read_derived(record: DatasetRecord, name: str) -> dict | None:
+    """A figure derived from the dataset's tables and kept next to them (``<name>.json``), or
+    ``None`` when none was kept or it cannot be read. A dataset's folder never changes once
+    registered (a replace or an append writes a new one), so a kept figure is never stale."""
+    try:
+        return json.loads((record.path / f"{name}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def keep_derived(record: DatasetRecord, name: str, payload: dict) -> None:
+    """Keep ``payload`` as ``<name>.json`` in the dataset's folder, written whole or not at all
+    (a temporary file renamed into place); a folder that cannot be written keeps nothing."""
+    target = record.path / f"{name}.json"
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(json.dumps(payload), encoding="utf-8")
+        partial.replace(target)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
 def check_name(name: str) -> str:
     if not NAME.match(name or ""):
         raise InvalidName(

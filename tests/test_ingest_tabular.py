@@ -170,3 +170,28 @@ def test_a_second_timestamp_format_after_the_sample_is_still_read(workspace, tmp
     src.write_text("user_id,item_id,kind,ts\n" + rows)
     assert cli("data", "ingest", str(src), "-n", "late", "-w", str(workspace)).code == 0
     assert read(workspace, "late", "events")["ts"][-1] == dt.datetime(2024, 1, 2, 10, 0, 0, 250_000)
+
+
+def test_show_keeps_the_top_items_and_later_shows_read_them(workspace, tmp_path, cli, monkeypatch):
+    """The first show counts distinct users per item and keeps the top 100 next to the tables;
+    a later show answers from them (without reading the events), a wider --top than was kept
+    counts again, and a kept file that cannot be read is counted again, not trusted."""
+    assert cli("data", "ingest", str(SAMPLE_DATA / "platform"), "-n", "platform", "-w", str(workspace)).code == 0
+    session = open_session(workspace)
+    first = datasets.show(session, "platform", 5)
+    kept = datasets.get(session, "platform").path / "top_items.json"
+    assert len(json.loads(kept.read_text())["rows"]) == datasets.KEPT_TOP_ITEMS
+    assert datasets.get(session, "platform").content_hash == datasets.catalog.content_hash(kept.parent)
+
+    def no_events(*_):
+        raise AssertionError("the events were read again")
+
+    monkeypatch.setattr(datasets, "load", no_events)
+    assert datasets.show(session, "platform", 5) == first
+    assert datasets.show(session, "platform", 100).top_items[:5] == first.top_items
+    monkeypatch.undo()
+    wider = datasets.show(session, "platform", 150)
+    assert len(wider.top_items) == 150 and wider.top_items[:5] == first.top_items
+    kept.write_text("{not json")
+    assert datasets.show(session, "platform", 5) == first
+    assert len(json.loads(kept.read_text())["rows"]) == datasets.KEPT_TOP_ITEMS

@@ -10,9 +10,9 @@ from __future__ import annotations
 #: Modules a read command never loads: the numerical stack, the console, the SSH server.
 HEAVY_MODULES = ("torch", "textual", "polars", "numpy", "scipy", "pandas", "sqlite_utils", "asyncssh")
 
-#: Commands allowed one heavy module, and why.
-ALLOWED = {
-    ("data", "show", "platform"): ("polars",),  # top items: distinct users per item, computed from the events
+#: Commands allowed one heavy module the first time only, and why (later runs read what it kept).
+FIRST_RUN_ALLOWED = {
+    ("data", "show", "platform"): ("polars",),  # top items: distinct users per item, from the events
 }
 
 READ_COMMANDS: tuple[tuple[str, ...], ...] = (
