@@ -9,18 +9,17 @@ lines a person reads. Steps run in order; a later step may use what an earlier o
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import kpconsole
+from kpconsole.demo_step import DemoResult, DemoState, DemoStep
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs import list_jobs
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
+from kpconsole.services.recommend_demo import recommender_step
 from kpconsole.services.segments_demo import community_step, segments_step, value_step
 from kpconsole.services.simulate_demo import simulation_step
-from kpconsole.services.recommend_demo import recommender_step
 from kpconsole.session import Session, create_session
 from store.workspace import DB_NAME
 
@@ -34,24 +33,6 @@ def sample_data_dir() -> Path:
     if not path.is_dir():
         raise ConsoleError(f"sample data not found at {path}: run the demo from a clone of the repository")
     return path
-
-
-@dataclass
-class DemoState:
-    """What the steps share: where the sample data is and what earlier steps made."""
-
-    sample_data: Path
-    made: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    title: str
-    figures: dict
-    lines: list[str]
-
-
-DemoStep = Callable[[Session, DemoState], DemoResult]
 
 
 def ingest_samples(session: Session, demo: DemoState) -> DemoResult:

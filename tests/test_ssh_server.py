@@ -376,9 +376,10 @@ def test_serve_ssh_command_binds_loopback_and_keeps_its_host_key(workspace, keys
 
 
 def test_only_an_admin_may_start_the_server(workspace, capsys):
+    from kpconsole.cli import main
     from kpconsole.ssh.commands import run_command_as
 
-    code = run_command_as(Actor("olga", Role.OPERATOR, "olga"), workspace, ["serve-ssh", "--port", "0"])
+    code = run_command_as(Actor("olga", Role.OPERATOR, "olga"), workspace, ["serve-ssh", "--port", "0"], main)
     assert code == 1
     assert capsys.readouterr().err == "kpconsole: olga (operator) may not ssh.serve: it needs the admin role\n"
     assert not hostkey.host_key_path(workspace).exists()

@@ -31,7 +31,7 @@ workspace.register(app)
 demo.register(app)
 tui_cli.register(app)
 audit_cli.register(app)
-ssh_cli.register(app)
+ssh_cli.register(app, run_cli=lambda argv: main(argv))
 
 ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
 
@@ -76,21 +76,16 @@ def root(
     common.root_options.workspace = workspace_opt
     if ctx.invoked_subcommand is not None:
         return
-    launch_tui(workspace_opt, mouse=not no_mouse)
-
-
-def launch_tui(workspace_opt: Path | None, *, mouse: bool = True) -> None:
-    """Open the console (:func:`kpconsole.tui.launch.open_console`) on the workspace given."""
     from kpconsole.tui.launch import open_console
 
-    common.root_options.workspace = workspace_opt
-    open_console(workspace_opt, mouse=mouse)
+    open_console(workspace_opt, mouse=not no_mouse)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run a command line: errors are one line on stderr (exit 2 for usage, 1 otherwise); bugs
     are logged to the workspace, never shown as a traceback (it may hold secrets)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    common.root_options.workspace = None  # a command run in the same process before (over SSH) set it
     with one_line_errors(lambda: common.root_options.workspace):
         try:
             code = load_groups(invoked_group(completed_words() or args))(args=args, prog_name="kpconsole",

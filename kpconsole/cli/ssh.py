@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import signal
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -13,8 +14,13 @@ from kpconsole.cli import common
 from kpconsole.errors import ConsoleError
 from kpconsole.session import resolve_workspace
 
+_run_cli: list[Callable[[list[str]], object]] = []
+"""The CLI's own ``main``, handed in by :func:`register` (this module may not import it)."""
 
-def register(app: typer.Typer) -> None:
+
+def register(app: typer.Typer, run_cli: Callable[[list[str]], object]) -> None:
+    """Add ``ssh-entry`` and ``serve-ssh``; a command that arrives over SSH runs through ``run_cli``."""
+    _run_cli[:] = [run_cli]
     app.command("ssh-entry")(ssh_entry)
     app.command("serve-ssh")(serve_ssh)
 
@@ -28,7 +34,7 @@ def ssh_entry(
     in $SSH_ORIGINAL_COMMAND, as PERSON with their role."""
     from kpconsole.ssh.entry import ssh_entry as entry
 
-    raise typer.Exit(entry(resolve_workspace(common.workspace_path(workspace)), person, key))
+    raise typer.Exit(entry(resolve_workspace(common.workspace_path(workspace)), person, key, _run_cli[0]))
 
 
 def serve_ssh(

@@ -23,10 +23,11 @@ def tui(
                         "textual-dark on truecolor terminals, ansi-dark elsewhere]", show_default=False)] = None,
 ) -> None:
     """Open the console on this terminal (needs one: use `ssh -t HOST kpconsole tui`)."""
-    from kpconsole.cli import launch_tui
+    from kpconsole.tui.launch import open_console
 
     if theme is not None:
         if theme not in THEMES:
             raise typer.BadParameter(f"{theme!r} is not one of {', '.join(THEMES)}", param_hint="--theme")
         os.environ["KPCONSOLE_THEME"] = theme
-    launch_tui(common.workspace_path(workspace), mouse=not no_mouse)
+    common.root_options.workspace = common.workspace_path(workspace)
+    open_console(common.root_options.workspace, mouse=not no_mouse)

@@ -3,15 +3,11 @@ side, and one explained list."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kpconsole.demo_step import DemoResult, DemoState
 from kpconsole.reads import models as model_reads
 from kpconsole.services import model_evaluation, models, recommend
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.session import Session
-
-if TYPE_CHECKING:  # kpconsole.demo imports this module to list it in its STEPS
-    from kpconsole.demo import DemoResult, DemoState
 
 #: The two models the demo trains (default hyper-parameters): iALS and the item-kNN baseline.
 DEMO_MODELS = (("als", {}), ("itemknn", {}))
@@ -20,8 +16,6 @@ DEMO_USER = "17"
 
 def recommender_step(session: Session, demo: DemoState) -> DemoResult:
     """Train two recommenders on the platform through the job machinery and compare them."""
-    from kpconsole.demo import DemoResult
-
     platform = demo.made["datasets"][0]
     ids, jobs = [], []
     for algo, params in DEMO_MODELS:

@@ -3,23 +3,18 @@ health of the real Q&A community beside the platform's monetisation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kpconsole.demo_step import DemoResult, DemoState
 from kpconsole.reads import segments as segment_reads
 from kpconsole.services import community, segments, value
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.services.value import ValueRequest
 from kpconsole.session import Session
 
-if TYPE_CHECKING:  # kpconsole.demo imports this module to list its steps
-    from kpconsole.demo import DemoResult, DemoState
-
 DEMO_USER = "17"
 
 
 def segments_step(session: Session, demo: DemoState) -> DemoResult:
     """Lifecycle stages and behaviour clusters (k chosen by silhouette) of the platform's users."""
-    from kpconsole.demo import DemoResult
     from kpconsole.services.segment_portraits import portrait
 
     platform = demo.made["datasets"][0]
@@ -41,8 +36,6 @@ def segments_step(session: Session, demo: DemoState) -> DemoResult:
 
 def value_step(session: Session, demo: DemoState) -> DemoResult:
     """Repeat buying, spend and CLV of the platform's purchases; retention of its memberships."""
-    from kpconsole.demo import DemoResult
-
     platform = demo.made["datasets"][0]
     transactions = value.fit(session, ValueRequest(data=platform, model="auto"))  # which fits: docs/value.md
     r = transactions.results
@@ -71,8 +64,6 @@ def value_step(session: Session, demo: DemoState) -> DemoResult:
 
 def community_step(session: Session, demo: DemoState) -> DemoResult:
     """Q&A health of the real quantum-computing community; monetisation of the platform."""
-    from kpconsole.demo import DemoResult
-
     platform, qc = demo.made["datasets"][:2]
     qa = community.health(session, qc).qa
     f = qa.figures

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.simulate.kpis import HEADLINE
+from kpconsole.demo_step import DemoResult, DemoState
 from kpconsole.reads import simulations as sim_reads
 from kpconsole.services import simulate
 from kpconsole.session import Session
-
-if TYPE_CHECKING:  # kpconsole.demo imports this module to list it in its STEPS
-    from kpconsole.demo import DemoResult, DemoState
 
 #: Smaller than the scenario files' own settings so that the demo stays quick; both runs
 #: share them (and the seed), which is what makes the comparison paired.
@@ -20,8 +16,6 @@ BASELINE, VARIANT = "baseline.toml", "price_change.toml"
 
 def simulation_step(session: Session, demo: DemoState) -> DemoResult:
     """Calibrate the platform, run two scenarios and print their paired differences."""
-    from kpconsole.demo import DemoResult
-
     folder = demo.sample_data / "scenarios"
     options = {"days": DEMO_DAYS, "replicates": DEMO_REPLICATES}
     base = simulate.run_file(session, folder / BASELINE, **options)

@@ -60,7 +60,10 @@ def serve(argv: list[str]) -> int:
                                remote_addr=ticket.remote_addr, person=ticket.person)
         sys.stderr.write(f"kpconsole: {exc}\n")
         return exit_codes.FAILURE
-    return commands.dispatch(actor, ws, args.command, has_terminal=os.isatty(0) and os.isatty(1))
+    # the CLI loads only once the ticket is good: a refused session never pays for it
+    from kpconsole.cli import main as run_cli
+
+    return commands.dispatch(actor, ws, args.command, has_terminal=os.isatty(0) and os.isatty(1), run_cli=run_cli)
 
 
 def main(argv: list[str]) -> int:

@@ -10,6 +10,9 @@ with an :class:`~kpconsole.identity.Actor` and the command text the client sent:
   refused: the workspace is fixed by whoever set up the entry), then run in this process
   through the normal CLI, so the same role checks and audit apply and the exit status is the
   CLI's own (0 ok, 1 failure or refused by role, 2 usage or not allowed over SSH).
+
+The CLI is handed in (:data:`CommandLine`, :func:`kpconsole.cli.main`) by whoever starts the
+way in, so this package never imports the CLI that starts it (``serve-ssh`` is a CLI command).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kpconsole import access, exit_codes
@@ -24,6 +28,9 @@ from kpconsole.identity import Actor
 from kpconsole.session import Session
 from store import audit
 from store.workspace import Workspace
+
+CommandLine = Callable[[list[str]], object]
+"""Runs a ``kpconsole`` command line in this process, ending in ``SystemExit`` with its status."""
 
 ALLOWED = ("data", "model", "recommend", "segment", "value", "community", "sim", "jobs", "audit", "access")
 HINT = (
@@ -65,14 +72,11 @@ def check_allowed(argv: list[str]) -> None:
             )
 
 
-def run_command_as(actor: Actor, ws_root: Path, argv: list[str]) -> int:
-    """Run ``kpconsole ARGV`` in this process as ``actor`` on ``ws_root``; returns the exit status."""
-    from kpconsole.cli import common, main
-
+def run_command_as(actor: Actor, ws_root: Path, argv: list[str], run_cli: CommandLine) -> int:
+    """Run ``kpconsole ARGV`` through ``run_cli`` as ``actor`` on ``ws_root``; the exit status."""
     with access.acting_as(actor, ws_root):
-        common.root_options.workspace = None
         try:
-            main(["--workspace", str(ws_root), *argv])
+            run_cli(["--workspace", str(ws_root), *argv])
         except SystemExit as exc:
             return exit_status(exc.code)
     return exit_codes.OK
@@ -124,7 +128,7 @@ def audit_login(ws: Workspace, actor: Actor, how: str) -> None:
                  remote_addr=actor.remote_addr, action="ssh.login", target=how, outcome="ok")
 
 
-def dispatch(actor: Actor, ws: Workspace, command: str, *, has_terminal: bool) -> int:
+def dispatch(actor: Actor, ws: Workspace, command: str, *, has_terminal: bool, run_cli: CommandLine) -> int:
     """Run what an SSH client asked for as ``actor``: the console, a hint, or a CLI command."""
     if not command.strip():
         if not has_terminal:
@@ -138,4 +142,4 @@ def dispatch(actor: Actor, ws: Workspace, command: str, *, has_terminal: bool) -
         audit_refusal(ws, actor, "ssh.exec", str(exc), target=command[:200])
         sys.stderr.write(f"kpconsole: {exc}\n")
         return exit_codes.USAGE
-    return run_command_as(actor, ws.root, argv)
+    return run_command_as(actor, ws.root, argv, run_cli)

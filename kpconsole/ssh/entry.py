@@ -20,8 +20,8 @@ from kpconsole.ssh import commands
 from store.workspace import Workspace
 
 
-def ssh_entry(ws_root: Path, person: str, key: str | None) -> int:
-    """Serve one OpenSSH login as ``person``; returns the exit status for sshd."""
+def ssh_entry(ws_root: Path, person: str, key: str | None, run_cli: commands.CommandLine) -> int:
+    """Serve one OpenSSH login as ``person`` (a command through ``run_cli``); the exit status."""
     ws = Workspace.open(ws_root)
     remote = remote_addr_from_env()
     try:
@@ -33,4 +33,4 @@ def ssh_entry(ws_root: Path, person: str, key: str | None) -> int:
     command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     has_terminal = sys.stdin.isatty() and sys.stdout.isatty()
     commands.audit_login(ws, actor, "openssh " + ("command" if command.strip() else "console"))
-    return commands.dispatch(actor, ws, command, has_terminal=has_terminal)
+    return commands.dispatch(actor, ws, command, has_terminal=has_terminal, run_cli=run_cli)
