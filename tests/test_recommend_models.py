@@ -13,7 +13,7 @@ from engine.errors import EngineError
 from engine.progress import Cancelled
 from engine.recommend.algorithms import ALGORITHMS, make_model
 from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
-from engine.recommend.device import resolve_device
+from engine.device import resolve_device
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.splits import make_split, validation_split

@@ -25,7 +25,7 @@ import torch
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
-from engine.recommend.device import resolve_device
+from engine.device import resolve_device
 from engine.recommend.matrix import UserItemMatrix
 
 

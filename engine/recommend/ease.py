@@ -20,7 +20,7 @@ from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.recommend.base import FitReport, Params, Recommender
 from engine.recommend.cooccurrence import gram
-from engine.recommend.device import available_bytes
+from engine.device import available_bytes
 from engine.recommend.matrix import UserItemMatrix
 
 DENSE_COPIES = 3

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.errors import EngineError
-from engine.recommend.device import generator
+from engine.device import generator
 from engine.recommend.matrix import UserItemMatrix
 
 METHODS = ("random", "temporal", "loo")

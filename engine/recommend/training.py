@@ -22,7 +22,7 @@ import torch
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.recommend.base import FitReport, Recommender
-from engine.recommend.device import generator
+from engine.device import generator
 from engine.recommend.matrix import UserItemMatrix
 
 CHECKPOINT = "checkpoint.pt"

@@ -32,7 +32,7 @@ from engine.progress import Progress, no_progress, scaled
 from engine.recommend.algorithms import make_model
 from engine.recommend.artifact import ModelBundle
 from engine.recommend.base import FitReport, Recommender, mask_scores, top_k
-from engine.recommend.device import generator
+from engine.device import generator
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import Interactions
 from engine.recommend.splits import Split, make_split

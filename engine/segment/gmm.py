@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.errors import EngineError
-from engine.segment.device import resolve_device
+from engine.device import resolve_device
 from engine.segment.kmeans import kmeans
 
 BLOCK_ROWS = 262_144
@@ -59,7 +59,7 @@ def gmm(x: torch.Tensor, k: int, *, seed: int = 0, max_iter: int = 200, tol: flo
     n, d = x.shape
     if k > n:
         raise EngineError(f"k = {k} is larger than the number of users ({n:,})")
-    dev = resolve_device(device)
+    dev = resolve_device(device, float64=True)
     data = x.to(dev, dtype=torch.float64)
     start = kmeans(x, k, seed=seed, device=device)
     resp = torch.nn.functional.one_hot(start.labels.to(dev), k).to(torch.float64)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.errors import EngineError
-from engine.segment.device import resolve_device, uniforms
+from engine.device import resolve_device, uniforms
 
 BLOCK_ROWS = 262_144
 
@@ -130,7 +130,7 @@ def kmeans(x: torch.Tensor, k: int, *, seed: int = 0, n_init: int = 3, max_iter:
         raise EngineError(f"k must be at least 1, not {k}")
     if k > n:
         raise EngineError(f"k = {k} is larger than the number of users ({n:,})")
-    dev = resolve_device(device)
+    dev = resolve_device(device, float64=True)
     data = x.to(dev, dtype=torch.float32)
     generator = torch.Generator().manual_seed(seed)
     best: KMeansResult | None = None

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.device import resolve_device
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.simulate import rng, seen
@@ -54,17 +55,6 @@ from engine.threads import threads_for
 
 REFUND_DAYS = 7
 BLOCK = 1 << 15  # visitors whose slates and choices are worked out together on the CPU
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise EngineError("device 'cuda' asked for, but no CUDA GPU is available (use --device cpu or auto)")
-    if name not in ("cpu", "cuda"):
-        raise EngineError(f"unknown device '{name}' (auto, cpu or cuda)")
-    return torch.device(name)
 
 
 @dataclass(frozen=True)
@@ -119,7 +109,7 @@ class Simulation:
                  prices: np.ndarray | None = None) -> None:
         if settings.days <= 0 or settings.replicates <= 0 or settings.slate_size <= 0:
             raise EngineError("days, replicates and slate size must be positive")
-        dev = resolve_device(settings.device)
+        dev = resolve_device(settings.device, float64=True)
         self.dev, self.levers, self.settings, self.world = dev, levers, settings, world
         self.seed, self.R = settings.seed, settings.replicates
         seg, cat = world.segments, world.catalog

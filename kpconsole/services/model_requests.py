@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from engine.errors import EngineError
 from engine.recommend.algorithms import make_model, model_class
 from engine.recommend.base import Recommender
-from engine.recommend.device import DEVICES
+from engine.device import DEVICES
 from engine.recommend.splits import METHODS
 from kpconsole.errors import ConsoleError
 

@@ -16,7 +16,7 @@ import polars as pl
 import torch
 
 from engine.progress import Progress, no_progress
-from engine.segment.device import DEVICES
+from engine.device import DEVICES
 from engine.segment.interests import segment_interests
 from engine.segment.lifecycle import LifecycleThresholds
 from engine.segment.run import METHODS, SegmentationResult, segment_users

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from engine.recommend.device import DEVICES
+from engine.device import DEVICES
 from kpconsole.services import model_evaluation
 from kpconsole.services.model_evaluation import Evaluation
 from kpconsole.services.model_requests import split_words

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Select
 
 from engine.recommend.algorithms import ALGORITHMS
-from engine.recommend.device import DEVICES
+from engine.device import DEVICES
 from engine.recommend.splits import METHODS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models

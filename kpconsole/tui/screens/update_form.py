@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from engine.recommend.device import DEVICES
+from engine.device import DEVICES
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import UpdateRequest
