@@ -12,6 +12,10 @@ Order of work:
 3. **Diversity**: with λ > 0 the top max(5K, 50) candidates are re-ranked by MMR
    (:mod:`engine.recommend.mmr`).
 4. **Why**: optional explanations (:mod:`engine.recommend.explain`).
+
+:func:`serve_batch` runs steps 2 and 3 for many known users at once (a batch export of every
+user's list); :func:`serve` runs a known user through it as a batch of one, so a list is the
+same whichever way it was asked for.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import torch
 
 from engine.errors import EngineError
 from engine.recommend import exposure
-from engine.recommend.base import Recommender, top_k
+from engine.recommend.base import Recommender, mask_scores, top_k
 from engine.recommend.explain import POPULAR, Reason, explain
+from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.mmr import candidate_similarity, mmr_rerank
 
 PERSONAL, COLD_SEGMENT, COLD_OVERALL = "model", "popular in segment", "popular overall"
@@ -41,9 +46,52 @@ class ServedList:
     reasons: list[list[Reason]] = field(default_factory=list)
 
 
-def _top(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    values, items = top_k(scores[None, :], k)
-    return values[0], items[0]
+def serve_batch(
+    model: Recommender,
+    users: torch.Tensor,
+    k: int,
+    *,
+    blocked: torch.Tensor | None = None,
+    blocked_pairs: UserItemMatrix | None = None,
+    diversity: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The personal lists of ``users`` (indices of users with a training history), batched:
+    ``len(users) × min(k, n_items)`` item indices and scores on the CPU, best first, -1 / -inf
+    where nothing is left. The same steps as :func:`serve`: the model's scores, training items
+    and ``blocked`` items (for everyone) and ``blocked_pairs`` (per user, e.g. purchases) set to
+    −inf, then top-K or MMR. Memory is one ``len(users) × n_items`` score matrix: the caller
+    picks the batch size.
+    """
+    with torch.inference_mode():
+        scores = model.score(users).detach().to(torch.float32)
+        mask_scores(scores, users, model.history, None)
+        if blocked_pairs is not None:
+            mask_scores(scores, users, blocked_pairs, None)
+        if blocked is not None and len(blocked):
+            scores[:, blocked.to(device=scores.device, dtype=torch.int64)] = float("-inf")
+        items, top = _chosen(model, scores, k, diversity)
+    return items, top
+
+
+def _chosen(model: Recommender, scores: torch.Tensor, k: int, diversity: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` per row of masked ``scores`` (B × n_items), or MMR over the best candidates."""
+    history = model.history
+    wanted = min(k, history.n_items)
+    if diversity > 0:
+        n_cand = min(history.n_items, max(5 * k, MIN_CANDIDATES))
+        cand_scores, candidates = top_k(scores, n_cand)
+        vectors = model.item_embeddings()
+        vectors = vectors.detach().to(scores.device) if vectors is not None else exposure.item_users(history)
+        sim = candidate_similarity(candidates, vectors)
+        picks = mmr_rerank(cand_scores, candidates, sim.to(scores.device), wanted, diversity)
+        found = picks >= 0
+        items = torch.where(found, candidates.gather(1, picks.clamp(min=0)), torch.full_like(picks, -1))
+        top = torch.where(found, cand_scores.gather(1, picks.clamp(min=0)), torch.full_like(picks, float("-inf"),
+                                                                                            dtype=scores.dtype))
+    else:
+        top, items = top_k(scores, wanted)
+    items = torch.where(torch.isfinite(top), items, torch.full_like(items, -1))
+    return items.cpu(), top.cpu()
 
 
 def popularity_scores(model: Recommender, peers: torch.Tensor | None = None) -> torch.Tensor:
@@ -76,30 +124,20 @@ def serve(
     history = model.history
     known = user is not None and 0 <= user < history.n_users and len(history.row_items(user)) > 0
     if known:
-        scores = model.score(torch.tensor([user])).detach().cpu()[0].to(torch.float32)
+        items, top = serve_batch(model, torch.tensor([user]), k, blocked=blocked, diversity=diversity)
+        keep = items[0] >= 0
+        items, top = items[0][keep], top[0][keep]
         source = PERSONAL
     else:
-        scores = popularity_scores(model, peers)
+        scores = popularity_scores(model, peers).clone()
         source = COLD_SEGMENT if peers is not None and len(peers) else COLD_OVERALL
-    scores = scores.clone()
-    if user is not None and 0 <= user < history.n_users:
-        scores[history.row_items(user)] = float("-inf")
-    if blocked is not None and len(blocked):
-        scores[blocked.to(torch.int64)] = float("-inf")
-    wanted = min(k, history.n_items)
-    if diversity > 0:
-        n_cand = min(history.n_items, max(5 * k, MIN_CANDIDATES))
-        cand_scores, candidates = _top(scores, n_cand)
-        vectors = model.item_embeddings()
-        vectors = vectors.detach().cpu() if vectors is not None else exposure.item_users(history)
-        sim = candidate_similarity(candidates[None, :], vectors)
-        picks = mmr_rerank(cand_scores[None, :], candidates[None, :], sim.cpu(), wanted, diversity)[0]
-        picks = picks[picks >= 0]
-        items, top = candidates[picks], cand_scores[picks]
-    else:
-        top, items = _top(scores, wanted)
-    keep = torch.isfinite(top)
-    items, top = items[keep], top[keep]
+        if user is not None and 0 <= user < history.n_users:
+            scores[history.row_items(user)] = float("-inf")
+        if blocked is not None and len(blocked):
+            scores[blocked.to(torch.int64)] = float("-inf")
+        items, top = _chosen(model, scores[None, :], k, diversity)
+        keep = items[0] >= 0
+        items, top = items[0][keep], top[0][keep]
     served = ServedList(items.tolist(), top.tolist(), source)
     if with_reasons:
         if known:

@@ -6,7 +6,11 @@ from typing import Annotated
 
 import typer
 
-from kpconsole.cli import common, completion
+from pathlib import Path
+
+from kpconsole.cli import common, completion, exporting
+from kpconsole.errors import ConsoleError
+
 service = common.lazy_import("kpconsole.services.recommend")
 
 
@@ -15,8 +19,9 @@ def register(app: typer.Typer) -> None:
 
 
 def recommend(
-    user: Annotated[str, typer.Argument(help="The user's ID (an unknown or new user gets the cold-start list).")],
     model: Annotated[int, typer.Option("--model", "-m", autocompletion=completion.models, help="Model id (see: kpconsole model list).")],
+    user: Annotated[str | None, typer.Argument(help="The user's ID (an unknown or new user gets the cold-start list); "
+                                                    "leave out with --all or --users.")] = None,
     k: Annotated[int, typer.Option("-k", "--k", help="How many items.")] = 10,
     explain: Annotated[bool, typer.Option("--explain", help="Say which of the user's own interactions led to each item.")] = False,
     diversity: Annotated[float, typer.Option(
@@ -25,13 +30,48 @@ def recommend(
     exclude_purchased: Annotated[bool, typer.Option("--exclude-purchased", help="Leave out items the user has bought.")] = False,
     hide: Annotated[list[str] | None, typer.Option("--hide", help="An item ID never to show (blocked). Repeatable.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    all_users: Annotated[bool, typer.Option("--all", help="Every user the model knows (with --out).")] = False,
+    users: Annotated[Path | None, typer.Option(
+        "--users", help="A file of user IDs (one a line, or a .csv/.parquet/.jsonl with user_id) to export lists "
+                        "for (with --out).")] = None,
+    out: exporting.OutOpt = None,
+    fmt: exporting.FormatOpt = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Users scored together "
+                                                   "[default: what 128 MiB of scores holds].")] = None,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Recommend items to a user; with --explain, say why in their own terms."""
+    """Recommend items to a user; with --explain, say why in their own terms. With --all (or
+    --users FILE) and --out, write every list to a file: user_id, rank, item_id, score (+ reason)."""
+    if all_users or users is not None or out is not None:
+        if user is not None:
+            raise ConsoleError(f"give a user ID or --all / --users, not both (got {user!r})")
+        if out is None:
+            raise ConsoleError("--all and --users write a file: add --out PATH (.parquet, .csv or .jsonl)")
+        if not all_users and users is None:
+            raise ConsoleError("--out needs --all (every user the model knows) or --users FILE")
+        _export(model, k, explain, diversity, exclude_purchased, hide, device, users, out, fmt, batch_size,
+                workspace, as_json)
+        return
+    if user is None:
+        raise ConsoleError("give a user ID, or --all --out PATH for every user's list")
     result = service.recommend(common.session(workspace), model, user, k, explain=explain, diversity=diversity,
                                exclude_purchased=exclude_purchased, hide=hide or [], device=device)
     common.emit(result, as_json, lambda: _print(result, explain))
+
+
+def _export(model: int, k: int, explain: bool, diversity: float, exclude_purchased: bool, hide: list[str] | None,
+            device: str, users: Path | None, out: Path, fmt: str | None, batch_size: int | None, workspace,
+            as_json: bool) -> None:
+    from kpconsole.services import exports
+
+    session = common.session(workspace)
+    request = exports.RecommendationExport(model_id=model, k=k, users=users, explain=explain, diversity=diversity,
+                                           exclude_purchased=exclude_purchased, hide=tuple(hide or ()),
+                                           device=device, batch_size=batch_size)
+    exporting.run_export(f"recommend model {model}", out, fmt,
+                         lambda target, progress: exports.export_recommendations(session, request, target, progress),
+                         as_json)
 
 
 def _print(result: service.Recommendations, explain: bool) -> None:
