@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kpconsole.reads import segments as segment_reads
-from kpconsole.cli import common, completion
+from kpconsole.cli import common, completion, exporting
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 segments = common.lazy_import("kpconsole.services.segments")
@@ -100,6 +101,24 @@ def show(
     """A segmentation's segments and profiles; with --user, one user's segment and why."""
     view = segment_reads.show(common.session(workspace), segmentation, user)
     common.emit(view, as_json, lambda: print_view(view))
+
+
+@app.command("export")
+def export(
+    segmentation: Annotated[int, typer.Argument(autocompletion=completion.segmentations, help="Segmentation id (see segment list).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.parquet, .csv or .jsonl), atomically.")],
+    fmt: exporting.FormatOpt = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Every user's segment to a file: user_id, segment, label, and lifecycle_stage (lifecycle),
+    r/f/m scores (rfm), distance to the centre (kmeans, gmm), probability (gmm)."""
+    from kpconsole.services import exports
+
+    session = common.session(workspace)
+    exporting.run_export(f"segmentation {segmentation}", out, fmt,
+                         lambda target, progress: exports.export_segments(session, segmentation, target, progress),
+                         as_json)
 
 
 def _stability(metrics: dict) -> str:

@@ -10,6 +10,7 @@ import typer
 from engine.simulate import kpis
 from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
+from kpconsole.errors import ConsoleError
 from kpconsole.reads import simulations as sim_reads
 from store.simulations import CalibrationRecord, RunRecord
 
@@ -93,8 +94,10 @@ def compare(
 @app.command("backtest")
 def backtest(
     data: Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets, help="Dataset to backtest on.")],
-    cut: Annotated[str, typer.Option("--cut", help="First simulated day (2026-05-01) or a ratio of the time "
-                                                   "span (0.7): calibrate before it, simulate from it.")],
+    cut: Annotated[str | None, typer.Option("--cut", help="First simulated day (2026-05-01) or a ratio of the time "
+                                                          "span (0.7): calibrate before it, simulate from it.")] = None,
+    cuts: Annotated[str | None, typer.Option("--cuts", help="Several cuts, comma-separated (0.5,0.6,0.67,0.75): "
+                                                            "one backtest each (rolling origins) and their mean.")] = None,
     replicates: Annotated[int, typer.Option("--replicates", "-r", min=1, help="Replicates.")] = 16,
     seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
     device: DeviceOpt = "auto",
@@ -102,16 +105,75 @@ def backtest(
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """Calibrate before the cut, simulate after it, and report the MAPE of daily actives and revenue."""
+    """Calibrate before the cut, simulate after it, and score daily and weekly actives (MAPE, MASE)
+    next to forecast baselines (naive, seasonal-naive, 28-day mean and weekday profile, exponential
+    smoothing), with the share of weeks inside the simulator's 95 % predictive band."""
+    if (cut is None) == (cuts is None):
+        raise typer.BadParameter("give one of --cut (one backtest) or --cuts (several)", param_hint="--cut")
     session = common.session(workspace)
-    if detach:
-        _print_job(_simulate().start_backtest(session, data, cut, replicates=replicates, seed=seed, device=device), as_json)
+    options = {"replicates": replicates, "seed": seed, "device": device}
+    try:
+        if detach:
+            if cut is not None:
+                _print_job(_simulate().start_backtest(session, data, cut, **options), as_json)
+            else:
+                ids = _simulate().start_backtests(session, data, cuts, **options)
+                common.emit({"job_ids": ids}, as_json, lambda: common.note(
+                    f"backtesting as jobs {', '.join(map(str, ids))}: kpconsole jobs list"))
+            return
+        with common.progress_bar(f"backtest {data}") as progress:
+            records = ([_simulate().backtest(session, data, cut, progress=progress, **options)] if cut is not None
+                       else _simulate().backtest_cuts(session, data, cuts, progress=progress, **options))
+    except ConsoleError as exc:  # the service names the field; the person typed the flag
+        if str(exc).startswith("cuts"):
+            raise ConsoleError(f"--{exc}") from None
+        raise
+    from kpconsole.reads import backtests
+
+    if cut is not None:
+        record = records[0]
+        bt = record.summary["backtest"]
+        common.emit({"id": record.id, "run": record, "backtest": bt,
+                     **{k: bt[k] for k in ("simulator", "baselines", "best_baseline", "ratio_to_best",
+                                           "coverage_weekly", "coverage_daily")}},
+                    as_json, lambda: (print_run(record, all_metrics=False), _print_baselines(bt)))
         return
-    with common.progress_bar(f"backtest {data}") as progress:
-        record = _simulate().backtest(session, data, cut, replicates=replicates, seed=seed, device=device,
-                                   progress=progress)
-    common.emit({"id": record.id, "run": record, "backtest": record.summary["backtest"]}, as_json,
-                lambda: print_run(record, all_metrics=False))
+    each = [r.summary["backtest"] for r in records]
+    mean = backtests.mean_over_cuts(each)
+    common.emit({"cuts": [{"id": r.id, "run": r, "backtest": b} for r, b in zip(records, each, strict=True)],
+                 "mean": mean, **{k: mean[k] for k in ("simulator", "baselines", "best_baseline", "ratio_to_best",
+                                                       "coverage_weekly", "coverage_daily")}},
+                as_json, lambda: _print_cuts(records, each, mean))
+
+
+def _print_baselines(bt: dict, title: str | None = None, line: str | None = None) -> None:
+    """The simulator next to each baseline on the same days, the ratio, the coverage."""
+    from kpconsole.reads import backtests
+
+    if not backtests.has_baselines(bt):
+        return
+    pct = lambda v: None if v is None else round(v, 1)
+    rows = [(name, pct(md), pct(mw), sd, sw) for name, md, mw, sd, sw in backtests.score_rows(bt)]
+    rows[-1] = (rows[-1][0], *(None if v is None else round(v, 2) for v in backtests.score_rows(bt)[-1][1:]))
+    common.stdout.print(common.table(title or "daily actives after the cut: MAPE % and MASE, the same days "
+                                     "(what each baseline is: docs/simulation.md)",
+                                     backtests.COLUMNS, rows, right=backtests.COLUMNS[1:]))
+    common.stdout.print(line or backtests.verdict_line(bt))
+
+
+def _print_cuts(records: list[RunRecord], each: list[dict], mean: dict) -> None:
+    from kpconsole.reads import backtests
+
+    rows = [(r.id, *backtests.cut_row(b)) for r, b in zip(records, each, strict=True)]
+    rows = [(*row[:3], *(None if v is None else round(v, 1) for v in row[3:5]), row[5],
+             None if row[6] is None else round(row[6], 1), None if row[7] is None else round(row[7], 2),
+             None if row[8] is None else f"{row[8]:.0%}") for row in rows]
+    columns = ("run", *backtests.CUT_COLUMNS)
+    common.stdout.print(common.table(f"backtests of '{records[0].dataset}' at {len(records)} cuts (daily actives)",
+                                     columns, rows, right=("run", "days", "sim MAPE week", "sim MAPE day",
+                                                           "its MAPE week", "ratio")))
+    _print_baselines(mean, title=f"mean over the {len(records)} cuts: MAPE % and MASE",
+                     line=backtests.mean_line(mean))
 
 
 @app.command("list")
@@ -145,11 +207,27 @@ def show(
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="Also print this KPI day by day. "
                                                                            "Repeatable.")] = None,
     all_metrics: Annotated[bool, typer.Option("--all", help="Every KPI, not only the headline ones.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the daily series (day, kpi, mean, lower, upper; every KPI or those of --metric) "
+                            "to this file (.parquet, .csv or .jsonl), atomically.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet, csv or jsonl [default: by the suffix of "
+                                                             "--out].")] = None,
+    per_replicate: Annotated[bool, typer.Option("--replicates", help="With --out: every replicate's value "
+                                                                     "(day, kpi, replicate, value).")] = False,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
-    """A run's scenario, totals with 95 % intervals and (with --metric) daily series."""
+    """A run's scenario, totals with 95 % intervals and (with --metric) daily series; with --out, the series to a file."""
     session = common.session(workspace)
+    if out is not None or per_replicate:
+        from kpconsole.cli import exporting
+        from kpconsole.services import exports
+
+        if out is None:
+            raise typer.BadParameter("needs --out PATH", param_hint="--replicates")
+        exporting.run_export(f"run {run_id}", out, fmt, lambda target, progress: exports.export_simulation(
+            session, run_id, target, metric, per_replicate, progress), as_json)
+        return
     record = sim_reads.get_run(session, run_id)
     daily = sim_reads.series(session, run_id, metric) if metric else []
     common.emit({"run": record, "series": daily}, as_json, lambda: (print_run(record, all_metrics),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kpconsole.reads import value as value_reads
-from kpconsole.cli import common, completion
+from kpconsole.cli import common, completion, exporting
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 value = common.lazy_import("kpconsole.services.value")
@@ -86,6 +87,26 @@ def show(
     """A value fit; with --user, one customer's scores."""
     view = value_reads.show(common.session(workspace), fit_id, user)
     common.emit(view, as_json, lambda: print_view(view))
+
+
+@app.command("export")
+def export(
+    fit_id: Annotated[int, typer.Argument(autocompletion=completion.value_fits, help="Value fit id (see value list).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (.parquet, .csv or .jsonl), atomically.")],
+    horizon: Annotated[float | None, typer.Option("--horizon", help="Days of expected purchases and CLV "
+                                                                    "[default: the fit's --horizon-days].")] = None,
+    fmt: exporting.FormatOpt = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Every customer's scores to a file: user_id, frequency, recency, T, p_alive, expected_purchases
+    and clv over the horizon, horizon_days."""
+    from kpconsole.services import exports
+
+    session = common.session(workspace)
+    exporting.run_export(f"value fit {fit_id}", out, fmt,
+                         lambda target, progress: exports.export_value(session, fit_id, target, horizon, progress),
+                         as_json)
 
 
 def _params(params: dict) -> str:

@@ -223,7 +223,7 @@ def _rescored(frame: pl.DataFrame, record, horizon_days: float) -> pl.DataFrame:
 
     module = TRANSACTION_MODELS[record.model]
     s = record.settings
-    x, t_x, T = (frame[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
+    x, t_x, T = (frame[c].cast(pl.Float64).to_numpy(writable=True) for c in ("frequency", "recency", "T"))
     period = float(s["period_days"])
     columns = [pl.Series("expected_purchases", module.expected_purchases(record.params, horizon_days / period,
                                                                          x, t_x, T))]
