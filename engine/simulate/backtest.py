@@ -11,6 +11,20 @@ Accuracy is the mean absolute percentage error over the days whose actual value 
 
 for daily actives (users with any activity event) and daily revenue; both are also compared
 by week (7-day sums), where day-to-day noise and single large purchases average out.
+
+**Baselines.** The same days are forecast by the baselines of :mod:`engine.simulate.baselines`
+(naive, seasonal-naive, the mean and the weekday profile of the last 28 days, exponential
+smoothing) from the same series before the cut (at most 52 weeks of it), and every forecast —
+the simulator's mean path and each baseline's — gets the same MAPE and MASE, by day and by
+week; ``ratio_to_best`` divides the simulator's score by the best baseline's.
+
+**Two kinds of interval.** The simulator's mean path has the Student-t interval of the mean
+over replicates (:func:`~engine.simulate.intervals.mean_interval`): where the model's expected
+value lies. Where *one* future falls is the predictive band, the 2.5–97.5 % quantiles of the
+replicates' own daily values and of their weekly sums
+(:func:`~engine.simulate.intervals.predictive_band`); ``coverage_weekly`` is the share of the
+held-out weeks whose actual sum falls inside that band (about 0.95 for a well-calibrated
+model with many replicates).
 """
 
 from __future__ import annotations
@@ -23,13 +37,88 @@ import polars as pl
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress, scaled
+from engine.simulate.baselines import (
+    BASELINES,
+    HISTORY_DAYS,
+    WEEK,
+    Score,
+    best_baseline,
+    forecast_baselines,
+    mape,
+    ratios_to_best,
+    score_forecast,
+    weekly_sums,
+)
 from engine.simulate.calibrate import MONEY_KINDS, Calibration, calibrate
+from engine.simulate.intervals import mean_interval, predictive_band, share_inside
 from engine.simulate.levers import Levers, Membership, Settings, Tier
 from engine.simulate.policies import PolicySpec
 from engine.simulate.run import SimResult, simulate
 from engine.simulate.world import World
 
 REVENUE_IN = ("purchase", "subscribe", "renew")
+SERIES = ("actives", "revenue")
+"""The scored series: daily actives (KPI ``dau``) and daily net revenue (KPI ``gross``)."""
+
+__all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_series", "calibrated_levers", "mape", "resolve_cut",
+           "run_backtest", "score_series"]
+
+
+@dataclass(frozen=True)
+class SeriesScores:
+    """One scored series of a backtest: the simulator and every baseline on the same days, and
+    the simulator's bands (daily arrays over the horizon, weekly over its whole weeks)."""
+
+    simulator: Score
+    baselines: dict[str, Score]
+    forecasts: dict[str, np.ndarray]  # each baseline's daily forecast
+    mean: np.ndarray  # the simulator's mean path
+    mean_low: np.ndarray  # the interval of the mean
+    mean_high: np.ndarray
+    low: np.ndarray  # the predictive band
+    high: np.ndarray
+    weekly_actual: np.ndarray
+    weekly_mean: np.ndarray
+    weekly_mean_low: np.ndarray
+    weekly_mean_high: np.ndarray
+    weekly_low: np.ndarray
+    weekly_high: np.ndarray
+    coverage_daily: float | None
+    coverage_weekly: float | None
+
+    def as_dict(self) -> dict:
+        """The scores, the best baseline by weekly MAPE, the ratios and the weekly bands."""
+        r = lambda v: [float(x) for x in v]
+        return {"simulator": self.simulator.as_dict(),
+                "baselines": {name: s.as_dict() for name, s in self.baselines.items()},
+                "best_baseline": best_baseline(self.baselines),
+                "ratio_to_best": ratios_to_best(self.simulator, self.baselines),
+                "coverage_weekly": self.coverage_weekly, "coverage_daily": self.coverage_daily,
+                "weekly": {"actual": r(self.weekly_actual), "mean": r(self.weekly_mean),
+                           "mean_low": r(self.weekly_mean_low), "mean_high": r(self.weekly_mean_high),
+                           "low": r(self.weekly_low), "high": r(self.weekly_high)}}
+
+
+def score_series(replicates: np.ndarray, actual: np.ndarray, history: np.ndarray,
+                 level: float = 0.95) -> SeriesScores:
+    """Score the simulated ``replicates`` [days, R] and every baseline (forecast from
+    ``history``, the days before the cut) against ``actual`` [days] (module docstring)."""
+    replicates = np.asarray(replicates, dtype=np.float64)
+    days = len(actual)
+    mean, mean_low, mean_high = mean_interval(replicates, level, axis=1)
+    low, high = predictive_band(replicates, level, axis=1)
+    weekly = weekly_sums(replicates)  # [weeks, R]
+    w_mean, w_mean_low, w_mean_high = mean_interval(weekly, level, axis=1)
+    w_low, w_high = predictive_band(weekly, level, axis=1) if len(weekly) else (np.zeros(0), np.zeros(0))
+    weekly_actual = weekly_sums(actual)
+    forecasts = {name: f for name, f in forecast_baselines(history, days).items() if f is not None}
+    return SeriesScores(
+        simulator=score_forecast(mean, actual, history),
+        baselines={name: score_forecast(f, actual, history) for name, f in forecasts.items()},
+        forecasts=forecasts, mean=mean, mean_low=mean_low, mean_high=mean_high, low=low, high=high,
+        weekly_actual=weekly_actual, weekly_mean=w_mean, weekly_mean_low=w_mean_low, weekly_mean_high=w_mean_high,
+        weekly_low=w_low, weekly_high=w_high, coverage_daily=share_inside(actual, low, high),
+        coverage_weekly=share_inside(weekly_actual, w_low, w_high))
 
 
 @dataclass(frozen=True)
@@ -43,11 +132,17 @@ class Backtest:
     mape_actives_weekly: float | None
     mape_revenue: float | None
     mape_revenue_weekly: float | None
+    history_days: int  # days before the cut the baselines saw
+    scores: dict[str, SeriesScores]  # by SERIES
 
     def as_dict(self) -> dict:
+        """The MAPEs, and for actives at the top (for revenue under ``revenue``) the simulator's
+        and each baseline's scores, the ratios to the best baseline and the predictive bands."""
+        actives = self.scores["actives"].as_dict()
         return {"cut": self.cut, "days": len(self.actual_actives), "mape_actives": self.mape_actives,
                 "mape_actives_weekly": self.mape_actives_weekly, "mape_revenue": self.mape_revenue,
-                "mape_revenue_weekly": self.mape_revenue_weekly,
+                "mape_revenue_weekly": self.mape_revenue_weekly, "history_days": self.history_days,
+                **actives, "revenue": self.scores["revenue"].as_dict(),
                 "actual_actives": self.actual_actives.tolist(), "actual_revenue": self.actual_revenue.tolist()}
 
 
@@ -55,14 +150,6 @@ def calibrated_levers(world: World) -> Levers:
     """The platform as calibrated: its membership plan (if any) as the one tier, no other money."""
     tiers = (Tier("plan", world.plan_price),) if world.plan_price > 0 else ()
     return Levers(membership=Membership(tiers=tiers, period_days=world.period_days))
-
-
-def mape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
-    """Mean absolute percentage error over the entries where ``actual`` is not 0 (None if none)."""
-    keep = actual != 0
-    if not keep.any():
-        return None
-    return float(100.0 * np.mean(np.abs(predicted[keep] - actual[keep]) / np.abs(actual[keep])))
 
 
 def resolve_cut(events: pl.DataFrame, cut: dt.datetime | float) -> dt.datetime:
@@ -82,8 +169,8 @@ def resolve_cut(events: pl.DataFrame, cut: dt.datetime | float) -> dt.datetime:
 
 
 def actual_series(events: pl.DataFrame, cut: dt.datetime, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Daily actives and daily net revenue from ``cut`` for ``days`` days."""
-    after = events.filter(pl.col("ts") >= cut).with_columns(
+    """Daily actives and daily net revenue from ``cut`` for ``days`` days (0 on a day without)."""
+    after = events.filter(pl.col("ts") >= dt.datetime.combine(cut.date(), dt.time())).with_columns(
         (pl.col("ts").dt.date() - pl.lit(cut.date())).dt.total_days().alias("day")).filter(pl.col("day") < days)
     actives = after.filter(~pl.col("kind").is_in(MONEY_KINDS)).group_by("day").agg(pl.col("user_id").n_unique())
     money = after.filter(pl.col("kind").is_in([*REVENUE_IN, "refund"])).with_columns(
@@ -111,15 +198,15 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
                       progress=scaled(progress, 0.3, 1.0))
     actives, revenue = actual_series(events, cut_day, days)
-    sim_actives = result.daily("dau")[0]
-    sim_revenue = result.daily("gross")[0]
-    weeks = days // 7
-
-    def weekly(predicted: np.ndarray, actual: np.ndarray) -> float | None:
-        by_week = lambda v: v[:weeks * 7].reshape(weeks, 7).sum(axis=1)
-        return mape(by_week(predicted), by_week(actual)) if weeks else None
-
+    first_day = events["ts"].min().date()
+    history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
+    history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
+    hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)
+    scores = {"actives": score_series(result.series("dau"), actives, hist_actives, settings.level),
+              "revenue": score_series(result.series("gross"), revenue, hist_revenue, settings.level)}
+    a, r = scores["actives"].simulator, scores["revenue"].simulator
     return Backtest(calibration=calibration, result=result, cut=cut_day.date().isoformat(),
                     actual_actives=actives, actual_revenue=revenue,
-                    mape_actives=mape(sim_actives, actives), mape_actives_weekly=weekly(sim_actives, actives),
-                    mape_revenue=mape(sim_revenue, revenue), mape_revenue_weekly=weekly(sim_revenue, revenue))
+                    mape_actives=a.mape_daily, mape_actives_weekly=a.mape_weekly,
+                    mape_revenue=r.mape_daily, mape_revenue_weekly=r.mape_weekly,
+                    history_days=history_days, scores=scores)

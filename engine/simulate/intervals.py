@@ -8,6 +8,12 @@ Two runs with the same seed, days and replicates share their random numbers
 (:mod:`engine.simulate.rng`), so replicate r of run A and replicate r of run B differ only by
 the scenario. Their difference ``d_r = A_r - B_r`` is compared pairwise, with the same
 t-interval over ``d``; identical scenarios give ``d_r = 0`` exactly.
+
+A *predictive* band is another thing: where one future falls, not where the mean lies. The
+replicates are draws of that future, so the band is their own quantiles
+(:func:`predictive_band`, ``q_{2.5 %}`` to ``q_{97.5 %}`` of the replicates' values, linear
+interpolation between order statistics); it does not narrow as replicates are added, while the
+interval of the mean shrinks as ``1/√R``. With R replicates it cannot be wider than their range.
 """
 
 from __future__ import annotations
@@ -53,3 +59,28 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95, axis: int 
         df = np.where(se > 0, (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1)), 1.0)
     half = stats.t.ppf((1.0 + level) / 2.0, df) * se
     return diff, diff - half, diff + half
+
+
+def predictive_band(values: np.ndarray, level: float = 0.95, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high): the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of ``values`` over the
+    replicate ``axis`` — where one replicate's path falls (module docstring).
+
+    >>> lo, hi = predictive_band(np.arange(41.0))
+    >>> round(float(lo), 9), round(float(hi), 9)
+    (1.0, 39.0)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    q = np.quantile(values, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=axis)
+    return q[0], q[1]
+
+
+def share_inside(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
+    """The share of ``actual`` values inside ``[low, high]`` (bounds included; None if empty).
+
+    >>> share_inside(np.array([1.0, 5.0, 3.0, 9.0]), np.array([0.0, 0.0, 3.0, 0.0]), np.array([2.0, 4.0, 4.0, 9.0]))
+    0.75
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    if actual.size == 0:
+        return None
+    return float(np.mean((actual >= low) & (actual <= high)))

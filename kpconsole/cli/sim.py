@@ -152,9 +152,10 @@ def _print_baselines(bt: dict, title: str | None = None, line: str | None = None
 
     if not backtests.has_baselines(bt):
         return
-    pct = lambda v: None if v is None else round(v, 1)
-    rows = [(name, pct(md), pct(mw), sd, sw) for name, md, mw, sd, sw in backtests.score_rows(bt)]
-    rows[-1] = (rows[-1][0], *(None if v is None else round(v, 2) for v in backtests.score_rows(bt)[-1][1:]))
+    rounded = lambda v, digits: None if v is None else round(v, digits)
+    rows = [(name, rounded(md, 1), rounded(mw, 1), rounded(sd, 2), rounded(sw, 2))
+            for name, md, mw, sd, sw in backtests.score_rows(bt)]
+    rows[-1] = (rows[-1][0], *(rounded(v, 2) for v in backtests.score_rows(bt)[-1][1:]))
     common.stdout.print(common.table(title or "daily actives after the cut: MAPE % and MASE, the same days "
                                      "(what each baseline is: docs/simulation.md)",
                                      backtests.COLUMNS, rows, right=backtests.COLUMNS[1:]))
@@ -167,11 +168,11 @@ def _print_cuts(records: list[RunRecord], each: list[dict], mean: dict) -> None:
     rows = [(r.id, *backtests.cut_row(b)) for r, b in zip(records, each, strict=True)]
     rows = [(*row[:3], *(None if v is None else round(v, 1) for v in row[3:5]), row[5],
              None if row[6] is None else round(row[6], 1), None if row[7] is None else round(row[7], 2),
-             None if row[8] is None else f"{row[8]:.0%}") for row in rows]
+             None if row[8] is None else f"{row[8]:.0%}") for row in rows]  # run, cut, days, MAPEs, best, …
     columns = ("run", *backtests.CUT_COLUMNS)
-    common.stdout.print(common.table(f"backtests of '{records[0].dataset}' at {len(records)} cuts (daily actives)",
-                                     columns, rows, right=("run", "days", "sim MAPE week", "sim MAPE day",
-                                                           "its MAPE week", "ratio")))
+    common.stdout.print(common.table(f"backtests of '{records[0].dataset}' at {len(records)} cuts: MAPE % of actives by week and day",
+                                     columns, rows, right=("run", "days", "sim week", "sim day", "best week",
+                                                           "ratio", "in band"), drop=("run", "days")))
     _print_baselines(mean, title=f"mean over the {len(records)} cuts: MAPE % and MASE",
                      line=backtests.mean_line(mean))
 

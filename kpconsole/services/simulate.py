@@ -21,9 +21,10 @@ import numpy as np
 import polars as pl
 import torch
 
+from engine.errors import EngineError
 from engine.progress import Progress, no_progress, scaled
 from engine.recommend.base import mask_scores
-from engine.simulate.backtest import run_backtest
+from engine.simulate.backtest import resolve_cut, run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
 from engine.simulate.levers import Settings
@@ -256,12 +257,59 @@ def run_file(session: Session, path: Path, **options) -> RunRecord:
 
 def backtest(session: Session, data: str, cut: str, *, replicates: int = 16, seed: int = 0, device: str = "auto",
              progress: Progress = no_progress) -> RunRecord:
-    """Calibrate ``data`` before ``cut`` (a date or a ratio), simulate after it, score; ``sim.backtest``."""
+    """Calibrate ``data`` before ``cut`` (a date or a ratio), simulate after it, score it and the
+    forecast baselines on the same days; audited as ``sim.backtest``."""
     when = _parse_cut(cut)
+    session.authorize("sim.backtest", target=data, params={"cut": cut})
+    record = datasets.get(session, data)
+    return _backtest_at(session, record, _tables(record), cut, when, replicates=replicates, seed=seed, device=device,
+                        progress=progress)
+
+
+def backtest_cuts(session: Session, data: str, cuts: str | list[str], *, replicates: int = 16, seed: int = 0,
+                  device: str = "auto", progress: Progress = no_progress) -> list[RunRecord]:
+    """:func:`backtest` at each of several cuts (rolling origins), one stored run each, in the
+    order given. Every cut is checked against the data before the first runs, so a bad one
+    leaves the workspace unchanged; :func:`kpconsole.reads.backtests.mean_over_cuts` averages
+    the scores."""
+    texts = parse_cuts(cuts)
+    session.authorize("sim.backtest", target=data, params={"cuts": texts})
+    record = datasets.get(session, data)
+    tables = _tables(record)
+    whens = [_parse_cut(text, "cuts") for text in texts]
+    for text, when in zip(texts, whens, strict=True):
+        try:
+            resolve_cut(tables[2], when)
+        except EngineError as exc:
+            raise ConsoleError(f"cuts: {text}: {exc}") from None
+    runs = []
+    for k, (text, when) in enumerate(zip(texts, whens, strict=True)):
+        runs.append(_backtest_at(session, record, tables, text, when, replicates=replicates, seed=seed, device=device,
+                                 progress=scaled(progress, k / len(texts), (k + 1) / len(texts))))
+    return runs
+
+
+def parse_cuts(cuts: str | list[str]) -> list[str]:
+    """Cuts as a comma-separated text (``0.5,0.6,0.67``) or a list, each a date or a ratio;
+    refused when empty, unreadable or repeated."""
+    texts = [c.strip() for c in (cuts.split(",") if isinstance(cuts, str) else cuts)]
+    if not texts or any(not t for t in texts):
+        raise ConsoleError(f"cuts {','.join(texts)!r}: give one or more dates or ratios, separated by commas")
+    for text in texts:
+        _parse_cut(text, "cuts")
+    repeated = sorted({t for t in texts if texts.count(t) > 1})
+    if repeated:
+        raise ConsoleError(f"cuts: {repeated[0]} is given twice")
+    return texts
+
+
+def _backtest_at(session: Session, record: DatasetRecord, tables: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+                 cut: str, when: dt.datetime | float, *, replicates: int, seed: int, device: str,
+                 progress: Progress) -> RunRecord:
+    data = record.name
     params = {"cut": cut, "replicates": replicates, "seed": seed, "device": device}
     with session.action("sim.backtest", target=data, params=params):
-        record = datasets.get(session, data)
-        users, items, events = _tables(record)
+        users, items, events = tables
         settings = Settings(replicates=replicates, seed=seed, device=device)
         bt = run_backtest(users, items, events, when, settings=settings, progress=progress)
         calibration = _save_calibration(session, record, bt.calibration, "rule", cut=bt.cut)
@@ -269,19 +317,23 @@ def backtest(session: Session, data: str, cut: str, *, replicates: int = 16, see
         actual = [(f"actual_{m}", d, float(v), float(v), float(v))
                   for m, series in (("dau", bt.actual_actives), ("gross", bt.actual_revenue))
                   for d, v in enumerate(series)]
+        # The predictive band (where one future falls) kept apart from the interval of the mean.
+        predictive = [(f"predictive_{m}", d, float(sc.mean[d]), float(sc.low[d]), float(sc.high[d]))
+                      for m, sc in (("dau", bt.scores["actives"]), ("gross", bt.scores["revenue"]))
+                      for d in range(len(sc.mean))]
         summary = {"backtest": {k: v for k, v in bt.as_dict().items() if not k.startswith("actual_")},
                    "totals": bt.result.summary(), "agents": bt.result.agents, "policy": "organic",
                    "incentives": [], "notes": calibration.summary["notes"]}
         return _save_run(session, kind="backtest", name=f"backtest {data} @ {bt.cut}", calibration=calibration,
                          text="", resolved={"data": data, **params, "first_simulated_day": bt.cut},
-                         settings=run_settings, result=bt.result, summary=summary, extra_series=actual)
+                         settings=run_settings, result=bt.result, summary=summary, extra_series=actual + predictive)
 
 
-def _parse_cut(cut: str) -> dt.datetime | float:
+def _parse_cut(cut: str, field: str = "--cut") -> dt.datetime | float:
     try:
         return float(cut) if "-" not in cut else dt.datetime.fromisoformat(cut)
     except ValueError:
-        raise ConsoleError(f"--cut {cut!r}: give a date (2026-05-01) or a ratio of the time span (0.7)") from None
+        raise ConsoleError(f"{field} {cut!r}: give a date (2026-05-01) or a ratio of the time span (0.7)") from None
 
 
 def replicate_values(record: RunRecord) -> dict[str, np.ndarray]:
@@ -324,7 +376,11 @@ def backtest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     ctx.log(f"backtesting {data} at {cut}")
     record = backtest(session, data, cut, replicates=int(params.get("replicates", 16)), seed=int(params.get("seed", 0)),
                       device=str(params.get("device", "auto")), progress=ctx.progress)
-    ctx.log(f"run {record.id}: daily actives MAPE {record.summary['backtest']['mape_actives']}")
+    bt = record.summary["backtest"]
+    ctx.log(f"run {record.id}: daily actives MAPE {bt['mape_actives']}")
+    ctx.log(f"run {record.id}: weekly actives MAPE {bt['mape_actives_weekly']}, best baseline {bt['best_baseline']}, "
+            f"ratio {bt['ratio_to_best']['mape_weekly']}; weekly actuals inside the 95 % predictive band "
+            f"{bt['coverage_weekly']}")
     return JobResult("simulation", str(record.id))
 
 
@@ -347,6 +403,13 @@ def start_backtest(session: Session, data: str, cut: str, **options) -> int:
     _parse_cut(cut)
     datasets.get(session, data)
     return start_job(session, BACKTEST_JOB, {"data": data, "cut": cut, **options})
+
+
+def start_backtests(session: Session, data: str, cuts: str | list[str], **options) -> list[int]:
+    """:func:`start_backtest` for each of several cuts (checked first): one job per cut."""
+    texts = parse_cuts(cuts)
+    datasets.get(session, data)
+    return [start_job(session, BACKTEST_JOB, {"data": data, "cut": text, **options}) for text in texts]
 
 
 register_job_kind(RUN_JOB, run_job, action="sim.run", description="simulate a scenario")
