@@ -8,8 +8,11 @@ ran while no console watched it has only the points seen since.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from store.jobs import JobRecord
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.jobs import JobRecord
+
 
 MAX_POINTS = 2000
 

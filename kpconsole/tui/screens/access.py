@@ -9,6 +9,7 @@ screen is hidden from other roles, and the access service refuses them anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -24,7 +25,9 @@ from kpconsole.tui.formatting import minute
 from kpconsole.tui.screens.access_forms import GrantFormScreen, RevokeFormScreen
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
-from store.access import GrantRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.access import GrantRecord
 
 COLUMNS = ("person", "role", "os user", "ssh keys", "granted")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.message import Message
@@ -17,7 +18,9 @@ from kpconsole.identity import Role
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.widgets.form_row import FormRow
 from kpconsole.tui.widgets.path_suggester import PathSuggester, typed_path
-from store.access import GrantRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.access import GrantRecord
 
 
 @dataclass
@@ -73,7 +76,7 @@ class GrantFormScreen(FormScreen[GrantOutcome | None]):
         self.dismiss(message.outcome)
 
 
-class RevokeFormScreen(FormScreen[GrantRecord | None]):
+class RevokeFormScreen(FormScreen["GrantRecord | None"]):
     """Revoke access"""
 
     TITLE_TEXT = "Revoke a person's access: their role and every SSH key (cannot be undone)"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from kpconsole.reads import audit
 from kpconsole.tui.formatting import minute
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
-from store import audit
-from store.audit import AuditEntry
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.audit import AuditEntry
 
 COLUMNS = ("when (UTC)", "who", "role", "action", "target", "outcome")
 OUTCOME_MARK = {"ok": "✓ ok", "error": "✗ error", "refused": "⊘ refused"}
@@ -58,7 +61,7 @@ class AuditScreen(ConsoleScreen):
 
     def _collect(self) -> AuditCollected:
         prefix = self.query_one("#audit-filter", Input).value.strip() or None
-        return AuditCollected(audit.entries(self.session.ws, action=prefix, limit=LIMIT))
+        return AuditCollected(audit.entries(self.session, action=prefix, limit=LIMIT))
 
     def on_audit_collected(self, message: AuditCollected) -> None:
         self.entries = {str(e.id): e for e in message.entries}

@@ -6,6 +6,7 @@ show what was fitted — per segment, the catalog, and the notes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -20,7 +21,9 @@ from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
 from kpconsole.tui.widgets.form_row import FormRow
-from store.simulations import CalibrationRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.simulations import CalibrationRecord
 
 #: What ``sim calibrate`` prints per segment: (row label, summary key).
 FITTED = (("users", "users"), ("visit/day", "visit_mean"), ("visit conc.", "visit_concentration"),
@@ -72,7 +75,7 @@ def segmentation(text: str) -> int | str | None:
     return int(text)
 
 
-class CalibrateFormScreen(DatasetFormScreen[CalibrationRecord | None]):
+class CalibrateFormScreen(DatasetFormScreen["CalibrationRecord | None"]):
     """Calibrate a simulated world"""
 
     TITLE_TEXT = "Calibrate the simulator from a dataset (what it fits shows below the runs)"

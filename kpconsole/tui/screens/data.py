@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -13,6 +14,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from kpconsole.choices import is_dataset_name
 from kpconsole.services import datasets
 from kpconsole.services.datasets import SynthResult
 from kpconsole.tui.formatting import count, day
@@ -23,7 +25,9 @@ from kpconsole.tui.screens.ingest import IngestScreen
 from kpconsole.tui.screens.synth_form import SynthFormScreen
 from kpconsole.tui.tables import sync_rows
 from kpconsole.tui.widgets.bars import Bars
-from store.catalog import NAME, DatasetRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.catalog import DatasetRecord
 
 COLUMNS = ("name", "format", "events", "users", "items", "from", "to")
 
@@ -147,7 +151,7 @@ class DataScreen(ConsoleScreen):
             return
         self.notify(f"{result.summary}; ingest it with the form (esc: not now)")
         folder = result.folder
-        name = folder.name if NAME.match(folder.name) and folder.name not in {r.name for r in self.records} else ""
+        name = folder.name if is_dataset_name(folder.name) and folder.name not in {r.name for r in self.records} else ""
         self.app.push_screen(IngestScreen(str(folder), name), self._ingest_started)
 
     def action_delete(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +13,9 @@ from kpconsole.services import datasets
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.widgets.parquet_table import ParquetTable, View
 from kpconsole.tui.widgets.status_line import StatusLine
-from store.catalog import DatasetRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.catalog import DatasetRecord
 
 PREFERRED_FIRST = "events"
 

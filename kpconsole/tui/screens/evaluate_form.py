@@ -6,6 +6,7 @@ read: any role). The Models screen shows the result beside the registry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from engine.device import DEVICES
+from kpconsole.choices import DEVICES
 from kpconsole.services import model_evaluation
 from kpconsole.services.model_evaluation import Evaluation
 from kpconsole.services.model_requests import split_words
@@ -21,7 +22,9 @@ from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
 from kpconsole.tui.widgets.form_row import FormRow
-from store.models import ModelRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.models import ModelRecord
 
 
 @dataclass

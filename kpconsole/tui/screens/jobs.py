@@ -4,6 +4,7 @@ resume. Polled every second without overlapping (a thread collects, the screen r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +19,9 @@ from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.confirm import ConfirmScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
-from store.jobs import JobRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.jobs import JobRecord
 
 COLUMNS = ("id", "kind", "status", "progress", "message", "by", "created")
 LOG_TAIL = 200

@@ -4,6 +4,7 @@ for each item, trade relevance for diversity (MMR λ) with one key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +19,9 @@ from kpconsole.services.recommend import Recommendations, recommend
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.tables import set_columns, sync_rows
 from kpconsole.tui.widgets.prefix_suggester import PrefixSuggester
-from store.models import ModelRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.models import ModelRecord
 
 COLUMNS = ("#", "item", "title", "kind", "score", "why")
 LAMBDAS = (0.0, 0.3, 0.7)

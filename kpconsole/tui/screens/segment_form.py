@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Select
 
-from engine.segment.run import METHODS
+from kpconsole.choices import SEGMENTATIONS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
@@ -33,7 +33,7 @@ class SegmentFormScreen(DatasetFormScreen[int | None]):
 
     def compose_fields(self) -> ComposeResult:
         yield self.dataset_field()
-        yield FormRow("method", Select([(m, m) for m in METHODS], value="kmeans", allow_blank=False, id="method",
+        yield FormRow("method", Select([(m, m) for m in SEGMENTATIONS], value="kmeans", allow_blank=False, id="method",
                                        compact=True))
         yield FormRow("k", Input(value="auto", placeholder="number of segments, or auto", id="k", compact=True))
         yield FormRow("seed", Input(value="0", id="seed", compact=True))

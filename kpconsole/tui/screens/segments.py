@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,14 +12,16 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from kpconsole.reads import segments as segment_reads
-from kpconsole.services import datasets
 from kpconsole.reads.segments import SegmentationView
+from kpconsole.services import datasets
 from kpconsole.tui.formatting import minute, percent, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.bars import Bars
-from store.segments import SegmentationRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.segments import SegmentationRecord
 
 RUNS = ("id", "dataset", "method", "k", "users", "stability", "as of")
 SEGMENTS = ("segment", "users", "revenue", "paying", "events/user", "recency (d)")
@@ -115,7 +118,8 @@ class SegmentsScreen(ConsoleScreen):
                                              short(p.get("events_mean")), short(p.get("recency_days_median")))))
         sync_rows(self.query_one("#segments", DataTable), rows)
         self.show_bars()
-        from rich.text import Text  # titles may hold [brackets]: shown as they are, not as markup
+        # titles may hold [brackets]: shown as they are, not as markup
+        from rich.text import Text
 
         from kpconsole.services.segment_portraits import portrait
 

@@ -13,9 +13,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Select
 
-from engine.recommend.algorithms import ALGORITHMS
-from engine.device import DEVICES
-from engine.recommend.splits import METHODS
+from kpconsole.choices import ALGORITHMS, DEVICES, SPLITS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import TrainRequest, split_words
@@ -60,7 +58,7 @@ class TrainScreen(DatasetFormScreen[int | None]):
         yield FormRow("reg", Input(placeholder="L2 regularisation [default]", id="reg", compact=True))
         yield FormRow("lr", Input(placeholder="learning rate (bpr, ncf) [default]", id="lr", compact=True))
         yield FormRow("alpha", Input(placeholder="confidence weight (als) [default]", id="alpha", compact=True))
-        yield FormRow("split", Select([(m, m) for m in METHODS], value="random", allow_blank=False, id="split",
+        yield FormRow("split", Select([(m, m) for m in SPLITS], value="random", allow_blank=False, id="split",
                                       compact=True))
         yield FormRow("test ratio", Input(value="0.2", id="test_ratio", compact=True))
         yield FormRow("seed", Input(value="42", id="seed", compact=True))

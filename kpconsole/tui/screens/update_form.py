@@ -6,6 +6,7 @@ When the job ends the Models screen shows the new model with its drift against t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from engine.device import DEVICES
+from kpconsole.choices import DEVICES
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import UpdateRequest
@@ -21,7 +22,9 @@ from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
 from kpconsole.tui.widgets.form_row import FormRow, dataset_row
-from store.models import ModelRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.models import ModelRecord
 
 
 @dataclass

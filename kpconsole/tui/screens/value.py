@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -18,14 +19,16 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from kpconsole.reads import value as value_reads
-from kpconsole.services import datasets
 from kpconsole.reads.value import ValueView
+from kpconsole.services import datasets
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.value_form import ValueFormScreen
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
-from store.value import ValueFitRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.value import ValueFitRecord
 
 FITS = ("id", "dataset", "model", "customers", "log-lik", "estimates")
 
