@@ -195,3 +195,16 @@ async def test_an_analyst_may_evaluate_but_update_calibrate_and_backtest_are_gre
             assert app.screen is form
             await pilot.press("escape")
             await settle(pilot)
+
+
+def test_every_place_opens_the_screen_it_names_and_the_modes_are_the_places():
+    """The screens are listed once (tui/places.py): the app's modes are made from that list."""
+    import importlib
+
+    from kpconsole.tui.app import SCREENS_BY_MODE
+
+    assert list(SCREENS_BY_MODE) == [p.mode for p in PLACES]
+    for place in PLACES:
+        module, name = place.screen.split(":")
+        screen = getattr(importlib.import_module(f"kpconsole.tui.screens.{module}"), name)
+        assert screen.MODE == place.mode

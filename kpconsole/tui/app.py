@@ -45,6 +45,7 @@ from kpconsole.tui.palette import ConsoleCommands
 from kpconsole.tui.places import PLACES, may_open
 from kpconsole.tui.polling import Poll
 from kpconsole.tui.screens.overview import OverviewScreen
+from kpconsole.tui.widgets.nav_bar import Place
 from kpconsole.tui.themes import default_theme
 
 if TYPE_CHECKING:
@@ -52,12 +53,15 @@ if TYPE_CHECKING:
     from store.jobs import JobRecord
 
 
-def opened_later(module: str, name: str) -> Callable[[], Screen]:
-    """A screen factory that imports ``kpconsole.tui.screens.<module>`` on first use."""
+def opened_later(place: Place) -> Callable[[], Screen]:
+    """A factory for ``place``'s screen that imports its module on first use (the Overview's
+    is imported with the app: it is the first frame)."""
+    module, name = place.screen.split(":")
+    module = f"kpconsole.tui.screens.{module}"
 
     def make() -> Screen:
-        fresh = f"kpconsole.tui.screens.{module}" not in sys.modules
-        screen = getattr(importlib.import_module(f"kpconsole.tui.screens.{module}"), name)()
+        fresh = module not in sys.modules
+        screen = getattr(importlib.import_module(module), name)()
         if fresh:
             keep_out_of_collections()
         return screen
@@ -66,17 +70,7 @@ def opened_later(module: str, name: str) -> Callable[[], Screen]:
 
 
 SCREENS_BY_MODE: dict[str, Callable[[], Screen]] = {
-    "overview": OverviewScreen,
-    "data": opened_later("data", "DataScreen"),
-    "models": opened_later("models", "ModelsScreen"),
-    "recommend": opened_later("recommend", "RecommendScreen"),
-    "segments": opened_later("segments", "SegmentsScreen"),
-    "value": opened_later("value", "ValueScreen"),
-    "community": opened_later("community", "CommunityScreen"),
-    "simulate": opened_later("simulate", "SimulateScreen"),
-    "jobs": opened_later("jobs", "JobsScreen"),
-    "audit": opened_later("audit", "AuditScreen"),
-    "access": opened_later("access", "AccessScreen"),
+    p.mode: OverviewScreen if p.mode == OverviewScreen.MODE else opened_later(p) for p in PLACES
 }
 
 

@@ -1,4 +1,5 @@
-"""The console's screens in the order of their keys (the nav bar, the palette and help read this).
+"""The console's screens, listed once, in the order of their keys: the app's modes, the nav bar,
+the palette and help all read this.
 
 Access (``a``) is for admins: it is shown to, and opens for, only a role that may
 ``access.list`` (the access service refuses everyone else anyway).
@@ -11,17 +12,17 @@ from kpconsole.tui.permissions import may
 from kpconsole.tui.widgets.nav_bar import Place
 
 PLACES: tuple[Place, ...] = (
-    Place("overview", "1", "Overview", "Over"),
-    Place("data", "2", "Data", "Data"),
-    Place("models", "3", "Models", "Models"),
-    Place("recommend", "4", "Recommend", "Rec"),
-    Place("segments", "5", "Segments", "Seg"),
-    Place("value", "6", "Value", "Value"),
-    Place("community", "7", "Community", "Comm"),
-    Place("simulate", "8", "Simulate", "Sim"),
-    Place("jobs", "9", "Jobs", "Jobs"),
-    Place("audit", "0", "Audit", "Audit"),
-    Place("access", "a", "Access", "Acc", needs="access.list"),
+    Place("overview", "1", "Overview", "Over", "overview:OverviewScreen"),
+    Place("data", "2", "Data", "Data", "data:DataScreen"),
+    Place("models", "3", "Models", "Models", "models:ModelsScreen"),
+    Place("recommend", "4", "Recommend", "Rec", "recommend:RecommendScreen"),
+    Place("segments", "5", "Segments", "Seg", "segments:SegmentsScreen"),
+    Place("value", "6", "Value", "Value", "value:ValueScreen"),
+    Place("community", "7", "Community", "Comm", "community:CommunityScreen"),
+    Place("simulate", "8", "Simulate", "Sim", "simulate:SimulateScreen"),
+    Place("jobs", "9", "Jobs", "Jobs", "jobs:JobsScreen"),
+    Place("audit", "0", "Audit", "Audit", "audit:AuditScreen"),
+    Place("access", "a", "Access", "Acc", "access:AccessScreen", needs="access.list"),
 )
 
 

@@ -20,6 +20,8 @@ class Place:
     key: str
     title: str
     short: str
+    screen: str = ""
+    """Where its screen is: ``module:Class`` under ``kpconsole.tui.screens``."""
     needs: str | None = None
     """The policy action a person's role must allow to see this place (None: everyone)."""
 
