@@ -20,11 +20,11 @@ week; ``ratio_to_best`` divides the simulator's score by the best baseline's.
 
 **Two kinds of interval.** The simulator's mean path has the Student-t interval of the mean
 over replicates (:func:`~engine.simulate.intervals.mean_interval`): where the model's expected
-value lies. Where *one* future falls is the predictive band, the 2.5–97.5 % quantiles of the
-replicates' own daily values and of their weekly sums
-(:func:`~engine.simulate.intervals.predictive_band`); ``coverage_weekly`` is the share of the
-held-out weeks whose actual sum falls inside that band (about 0.95 for a well-calibrated
-model with many replicates).
+value lies. Where *one* future falls is the predictive band of the replicates' own daily values
+and of their weekly sums (:func:`~engine.simulate.intervals.predictive_band`: their 2.5–97.5 %
+quantiles from 40 replicates, the t prediction interval below; never below 0 for a series
+that cannot be); ``coverage_weekly`` is the share of the held-out weeks whose actual sum falls
+inside that band (about 0.95 for a well-calibrated model).
 """
 
 from __future__ import annotations
@@ -106,10 +106,13 @@ def score_series(replicates: np.ndarray, actual: np.ndarray, history: np.ndarray
     replicates = np.asarray(replicates, dtype=np.float64)
     days = len(actual)
     mean, mean_low, mean_high = mean_interval(replicates, level, axis=1)
+    floor = 0.0 if replicates.size and replicates.min() >= 0 else -np.inf  # counts stay counts
     low, high = predictive_band(replicates, level, axis=1)
+    low = np.maximum(low, floor)
     weekly = weekly_sums(replicates)  # [weeks, R]
     w_mean, w_mean_low, w_mean_high = mean_interval(weekly, level, axis=1)
     w_low, w_high = predictive_band(weekly, level, axis=1) if len(weekly) else (np.zeros(0), np.zeros(0))
+    w_low = np.maximum(w_low, floor)
     weekly_actual = weekly_sums(actual)
     forecasts = {name: f for name, f in forecast_baselines(history, days).items() if f is not None}
     return SeriesScores(

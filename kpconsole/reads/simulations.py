@@ -30,8 +30,10 @@ def get_run(session: Session, run_id: int) -> RunRecord:
 
 
 def series(session: Session, run_id: int, metrics: list[str] | None = None) -> list[dict]:
-    """Daily ``{metric, day, mean, low, high}`` of a run (every metric when none are named)."""
-    unknown = [m for m in metrics or [] if m not in METRICS and not m.startswith("actual_")]
+    """Daily ``{metric, day, mean, low, high}`` of a run (every metric when none are named); a
+    backtest also has ``actual_dau``/``actual_gross`` (what happened) and ``predictive_dau``/
+    ``predictive_gross`` (the mean path with the replicates' 95 % predictive band)."""
+    unknown = [m for m in metrics or [] if m not in METRICS and not m.startswith(("actual_", "predictive_"))]
     if unknown:
         raise ConsoleError(f"unknown metric '{unknown[0]}' (known: {', '.join(METRICS)})")
     get_run(session, run_id)
