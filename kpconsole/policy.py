@@ -12,6 +12,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "workspace.init": Role.ADMIN,
     "data.ingest": Role.OPERATOR,
     "data.delete": Role.ADMIN,
+    "data.prune": Role.ADMIN,
     "demo.run": Role.OPERATOR,
     "segment.run": Role.OPERATOR,
     "value.fit": Role.OPERATOR,

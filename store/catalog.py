@@ -4,6 +4,12 @@ Writing a dataset is all-or-nothing: the caller fills a staging folder
 (:func:`staging_folder`), then :func:`register_dataset` moves it into place and writes the
 catalog row in one transaction. A failure at any step removes the new folder and leaves the
 catalog as it was; a replaced dataset's old folder is removed only after the commit.
+
+A dataset has a **version** (1 when first ingested). :func:`register_version` makes the next
+one from a new folder (an append): the row points at the new folder and hash, and the version
+it replaced is kept in ``dataset_versions`` with its folder until :func:`prune_versions`. A
+folder never changes once registered, so what is kept beside its tables (:func:`keep_derived`)
+is never stale.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 from store import registry
 from store.clock import now
-from store.errors import InvalidName, NameTaken, NotFound
+from store.errors import InvalidName, NameTaken, NotFound, StoreError
 from store.workspace import Workspace
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -39,6 +45,7 @@ class DatasetRecord:
     params: dict
     created_at: str
     created_by: str
+    version: int = 1
 
     def table_path(self, table: str) -> Path:
         return self.path / f"{table}.parquet"
@@ -48,8 +55,26 @@ class DatasetRecord:
             "id": self.id, "name": self.name, "format": self.format, "source": self.source,
             "path": str(self.path), "content_hash": self.content_hash, "tables": self.tables,
             "schema": self.schema, "profile": self.profile, "params": self.params,
-            "created_at": self.created_at, "created_by": self.created_by,
+            "created_at": self.created_at, "created_by": self.created_by, "version": self.version,
         }
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A version of a dataset that a newer one replaced, kept with its folder until pruned."""
+
+    dataset: str
+    version: int
+    path: Path
+    content_hash: str
+    tables: dict[str, int]
+    profile: dict
+    created_at: str
+    created_by: str
+    superseded_at: str
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "path": str(self.path)}
 
 
 def read_derived(record: DatasetRecord, name: str) -> dict | None:
@@ -134,10 +159,90 @@ def register_dataset(
         else:
             old_path = ws.data_dir / row[1]
             sets = ", ".join(f"{k} = :{k}" for k in values)
-            conn.execute(f"UPDATE datasets SET {sets} WHERE id = :id", {**values, "id": row[0]})
+            conn.execute(f"UPDATE datasets SET {sets}, version = version + 1 WHERE id = :id", {**values, "id": row[0]})
     if old_path is not None:
         shutil.rmtree(old_path, ignore_errors=True)
     return get_dataset(ws, name)
+
+
+class VersionMoved(StoreError):
+    """The dataset changed (another append, a replace) while a new version was being made."""
+
+
+def register_version(
+    ws: Workspace,
+    current: DatasetRecord,
+    staging: Path,
+    *,
+    tables: dict[str, int],
+    schema: dict[str, dict[str, str]],
+    profile: dict,
+    params: dict,
+    created_by: str,
+) -> DatasetRecord:
+    """Make ``staging`` the next version of dataset ``current``, keeping ``current``'s folder and
+    row in ``dataset_versions`` until pruned; all of it happens, or none. Refused
+    (:class:`VersionMoved`) when the dataset is no longer at ``current.version``."""
+    digest = content_hash(staging)
+    with registry.publish(ws, staging, current.name) as (conn, artifact):
+        row = conn.execute("SELECT id, version FROM datasets WHERE name = ?", (current.name,)).fetchone()
+        if row is None or (row[0], row[1]) != (current.id, current.version):
+            raise VersionMoved(f"dataset '{current.name}' changed while this version was being made; try again")
+        conn.execute(
+            "INSERT INTO dataset_versions (dataset_id, version, path, content_hash, tables, profile, created_at,"
+            " created_by, superseded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (current.id, current.version, current.path.name, current.content_hash, json.dumps(current.tables),
+             json.dumps(current.profile), current.created_at, current.created_by, now()),
+        )
+        conn.execute(
+            "UPDATE datasets SET path = ?, content_hash = ?, tables = ?, schema = ?, profile = ?, params = ?,"
+            " created_at = ?, created_by = ?, version = version + 1 WHERE id = ?",
+            (artifact, digest, json.dumps(tables), json.dumps(schema), json.dumps(profile), json.dumps(params),
+             now(), created_by, current.id),
+        )
+    return get_dataset(ws, current.name)
+
+
+def kept_versions(ws: Workspace, name: str | None = None) -> list[DatasetVersion]:
+    """The replaced versions still kept, of dataset ``name`` or of every dataset, oldest first."""
+    sql = ("SELECT d.name AS dataset, v.version, v.path, v.content_hash, v.tables, v.profile, v.created_at,"
+           " v.created_by, v.superseded_at FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id")
+    args: list = []
+    if name is not None:
+        sql += " WHERE d.name = ?"
+        args.append(name)
+    rows = ws.query(sql + " ORDER BY d.name, v.version", args)
+    return [DatasetVersion(r["dataset"], r["version"], ws.data_dir / r["path"], r["content_hash"],
+                           json.loads(r["tables"]), json.loads(r["profile"]), r["created_at"], r["created_by"],
+                           r["superseded_at"]) for r in rows]
+
+
+def version_of_hash(ws: Workspace, name: str, digest: str) -> int | None:
+    """Which version of dataset ``name`` had content hash ``digest`` (current or kept), if known."""
+    row = ws.conn.execute(
+        "SELECT version FROM datasets WHERE name = ? AND content_hash = ? UNION ALL "
+        "SELECT v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id "
+        "WHERE d.name = ? AND v.content_hash = ?", (name, digest, name, digest)).fetchone()
+    return int(row[0]) if row else None
+
+
+def prune_versions(ws: Workspace, name: str | None = None, keep: int = 0) -> list[DatasetVersion]:
+    """Forget the kept versions of dataset ``name`` (or of every dataset) but the newest ``keep``
+    of each, and remove their folders after the commit; returns what was pruned."""
+    if name is not None:
+        get_dataset(ws, name)
+    kept = kept_versions(ws, name)
+    by_dataset: dict[str, list[DatasetVersion]] = {}
+    for version in kept:
+        by_dataset.setdefault(version.dataset, []).append(version)
+    pruned = [v for versions in by_dataset.values() for v in versions[:max(0, len(versions) - keep)]]
+    with ws.transaction() as conn:
+        for v in pruned:
+            conn.execute("DELETE FROM dataset_versions WHERE version = ? AND dataset_id = "
+                         "(SELECT id FROM datasets WHERE name = ?)", (v.version, v.dataset))
+    for v in pruned:
+        shutil.rmtree(v.path, ignore_errors=True)
+    return pruned
 
 
 def _record(ws: Workspace, row: dict) -> DatasetRecord:
@@ -146,7 +251,7 @@ def _record(ws: Workspace, row: dict) -> DatasetRecord:
         path=ws.data_dir / row["path"], content_hash=row["content_hash"],
         tables=json.loads(row["tables"]), schema=json.loads(row["schema"]),
         profile=json.loads(row["profile"]), params=json.loads(row["params"]),
-        created_at=row["created_at"], created_by=row["created_by"],
+        created_at=row["created_at"], created_by=row["created_by"], version=row.get("version", 1),
     )
 
 
@@ -168,7 +273,11 @@ def list_datasets(ws: Workspace) -> list[DatasetRecord]:
 
 
 def delete_dataset(ws: Workspace, name: str) -> None:
+    """Remove a dataset, the versions it keeps and all their folders."""
     record = get_dataset(ws, name)
+    kept = kept_versions(ws, name)
     with ws.transaction() as conn:
+        conn.execute("DELETE FROM dataset_versions WHERE dataset_id = ?", (record.id,))
         conn.execute("DELETE FROM datasets WHERE id = ?", (record.id,))
-    shutil.rmtree(record.path, ignore_errors=True)
+    for path in [record.path, *(v.path for v in kept)]:
+        shutil.rmtree(path, ignore_errors=True)

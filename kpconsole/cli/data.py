@@ -29,16 +29,21 @@ def ingest(
     items: Annotated[Path | None, typer.Option("--items", help="An items file (item_id, kind, creator_id, price, tags, created_at, title, …).")] = None,
     ts_format: Annotated[str | None, typer.Option("--ts-format", help="epoch, epoch_ms or a strftime format [default: detected]")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a dataset of the same name.")] = False,
+    append: Annotated[bool, typer.Option("--append", help="Add the file's events (and new users and items) to the "
+                                         "existing dataset NAME as its next version; exact duplicates are skipped. "
+                                         "--map, --kind and --ts-format default to the dataset's.")] = False,
     detach: Annotated[bool, typer.Option("--detach", help="Run as a background job (survives a closed terminal); "
                                          "prints the job id.")] = False,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
     """Validate a file or dump and store it as a dataset; all or nothing."""
+    if append and replace:
+        raise typer.BadParameter("--append adds to a dataset, --replace overwrites it: give one", param_hint="--append")
     session = common.session(workspace)
     request = IngestRequest(
         path=path, name=name, format=fmt, mapping=datasets.parse_mapping(mapping or []), kind=kind,
-        users=users, items=items, ts_format=ts_format, replace=replace,
+        users=users, items=items, ts_format=ts_format, replace=replace, append=append,
     )
     if detach:
         from kpconsole.cli.jobs import print_job_id
@@ -46,6 +51,13 @@ def ingest(
 
         job_id = start_ingest(session, request)
         common.emit({"job_id": job_id}, as_json, lambda: print_job_id(job_id))
+        return
+    if append:
+        from kpconsole.services.dataset_append import append as append_events
+
+        with common.progress_bar(f"append to {name}") as progress:
+            result = append_events(session, request, progress)
+        common.emit(result, as_json, lambda: common.note(result.line))
         return
     with common.progress_bar(f"ingest {name}") as progress:
         record = datasets.ingest(session, request, progress)
@@ -94,6 +106,29 @@ def delete(
     common.note(f"deleted {name}")
 
 
+@app.command("prune")
+def prune(
+    name: Annotated[str | None, typer.Argument(autocompletion=completion.datasets,
+                                               help="Dataset name [default: every dataset].")] = None,
+    keep: Annotated[int, typer.Option("--keep", min=0, help="Previous versions to keep of each dataset.")] = 0,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Remove the previous versions an --append kept (their folders), but the newest --keep (admin)."""
+    from kpconsole.services import dataset_append
+
+    session = common.session(workspace)
+    if name is not None:
+        datasets.get(session, name)
+    if not yes and not typer.confirm(f"remove the previous versions of {repr(name) if name else 'every dataset'}?",
+                                     err=True):
+        raise typer.Exit(1)
+    pruned = dataset_append.prune(session, name, keep)
+    common.emit([v.as_dict() for v in pruned], as_json, lambda: common.note(
+        "pruned " + ", ".join(f"{v.dataset} v{v.version}" for v in pruned) if pruned else "nothing to prune"))
+
+
 def _day(iso: str | None) -> str | None:
     return iso[:10] if iso else None
 
@@ -112,7 +147,8 @@ def _print_summary(summary: datasets.DatasetSummary) -> None:
     common.stdout.print(common.kv(f"dataset {r.name}", {
         "format": r.format, "source": r.source, "events": p["n_events"], "users": p["n_users"], "items": p["n_items"],
         "from": p["ts_min"], "to": p["ts_max"], "tables": ", ".join(f"{t} {n:,}" for t, n in r.tables.items()),
-        "content hash": r.content_hash[:16], "ingested": f"{r.created_at} by {r.created_by}",
+        "content hash": r.content_hash[:16], "version": r.version,
+        "ingested": f"{r.created_at} by {r.created_by}",
     }))
     common.stdout.print()
     common.stdout.print(common.table("event kinds", ["kind", "events"], list(p["kinds"].items()), right=["events"]))

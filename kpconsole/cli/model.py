@@ -90,12 +90,19 @@ def list_(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Registered models, newest first, with their headline metrics."""
-    records = model_reads.list_models(common.session(workspace), data)
+    session = common.session(workspace)
+    records = model_reads.list_models(session, data)
+    fresh = model_reads.freshness(session, records)
     rows = [(r.id, r.algo, r.dataset, r.split.get("method"), r.metrics.get("ndcg@10"), r.metrics.get("recall@10"),
              r.fit_seconds, r.parent_id, r.created_at[5:16].replace("T", " ")) for r in records]
-    common.emit(records, as_json, lambda: common.stdout.print(
-        common.table(None, ["id", "algo", "data", "split", "ndcg@10", "rec@10", "fit s", "parent",
-                            "created"], rows, right=["id", "ndcg@10", "rec@10", "fit s", "parent"])
+    columns = ["id", "algo", "data", "split", "ndcg@10", "rec@10", "fit s", "parent", "created"]
+    if any(fresh[r.id].note for r in records):  # a column only when a model is stale or its data is gone
+        columns.append("data now")
+        rows = [(*row, fresh[r.id].note or "✓ current") for row, r in zip(rows, records, strict=True)]
+    listed = [{**r.as_dict(), "freshness": fresh[r.id].as_dict()} for r in records]
+    common.emit(listed, as_json, lambda: common.stdout.print(
+        common.table(None, columns, rows, right=["id", "ndcg@10", "rec@10", "fit s", "parent"],
+                     wrap=["data now"], drop=["created", "split"])
         if rows else "no models yet: kpconsole model train --data NAME --algo als"))
 
 

@@ -1,4 +1,5 @@
-"""The ``ingest`` job kind: :func:`kpconsole.services.datasets.ingest` as a job.
+"""The ``ingest`` job kind: :func:`kpconsole.services.datasets.ingest` as a job, or with
+``append`` in its parameters :func:`kpconsole.services.dataset_append.append`.
 
 ``kpconsole data ingest … --detach`` checks what it cheaply can (name, path, format, role)
 before it records the job, so bad input fails at once with one line and no job.
@@ -37,6 +38,7 @@ def request_from_params(params: dict) -> IngestRequest:
             users=Path(params["users"]) if params.get("users") else None,
             items=Path(params["items"]) if params.get("items") else None,
             ts_format=params.get("ts_format"), replace=bool(params.get("replace", False)),
+            append=bool(params.get("append", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConsoleError(f"ingest job parameters: missing or invalid {exc} (need path and name)") from None
@@ -45,6 +47,13 @@ def request_from_params(params: dict) -> IngestRequest:
 def ingest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     """Ingest a file or dump into the workspace (all or nothing)."""
     request = request_from_params(params)
+    if request.append:
+        from kpconsole.services.dataset_append import append
+
+        ctx.log(f"appending {request.path} to '{request.name}'")
+        result = append(session, request, ctx.progress)
+        ctx.log(result.line)
+        return JobResult("dataset", result.record.name)
     ctx.log(f"ingesting {request.path} as '{request.name}'")
     record = datasets.ingest(session, request, ctx.progress)
     p = record.profile
@@ -58,7 +67,11 @@ def start_ingest(session: Session, request: IngestRequest) -> int:
     refuse_unless_allowed(session, get_job_kind(KIND), request.name, params)
     catalog.check_name(request.name)
     datasets.detect_format(Path(request.path), request.format)
-    if catalog.dataset_exists(session.ws, request.name) and not request.replace:
+    if request.append:
+        from kpconsole.services.dataset_append import existing
+
+        existing(session, request.name)
+    elif catalog.dataset_exists(session.ws, request.name) and not request.replace:
         raise ConsoleError(f"dataset '{request.name}' already exists (pass --replace to overwrite it)")
     return start_job(session, KIND, params)
 

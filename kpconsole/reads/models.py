@@ -1,4 +1,5 @@
-"""The model registry as a person reads it: list, look up, and models side by side.
+"""The model registry as a person reads it: list, look up, models side by side, and which
+models are stale (trained on a version of their dataset that has since been replaced).
 
 Side by side uses the metrics stored at training time; a cut-off a model was not evaluated
 at is computed by the ``compute`` callback the caller passes
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from kpconsole.errors import ConsoleError
 from kpconsole.session import Session
+from store import catalog
 from store import models as registry
 from store.models import ModelRecord
 
@@ -27,6 +29,68 @@ def list_models(session: Session, dataset: str | None = None) -> list[ModelRecor
 def get(session: Session, model_id: int) -> ModelRecord:
     """Model ``model_id`` (a one-line error naming the known ids when there is none)."""
     return registry.get_model(session.ws, model_id)
+
+
+CURRENT, STALE, GONE = "current", "stale", "dataset deleted"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Whether a model was trained on its dataset as it is now.
+
+    ``state`` is ``current``, ``stale`` (the dataset's content changed since: an append, a
+    replace) or ``dataset deleted``; ``trained_version`` is the dataset version the model
+    learned from when it is still known (current or kept), ``version`` the dataset's now.
+    """
+
+    model_id: int
+    dataset: str
+    state: str
+    trained_version: int | None = None
+    version: int | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.state == STALE
+
+    @property
+    def change(self) -> str:
+        """The versions: ``v1 → v2`` (``now v2`` when the trained version is no longer known)."""
+        return f"v{self.trained_version} → v{self.version}" if self.trained_version else f"now v{self.version}"
+
+    @property
+    def note(self) -> str:
+        """Empty for a current model, else a short mark: ``⚠ stale: data changed (v1 → v2)``,
+        ``dataset deleted``."""
+        if self.state == STALE:
+            return f"⚠ stale: data changed ({self.change})"
+        return "" if self.state == CURRENT else self.state
+
+    def as_dict(self) -> dict:
+        return {"state": self.state, "stale": self.stale, "trained_version": self.trained_version,
+                "version": self.version}
+
+
+def freshness(session: Session, records: list[ModelRecord] | None = None) -> dict[int, Freshness]:
+    """Each model's :class:`Freshness` (of ``records``, or of every registered model), by id.
+
+    The one place stale models are told apart, for the CLI (``model list``), the console's
+    screens and anything else: it compares a model's dataset hash with its dataset's current
+    hash, and finds the version it was trained on among the versions the catalog keeps.
+    Reads SQLite only."""
+    records = list_models(session) if records is None else records
+    now = {d.name: d for d in catalog.list_datasets(session.ws)}
+    kept = {(v.dataset, v.content_hash): v.version for v in catalog.kept_versions(session.ws)}
+    out = {}
+    for r in records:
+        dataset = now.get(r.dataset)
+        if dataset is None:
+            out[r.id] = Freshness(r.id, r.dataset, GONE)
+        elif dataset.content_hash == r.dataset_hash:
+            out[r.id] = Freshness(r.id, r.dataset, CURRENT, dataset.version, dataset.version)
+        else:
+            out[r.id] = Freshness(r.id, r.dataset, STALE, kept.get((r.dataset, r.dataset_hash)), dataset.version)
+    return out
 
 
 @dataclass(frozen=True)

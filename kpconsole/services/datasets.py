@@ -43,13 +43,15 @@ class IngestRequest:
     items: Path | None = None
     ts_format: str | None = None
     replace: bool = False
+    append: bool = False  # add to the existing dataset as its next version (kpconsole.services.dataset_append)
 
     def params(self) -> dict:
-        return {
+        out = {
             "path": str(self.path), "format": self.format, "mapping": self.mapping or {}, "kind": self.kind,
             "users": str(self.users) if self.users else None, "items": str(self.items) if self.items else None,
             "ts_format": self.ts_format, "replace": self.replace,
         }
+        return {**out, "append": True} if self.append else out
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """3 Models: the registry, training with a live loss/metric chart, models side by side,
 evaluation at chosen cut-offs, and updates with new events (warm start) with their drift.
 
-A model trained on data that has changed since (its dataset's content hash moved on) is marked
-``⚠ stale``. Space marks models for comparison; ``c`` shows the marked ones side by side; ``e``
+A model trained on data that has changed since (an append or a replace made a new version of
+its dataset) is marked ``⚠ stale`` by :func:`kpconsole.reads.models.freshness`, as ``model list`` marks it. Space marks models for comparison; ``c`` shows the marked ones side by side; ``e``
 evaluates the highlighted model; ``u`` updates it as a job, and the model the update makes is
 shown with its drift against the parent when the job ends.
 """
@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Static
 
 from kpconsole import jobs
 from kpconsole.reads import models as model_reads
-from kpconsole.reads.models import Comparison
+from kpconsole.reads.models import Comparison, Freshness
 from kpconsole.services import datasets, model_evaluation
 from kpconsole.services.model_evaluation import Evaluation
 from kpconsole.tui.formatting import duration, short
@@ -50,6 +50,7 @@ class ModelsCollected(Message):
     models: list[ModelRecord]
     hashes: dict[str, str]
     training: JobRecord | None
+    freshness: dict[int, Freshness]
 
 
 def metric(record: ModelRecord, name: str) -> str:
@@ -95,6 +96,7 @@ class ModelsScreen(ConsoleScreen):
         super().__init__()
         self.records: dict[str, ModelRecord] = {}
         self.hashes: dict[str, str] = {}
+        self.freshness: dict[int, Freshness] = {}
         self.marked: list[str] = []
         self.comparison: Comparison | None = None
         self.evaluation: Evaluation | None = None
@@ -128,11 +130,13 @@ class ModelsScreen(ConsoleScreen):
         else:
             recent = [j for j in jobs.list_jobs(self.session, limit=20) if j.kind in MODEL_JOBS]
             training = next((j for j in recent if j.active), recent[0] if recent else None)
-        return ModelsCollected(records, {d.name: d.content_hash for d in known}, training)
+        return ModelsCollected(records, {d.name: d.content_hash for d in known}, training,
+                               model_reads.freshness(self.session, records))
 
     def on_models_collected(self, message: ModelsCollected) -> None:
         self.records = {str(r.id): r for r in message.models}
         self.hashes = message.hashes
+        self.freshness = message.freshness
         self.dataset_names = sorted(message.hashes)
         table = self.query_one("#models", DataTable)
         with self.app.batch_update():
@@ -144,9 +148,8 @@ class ModelsScreen(ConsoleScreen):
             self.show_training(message.training)
 
     def cells(self, record: ModelRecord) -> tuple[str, ...]:
-        stale = self.hashes.get(record.dataset) not in (None, record.dataset_hash)
-        gone = record.dataset not in self.hashes
-        note = "⚠ stale: data changed" if stale else ("dataset deleted" if gone else "")
+        fresh = self.freshness.get(record.id)
+        note = fresh.note if fresh is not None else ""
         return ("✓" if str(record.id) in self.marked else " ", str(record.id), record.algo, record.dataset,
                 metric(record, "ndcg@10"), metric(record, "recall@10"), f"{record.n_users:,}×{record.n_items:,}",
                 duration(record.fit_seconds), note)

@@ -71,13 +71,17 @@ def stickiness(actives: pl.DataFrame, month_days: int) -> list[float]:
 
 def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[str]:
     """Failed and lost jobs among the recent ones, and models whose data changed since training."""
-    from store import models as registry  # in the worker: see the module docstring
+    from kpconsole.reads import models as model_reads  # in the worker: see the module docstring
 
     out = [f"✗ job {j.id} ({j.kind}) {j.status}: {j.error or 'no reason recorded'}"
            for j in recent if j.status in ("failed", "lost")]
-    for m in registry.list_models(session.ws):  # the registry itself: the models service imports torch
-        if m.dataset in hashes and hashes[m.dataset] != m.dataset_hash:
-            out.append(f"⚠ model {m.id} ({m.algo}) is older than its data: '{m.dataset}' changed since it was trained")
+    records = model_reads.list_models(session)  # the reads: the models service imports torch
+    freshness = model_reads.freshness(session, records)
+    for m in records:
+        fresh = freshness[m.id]
+        if fresh.stale:
+            out.append(f"⚠ model {m.id} ({m.algo}) is older than its data: '{m.dataset}' changed since it was trained"
+                       f" ({fresh.change})")
     return out
 
 
