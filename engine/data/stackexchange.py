@@ -9,6 +9,8 @@ Mapping onto the canonical model (see :mod:`engine.data.schema`):
   accepted_answer_id (questions), is_accepted (answers), score, view_count, answer_count,
   comment_count, favorite_count, closed_at, last_activity_at, and for questions
   first_answer_at and first_answer_seconds (answer latency).
+* ``post_texts`` ← Posts.xml: item_id, body (the post's HTML as the dump has it), one row per
+  post with a body; apart from ``items`` so that reading items stays cheap.
 * ``events`` ← the actions that carry a user: ``ask`` (the question), ``answer``, ``comment``,
   ``favorite`` (vote type 5), ``bounty`` (8, value = reputation offered), ``bounty_award`` (9),
   and ``edit`` (post history types 4–6). The item of every event is the question's thread,
@@ -70,7 +72,7 @@ FILES = {
         ints=("Id", "PostTypeId", "ParentId", "AcceptedAnswerId", "OwnerUserId", "Score", "ViewCount",
               "AnswerCount", "CommentCount", "FavoriteCount"),
         dates=("CreationDate", "ClosedDate", "LastActivityDate"),
-        texts=("Title", "Tags"),
+        texts=("Title", "Tags", "Body"),
         required=("Id", "PostTypeId", "CreationDate"),
     ),
     "Votes.xml": _File(
@@ -161,6 +163,8 @@ def import_dump(folder: Path, dest: Path, progress: Progress = no_progress) -> S
     users = _users(raw["Users.xml"])
     items = _items(raw["Posts.xml"])
     extra = _extra_tables(raw)
+    extra["post_texts"] = raw["Posts.xml"].filter(pl.col("Body").is_not_null()).select(
+        pl.col("Id").alias("item_id"), pl.col("Body").alias("body")).sort("item_id")
     events = _events(items, raw)
     tables = {"users": users, "items": items, "events": events, **extra}
     dest = Path(dest)

@@ -25,6 +25,8 @@ GROUPS: dict[str, Group] = {
     "value": Group("kpconsole.cli.value", "Customer value: repeat-buying, spend and retention models, P(alive), CLV."),
     "community": Group("kpconsole.cli.community",
                        "Community health: Q&A figures, Area 51 ratings, inequality, monetisation."),
+    "route": Group("kpconsole.cli.route", "Question routing: who will answer a question, and its evaluation "
+                                          "against popularity, tag and text baselines."),
     "model": Group("kpconsole.cli.model", "Recommender models: train, list, show, evaluate, compare, update."),
     "jobs": Group("kpconsole.cli.jobs", "Jobs: long work running detached — list, show, logs, cancel, resume, start."),
     "access": Group("kpconsole.cli.access",

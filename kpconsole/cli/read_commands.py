@@ -24,5 +24,5 @@ READ_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("value", "--help"), ("value", "list"), ("value", "show", "1"),
     ("sim", "--help"), ("sim", "list"), ("sim", "list", "--calibrations"), ("sim", "show", "1"),
     ("sim", "compare", "2", "1"),
-    ("community", "--help"), ("access", "--help"), ("access", "list"), ("audit",),
+    ("community", "--help"), ("route", "--help"), ("access", "--help"), ("access", "list"), ("audit",),
 )

@@ -32,7 +32,7 @@ from store.workspace import Workspace
 CommandLine = Callable[[list[str]], object]
 """Runs a ``kpconsole`` command line in this process, ending in ``SystemExit`` with its status."""
 
-ALLOWED = ("data", "model", "recommend", "segment", "value", "community", "sim", "jobs", "audit", "access")
+ALLOWED = ("data", "model", "recommend", "segment", "value", "community", "route", "sim", "jobs", "audit", "access")
 HINT = (
     "kpconsole: no command and no terminal: use `ssh -t …` for the console, "
     "or give a command, e.g. `ssh … data list`"

@@ -1,0 +1,146 @@
+"""``kpconsole route``: who will answer a question, and how well the router does it.
+
+* ``kpconsole route QUESTION_ID --data NAME [-k 10] [--json]`` — a question in the data;
+* ``kpconsole route --data NAME --title … --tags a,b [--body-file F]`` — a question not yet asked;
+* ``kpconsole route evaluate --data NAME --cut 0.67|YYYY-MM-DD [--json]`` — the temporal protocol
+  with the MostPop, RecentPop, TagPop and BM25 baselines.
+
+``route QUESTION_ID`` is the group's default command (``route question QUESTION_ID`` spelled out).
+Nothing heavy is imported here: the service loads Polars, NumPy and SciPy when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from kpconsole.cli import common, completion
+from kpconsole.cli.groups import GROUPS
+from kpconsole.errors import ConsoleError
+
+service = common.lazy_import("kpconsole.services.route")
+
+DEFAULT_COMMAND = "question"
+FLAGS = {"cut": "--cut", "data": "--data", "question": "QUESTION_ID", "k": "-k", "tags": "--tags",
+         "title": "--title", "body": "--body-file", "bootstrap": "--bootstrap"}
+METRIC_NAMES = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+
+
+class _DefaultToQuestion(TyperGroup):
+    """``route 123 …`` and ``route --title …`` run ``route question …``; ``route evaluate`` runs evaluate."""
+
+    def parse_args(self, ctx, args):  # noqa: ANN001 — Click's signature
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(help=GROUPS["route"].help, no_args_is_help=True, cls=_DefaultToQuestion)
+
+DataOpt = Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets,
+                                      help="Dataset: a Stack Exchange dump.")]
+
+
+def _worded(exc: Exception) -> ConsoleError:
+    """A service's field error worded with the flag that sets the field."""
+    field = getattr(exc, "field", None)
+    return ConsoleError(f"route: {FLAGS.get(field, field)}: {exc.reason}") if field else ConsoleError(str(exc))
+
+
+@app.command(DEFAULT_COMMAND)
+def question(
+    data: DataOpt,
+    question_id: Annotated[int | None, typer.Argument(help="The question's id in the dataset (leave out for a new "
+                                                           "question given by --title/--tags/--body-file).")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="How many users.")] = 10,
+    title: Annotated[str | None, typer.Option("--title", help="A new question's title.")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", help="A new question's tags, comma-separated: a,b.")] = None,
+    body_file: Annotated[Path | None, typer.Option("--body-file", help="A file with a new question's body "
+                                                                       "(HTML or plain text).")] = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """The users most likely to answer a question, with why, and who is still active."""
+    body = None
+    if body_file is not None:
+        try:
+            body = body_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConsoleError(f"route: --body-file: cannot read {body_file} ({exc.__class__.__name__})") from None
+    tag_list = tags.split(",") if tags else None
+    try:
+        result = service.suggest(common.session(workspace), data, question_id, title=title, tags=tag_list,
+                                 body=body, k=k)
+    except service.RouteInputError as exc:
+        raise _worded(exc) from None
+    common.emit(result, as_json, lambda: print_suggestions(result))
+
+
+def print_suggestions(result) -> None:  # noqa: ANN001 — a RouteResult
+    what = f"question {result.question_id}" if result.question_id is not None else "a new question"
+    common.stdout.print(f"who will answer {what} of '{result.dataset}'"
+                        + (f": {result.title}" if result.title else ""))
+    common.stdout.print(f"tags: {', '.join(result.tags) or '–'}; routed at {result.at:%Y-%m-%d %H:%M}; "
+                        f"text: {result.text}")
+    rows = []
+    for rank, s in enumerate(result.suggestions, 1):
+        shared = ", ".join(f"{t} {n}" for t, n in s.shared_tags.items()) or "–"
+        rate = "–" if s.acceptance_rate is None else f"{100 * s.acceptance_rate:.0f}%"
+        rows.append((rank, s.user_id, "✓ active" if s.active else "✗ inactive", shared, s.recent_answers, s.answers,
+                     rate, s.score))
+    common.stdout.print(common.table(None, ["#", "user", "status", "shared tags (answers)", "30 d", "answers",
+                                            "accepted", "score"], rows,
+                                     right=["#", "30 d", "answers", "accepted", "score"],
+                                     wrap=["shared tags (answers)"], drop=["score"]))
+    if result.question_id is not None:
+        common.stdout.print(f"answered by: {', '.join(map(str, result.answered_by)) or 'nobody yet'}")
+    common.stderr.print("status: ✓ an event in the last 90 days of the data; 30 d: answers in the 30 days before; "
+                        "the hybrid recommender's score is a slot, 0 until it exists")
+
+
+@app.command("evaluate")
+def evaluate(
+    data: DataOpt,
+    cut: Annotated[str, typer.Option("--cut", help="Train before, test after: a ratio of the timeline (0.67) or a "
+                                                   "date (YYYY-MM-DD).")],
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Resamples of the paired bootstrap.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the ranker's negatives and the bootstrap.")] = 0,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """Hit@1/5/10, MRR and NDCG@10 of the router against MostPop, RecentPop, TagPop and BM25."""
+    try:
+        report = service.evaluate(common.session(workspace), data, cut, bootstrap=bootstrap, seed=seed)
+    except service.RouteInputError as exc:
+        raise _worded(exc) from None
+    common.emit(report, as_json, lambda: print_evaluation(report))
+
+
+def metric_rows(router: dict, baselines: dict, differences: dict) -> list[tuple]:
+    """One row per method: its metrics; baseline rows add the router's Δ MRR with its interval."""
+    rows = [("router", *[router[m] for m in METRIC_NAMES], "")]
+    for name, values in baselines.items():
+        mean, low, high = differences[name]["mrr"]
+        rows.append((name, *[values[m] for m in METRIC_NAMES], f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"))
+    return rows
+
+
+def print_evaluation(report) -> None:  # noqa: ANN001 — a RouteEvaluationReport
+    ev = report.evaluation
+    common.stdout.print(f"routing on '{report.dataset}', cut {ev.cut:%Y-%m-%d %H:%M}: {ev.questions:,} answered "
+                        f"questions after it, {ev.candidates:,} users ranked (active before it); {ev.unreachable} "
+                        f"questions had no answerer active before the cut; text: {report.text}")
+    columns = ["method", *METRIC_NAMES, "router Δ MRR [95%]"]
+    common.stdout.print(common.table("answerers relevant", columns, metric_rows(ev.router, ev.baselines, ev.differences),
+                                     right=list(METRIC_NAMES)))
+    acc = ev.accepted
+    if acc.get("questions"):
+        common.stdout.print(common.table(f"accepted answerer only ({acc['questions']:,} questions)", columns,
+                                         metric_rows(acc["router"], acc["baselines"], acc["differences"]),
+                                         right=list(METRIC_NAMES)))
+    low = {b: d["hit@10"][1] for b, d in ev.differences.items()}
+    common.stdout.print("router − baseline Hit@10, 95% lower bound: "
+                        + ", ".join(f"{b} {v:+.3f}" for b, v in low.items()))

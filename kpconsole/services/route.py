@@ -1,0 +1,215 @@
+"""Question routing in the console: who should see a question so that it gets a good answer.
+
+:func:`suggest` ranks the users most likely to answer a question of a Q&A dataset (a Stack
+Exchange dump) — one already in the data, by id, or a new one from its title, tags and body —
+with why (shared tags, recent answers, acceptance rate) and whether each is still active.
+:func:`evaluate` runs the temporal protocol of :mod:`engine.community.route_eval` at a cut.
+
+The router is fitted on the fly, not registered as a model: its weights are a dozen numbers
+that take well under a second to fit on quantumcomputing, while the user profiles it scores
+must be built from the dataset on every call anyway. The fitted weights are kept next to the
+dataset's tables (``router.json``, a derived figure like ``top_items.json``: a dataset's folder
+never changes, so it is never stale) and refitted only when the fitting parameters change.
+Both are reads: every role may run them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kpconsole.errors import ConsoleError
+from kpconsole.services import datasets
+from kpconsole.session import Session
+from store import catalog
+from store.catalog import DatasetRecord
+
+if TYPE_CHECKING:
+    from engine.community.route import RouterModel, Suggestion
+    from engine.community.route_eval import RoutingEvaluation
+    from engine.community.route_features import QAPosts
+
+#: How the kept router is fitted (the engine's defaults, spelled out so a change refits it).
+FIT = {"windows": 6, "negatives": 200, "loss": "listwise", "l2": 0.1, "seed": 0}
+KEPT = "router"
+HYBRID_NOTE = "no hybrid model yet (issue 13 point 2): its feature slot is 0"
+
+
+class RouteInputError(ConsoleError):
+    """A bad routing request, naming the field (``cut``, ``question``, ``data``, ``k``, ``tags``)
+    and the reason; the CLI words the field as its flag, the console as its form field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(f"{field}: {reason}")
+
+
+def _qa_record(session: Session, data: str) -> DatasetRecord:
+    record = datasets.get(session, data)
+    if "items" not in record.tables or "parent_id" not in record.schema.get("items", {}):
+        raise RouteInputError("data", f"dataset '{record.name}' is not a Q&A dump (it has no questions and answers "
+                                      "to route: ingest a Stack Exchange dump)")
+    return record
+
+
+def load_posts(record: DatasetRecord) -> QAPosts:
+    """The dataset's questions, answers and activity (with post bodies where it kept them)."""
+    from engine.community.route_features import qa_posts
+    from engine.errors import EngineError
+
+    texts = datasets.load(record, "post_texts") if "post_texts" in record.tables else None
+    try:
+        return qa_posts(datasets.load(record, "items"), datasets.load(record, "events"), texts)
+    except EngineError as exc:
+        raise RouteInputError("data", f"dataset '{record.name}': {exc}") from None
+
+
+def fitted_router(record: DatasetRecord, posts: QAPosts) -> RouterModel:
+    """The router fitted on the whole dataset: the kept one when its parameters match, else fit and keep it."""
+    from engine.community.route import RouterModel, fit_router
+    from engine.errors import EngineError
+
+    kept = catalog.read_derived(record, KEPT)
+    if kept and kept.get("fit") == FIT:
+        try:
+            return RouterModel.from_dict(kept["model"])
+        except (EngineError, KeyError, TypeError, ValueError):
+            pass
+    try:
+        model = fit_router(posts, **FIT)
+    except EngineError as exc:
+        raise RouteInputError("data", f"dataset '{record.name}': {exc}") from None
+    catalog.keep_derived(record, KEPT, {"fit": FIT, "model": model.as_dict()})
+    return model
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    """Suggested answerers of one question, best first."""
+
+    dataset: str
+    question_id: int | None  # None for a new question
+    title: str | None
+    tags: list[str]
+    at: dt.datetime  # the moment routed at: the question's posting, or just after the data's last post
+    suggestions: list[Suggestion]
+    answered_by: list[int] = field(default_factory=list)  # who really answered, for a question in the data
+    weights: dict[str, float] = field(default_factory=dict)
+    text: str = "titles, tags and bodies"
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "question_id": self.question_id, "title": self.title, "tags": self.tags,
+                "at": self.at.isoformat(), "text": self.text, "hybrid": HYBRID_NOTE,
+                "suggestions": [s.as_dict() for s in self.suggestions], "answered_by": self.answered_by,
+                "weights": self.weights}
+
+
+def suggest(session: Session, data: str, question_id: int | None = None, *, title: str | None = None,
+            tags: list[str] | None = None, body: str | None = None, k: int = 10) -> RouteResult:
+    """The ``k`` users most likely to answer question ``question_id`` of dataset ``data``, or of
+    a new question with ``title``, ``tags`` and ``body`` (HTML or plain text)."""
+    if k < 1:
+        raise RouteInputError("k", f"{k} is not a positive number of users")
+    if question_id is None and not (title or tags or body):
+        raise RouteInputError("question", "give a question id, or a new question's title, tags or body")
+    if question_id is not None and (title or tags or body):
+        raise RouteInputError("question", "give a question id or a new question's title, tags and body, not both")
+    import polars as pl
+
+    from engine.community.route import route
+    from engine.community.route_features import profiles_at
+    from engine.community.route_text import strip_html, tokenize
+
+    record = _qa_record(session, data)
+    posts = load_posts(record)
+    model = fitted_router(record, posts)
+    end = posts.span[1] + dt.timedelta(microseconds=1)
+    if question_id is not None:
+        found = posts.questions.filter(pl.col("question_id") == question_id)
+        if found.height == 0:
+            raise RouteInputError("question", f"no question {question_id} in dataset '{record.name}'")
+        row = found.row(0, named=True)
+        at, q_tags, tokens, asker = row["created_at"], list(row["tags"]), list(row["tokens"]), row["user_id"]
+        q_title = _title(record, question_id)
+        answered_by = sorted(set(posts.answers.filter(pl.col("question_id") == question_id)["user_id"]
+                                 .drop_nulls().to_list()))
+    else:
+        q_tags = [t.strip() for t in (tags or []) if t.strip()]
+        tokens = tokenize(title) + q_tags + tokenize(strip_html(body))
+        at, asker, q_title, answered_by = end, None, title, []
+    profiles = profiles_at(posts, at)
+    if len(profiles.users) == 0:
+        raise RouteInputError("question", f"nobody was active in '{record.name}' before {at:%Y-%m-%d}: nobody to suggest")
+    now = profiles_at(posts, end) if at < end else profiles
+    last_seen = now.days_since_active[now.index_of(profiles.users)]
+    suggestions = route(model, profiles, q_tags, tokens, asker=asker, k=k, days_since_active=last_seen)
+    return RouteResult(record.name, question_id, q_title, q_tags, at, suggestions, answered_by,
+                       dict(zip(model.features, np.round(model.weights, 4).tolist(), strict=True)),
+                       "titles, tags and bodies" if posts.has_bodies else "titles and tags (the dump has no bodies)")
+
+
+def _title(record: DatasetRecord, question_id: int) -> str | None:
+    import polars as pl
+
+    if "title" not in record.schema.get("items", {}):
+        return None
+    titles = datasets.load(record, "items").filter(pl.col("item_id") == question_id).select("title").collect()
+    return titles["title"][0] if titles.height else None
+
+
+def parse_cut(text: str, posts: QAPosts) -> dt.datetime:
+    """A cut given as a ratio of the timeline (``0.67``) or a date (``2018-07-01``, ``2018-07-01T12:00``)."""
+    from engine.community.route_eval import cut_at
+
+    first, last = posts.span
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = None
+    if ratio is not None:
+        if not 0.0 < ratio < 1.0:
+            raise RouteInputError("cut", f"{text} is not a ratio strictly between 0 and 1")
+        return cut_at(posts, ratio)
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise RouteInputError("cut", f"{text!r} is neither a ratio in (0, 1) nor a date (YYYY-MM-DD)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if not first < moment <= last:
+        raise RouteInputError("cut", f"{moment:%Y-%m-%d} is outside the dataset's posts "
+                                     f"({first:%Y-%m-%d} .. {last:%Y-%m-%d})")
+    return moment
+
+
+@dataclass(frozen=True)
+class RouteEvaluationReport:
+    dataset: str
+    evaluation: RoutingEvaluation
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "text": self.text, "hybrid": HYBRID_NOTE, **self.evaluation.as_dict()}
+
+
+def evaluate(session: Session, data: str, cut: str, *, bootstrap: int = 2000, seed: int = 0) -> RouteEvaluationReport:
+    """Train on everything before ``cut`` and test on the answered questions after it (see
+    :mod:`engine.community.route_eval`), with the MostPop, RecentPop, TagPop and BM25 baselines."""
+    from engine.community.route_eval import evaluate_routing
+    from engine.errors import EngineError
+
+    if bootstrap < 1:
+        raise RouteInputError("bootstrap", f"{bootstrap} is not a positive number of resamples")
+    record = _qa_record(session, data)
+    posts = load_posts(record)
+    moment = parse_cut(cut, posts)
+    params = {k: v for k, v in FIT.items() if k != "seed"}
+    try:
+        result = evaluate_routing(posts, moment, seed=seed, bootstrap=bootstrap, **params)
+    except EngineError as exc:
+        raise RouteInputError("cut", f"{cut}: {exc}") from None
+    return RouteEvaluationReport(record.name, result,
+                                 "titles, tags and bodies" if posts.has_bodies else "titles and tags (no bodies)")
