@@ -37,6 +37,7 @@ demo: $(STAMP)
 	@if [ -t 0 ] && [ -t 1 ] && [ "$$TERM" != "dumb" ]; then $(BIN)/kpconsole --workspace $(DEMO_WORKSPACE); fi
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -18,9 +18,6 @@ _FROM_ENGINE = {
     "SEGMENTATIONS": ("engine.segment.run", "METHODS"),           # segmentation methods
 }
 
-__all__ = [*_FROM_ENGINE, "is_dataset_name"]
-
-
 def __getattr__(name: str) -> tuple[str, ...]:
     if name not in _FROM_ENGINE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,6 @@ module imports itself back through others (lazy imports inside functions include
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 

@@ -11,8 +11,6 @@ import asyncio
 import functools
 import json
 import random
-import selectors
-import socket
 import subprocess
 import sys
 import time

@@ -3,9 +3,7 @@ Audit screens watching them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import polars as pl
 import pytest
 from conftest import tree_state
 from test_tui_support import as_role, console, notices, platform_workspace, run_async, screen_text, settle
