@@ -1,7 +1,8 @@
 """The backtest form (Simulate → b): calibrate a dataset before a cut, simulate after it and score
 the simulation against what happened — a ``sim_backtest`` job, as ``kpconsole sim backtest …
 --detach`` starts it, after the same checks. The run it stores shows its MAPE on the Simulate
-screen.
+screen, next to the forecast baselines' on the same days and the share of weeks inside the
+simulator's 95 % predictive band.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What the Simulate screen's panel below the runs shows, as Rich renderables: a comparison of two
-runs, a run's totals with their intervals (``kpconsole sim show RUN``), and the calibrations
-(``kpconsole sim list --calibrations``). A calibration's fitted parameters are
+runs, a run's totals with their intervals (``kpconsole sim show RUN``), a backtest's scores next
+to the forecast baselines (``kpconsole sim backtest``), and the calibrations (``kpconsole sim list
+--calibrations``). A calibration's fitted parameters are
 :func:`~kpconsole.tui.screens.calibrate_form.calibration_view`, and a backtest's verdict
-:func:`kpconsole.services.sim_reads.backtest_line`.
+:func:`kpconsole.reads.simulations.backtest_line`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 
+from kpconsole.reads import backtests
 from kpconsole.reads import simulations as sim_reads
 from kpconsole.reads.simulations import Comparison
 from kpconsole.tui.formatting import minute, short
@@ -38,12 +40,29 @@ def interval(total: dict) -> str:
     return f"[{short(total['low'])}, {short(total['high'])}]"
 
 
+def baselines_table(backtest: dict) -> Table:
+    """A backtest's daily-actives scores: the simulator, each baseline on the same days, and the
+    simulator's ratio to the best one (``sim backtest``'s table)."""
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                  title="daily actives after the cut: MAPE % and MASE, the same days")
+    for name in backtests.COLUMNS:
+        table.add_column(name, justify="left" if name == "forecast" else "right", no_wrap=True)
+    rows = backtests.score_rows(backtest)
+    fmt = lambda v, d: "–" if v is None else f"{v:.{d}f}"
+    for name, md, mw, sd, sw in rows[:-1]:
+        table.add_row(name, fmt(md, 1), fmt(mw, 1), fmt(sd, 2), fmt(sw, 2))
+    table.add_row(rows[-1][0], *(fmt(v, 2) for v in rows[-1][1:]))
+    return table
+
+
 def totals_view(run: RunRecord, every_kpi: bool = False) -> Group:
-    """What ``sim show RUN`` prints: the run, a backtest's verdict, each KPI's total over the run
+    """What ``sim show RUN`` prints: the run, a backtest's verdict and baselines, each KPI's total over the run
     (summed, averaged or the last day's, as it aggregates) with its 95 % interval over the
     replicates — the headline KPIs, or every one (``--all``) — the incentives and the notes."""
     s = run.summary
     verdict = [sim_reads.backtest_line(s["backtest"])] if s.get("backtest") else []
+    if verdict and backtests.has_baselines(s["backtest"]):
+        verdict += [baselines_table(s["backtest"]), backtests.verdict_line(s["backtest"])]
     shown = "every KPI (t: the headline ones)" if every_kpi else "headline KPIs (t: every one)"
     title = f"run totals, 95% interval over replicates: {shown}; what each is: docs/simulation.md"
     table = Table(box=None, pad_edge=False, header_style="bold")
