@@ -6,8 +6,9 @@ posted before it are cut into ``windows`` consecutive windows of equal question 
 the questions of window w the features come from the profiles at the window's start (so a
 question never sees its own answers), the positives are its answerers (answers posted before
 ``before``) and the negatives up to ``negatives`` other profiled users, drawn with a seeded
-generator. The first window only builds history. The ranker minimises the RankNet loss
-(Burges et al. 2005) over (answerer p, non-answerer n) pairs of the same question::
+generator. The first window only builds history. The ranker (``loss="pairwise"``, the default)
+minimises the RankNet loss (Burges et al. 2005) over (answerer p, non-answerer n) pairs of the
+same question (``"listwise"``: a softmax over the question's users instead)::
 
     L(w) = mean_{(p, n)} ln(1 + exp(−w · (x̃_p − x̃_n))) + λ/2 · ‖w‖²,   x̃ = (x − μ) / σ
 
@@ -171,8 +172,8 @@ LOSSES = {"pairwise": pairwise_loss, "listwise": listwise_loss}
 # OpenBLAS's threads cost more than the work on a busy machine (a fit took 9.5 s against 0.3 s).
 
 
-def fit_ranker(rows: np.ndarray, groups: np.ndarray, positive: np.ndarray, *, loss: str = "listwise",
-               l2: float = 0.1, use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_ranker(rows: np.ndarray, groups: np.ndarray, positive: np.ndarray, *, loss: str = "pairwise",
+               l2: float = 1.0, use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weights, mean, scale) minimising ``loss`` (:data:`LOSSES`) + λ/2 ‖w‖² by L-BFGS; the
     columns where ``use`` is False (and constant ones) get weight 0."""
     z, mean, scale, constant = _standardise(rows)
@@ -185,7 +186,7 @@ def fit_ranker(rows: np.ndarray, groups: np.ndarray, positive: np.ndarray, *, lo
 
 
 def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: int = 6, negatives: int = 200,
-               loss: str = "listwise", l2: float = 0.1, features: tuple[str, ...] = FEATURES, seed: int = 0,
+               loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = FEATURES, seed: int = 0,
                progress: Progress = no_progress) -> RouterModel:
     """Fit the router on everything before ``before`` (default: after the last post), on the
     ``features`` named (the others get weight 0)."""

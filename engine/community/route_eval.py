@@ -145,7 +145,7 @@ def cut_at(posts: QAPosts, ratio: float) -> dt.datetime:
 
 
 def evaluate_routing(posts: QAPosts, cut: dt.datetime, *, windows: int = 6, negatives: int = 200,
-                     loss: str = "listwise", l2: float = 0.1, features: tuple[str, ...] = FEATURES, seed: int = 0,
+                     loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = FEATURES, seed: int = 0,
                      bootstrap: int = 2000, progress: Progress = no_progress) -> RoutingEvaluation:
     """The protocol of the module docstring."""
     first, last = posts.span

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from engine.community.route_features import QAPosts
 
 #: How the kept router is fitted (the engine's defaults, spelled out so a change refits it).
-FIT = {"windows": 6, "negatives": 200, "loss": "listwise", "l2": 0.1, "seed": 0}
+FIT = {"windows": 6, "negatives": 200, "loss": "pairwise", "l2": 1.0, "seed": 0}
 KEPT = "router"
 HYBRID_NOTE = "no hybrid model yet (issue 13 point 2): its feature slot is 0"
 

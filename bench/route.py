@@ -1,0 +1,133 @@
+"""Question routing on real Stack Exchange dumps: the router next to its baselines, one run.
+
+Dumps: sample_data's quantumcomputing (texts removed: titles and tags only), the same site from
+../shared/data with its bodies (``quantumcomputing+bodies``, reported, not judged), and the
+three meta sites of ../shared/data/stackexchange. Each is imported, cut at 0.67 of its posts'
+timeline (engine.community.route_eval: train before, test on the answered questions after,
+rank every user active before the cut), and printed: Hit@1/5/10, MRR, NDCG@10 of the router
+and of MostPop, RecentPop, TagPop and BM25, with the router's paired bootstrap 95 % interval
+of the Hit@10 and MRR differences (2,000 resamples, seed 0), and the ceiling (the share of
+test questions with at least one answerer active before the cut: no ranking can hit more).
+
+Then the targets of issue 13 on every dump whose test holds ≥ 30 answered questions:
+router Hit@10 ≥ max(1.3 × MostPop, MostPop + 0.10) and MRR ≥ 1.3 × MostPop, and on
+quantumcomputing the interval's lower bound above 0 against every baseline. Every approach
+tried (:data:`APPROACHES`) is printed with its figures; the first is the one kpconsole ships.
+
+    python bench/route.py [--ratio 0.67] [--bootstrap 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine.community.route_eval import METRICS, RoutingEvaluation, cut_at, evaluate_routing  # noqa: E402
+from engine.community.route_features import FEATURES, qa_posts  # noqa: E402
+from engine.data.stackexchange import import_dump  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data" / "stackexchange"
+DUMPS = {
+    "quantumcomputing": REPO / "sample_data" / "stackexchange" / "quantumcomputing",
+    "quantumcomputing+bodies": SHARED / "quantumcomputing.stackexchange.com",
+    "bicycles.meta": SHARED / "bicycles.meta.stackexchange.com",
+    "alcohol.meta": SHARED / "alcohol.meta.stackexchange.com",
+    "conlang.meta": SHARED / "conlang.meta.stackexchange.com",
+}
+JUDGED_MIN_QUESTIONS = 30
+BASE_FEATURES = tuple(f for f in FEATURES if f not in ("tag_recent", "events_30", "answer_score"))
+APPROACHES = {
+    "A pairwise RankNet, 17 features, 6 windows, l2 1.0 (shipped)": {},
+    "B listwise softmax, 17 features, 6 windows, l2 0.1": {"loss": "listwise", "l2": 0.1},
+    "C pairwise, 14 features (no decayed tags, events, scores)": {"features": BASE_FEATURES},
+    "D pairwise, 12 windows": {"windows": 12},
+    "E listwise, l2 0.1, every non-answerer a negative (up to 1,000)": {"loss": "listwise", "l2": 0.1,
+                                                                         "negatives": 1000},
+}
+
+
+def load(folder: Path, scratch: Path):
+    dest = scratch / folder.name
+    dest.mkdir()
+    import_dump(folder, dest)
+    texts = pl.scan_parquet(dest / "post_texts.parquet") if (dest / "post_texts.parquet").exists() else None
+    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"), texts)
+
+
+def line(name: str, values: dict) -> str:
+    return f"    {name:10s} " + "  ".join(f"{values[m]:5.3f}" for m in METRICS)
+
+
+def deltas(name: str, diff: dict) -> str:
+    h, m = diff["hit@10"], diff["mrr"]
+    return (f"      router − {name:9s}  Hit@10 {h[0]:+.3f} [{h[1]:+.3f}, {h[2]:+.3f}]"
+            f"   MRR {m[0]:+.3f} [{m[1]:+.3f}, {m[2]:+.3f}]")
+
+
+def targets(name: str, ev: RoutingEvaluation) -> list[tuple[str, bool]]:
+    mp = ev.baselines["mostpop"]
+    need_hit = max(1.3 * mp["hit@10"], mp["hit@10"] + 0.10)
+    ceiling = 1 - ev.unreachable / ev.questions
+    out = [(f"Hit@10 {ev.router['hit@10']:.3f} ≥ {need_hit:.3f} (ceiling {ceiling:.3f})",
+            ev.router["hit@10"] >= need_hit),
+           (f"MRR {ev.router['mrr']:.3f} ≥ {1.3 * mp['mrr']:.3f}", ev.router["mrr"] >= 1.3 * mp["mrr"])]
+    if name == "quantumcomputing":
+        for b, d in ev.differences.items():
+            for metric in ("hit@10", "mrr"):
+                out.append((f"{metric} lower bound vs {b} {d[metric][1]:+.3f} > 0", d[metric][1] > 0))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratio", type=float, default=0.67)
+    parser.add_argument("--bootstrap", type=int, default=2000)
+    args = parser.parse_args()
+    verdicts: dict[str, dict[str, list]] = {a: {} for a in APPROACHES}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, folder in DUMPS.items():
+            if not folder.is_dir():
+                print(f"{name}: {folder} not found, skipped")
+                continue
+            posts = load(folder, Path(scratch))
+            cut = cut_at(posts, args.ratio)
+            for i, (approach, params) in enumerate(APPROACHES.items()):
+                start = time.perf_counter()
+                ev = evaluate_routing(posts, cut, bootstrap=args.bootstrap, seed=0, **params)
+                seconds = time.perf_counter() - start
+                if i == 0:
+                    ceiling = 1 - ev.unreachable / ev.questions
+                    print(f"\n{name}: cut {cut:%Y-%m-%d %H:%M} ({args.ratio} of the posts' timeline), "
+                          f"{ev.questions} answered test questions, {ev.candidates} users ranked, "
+                          f"ceiling Hit@k {ceiling:.3f}, text: "
+                          f"{'titles, tags, bodies' if posts.has_bodies else 'titles and tags'}")
+                    print(f"    {'':10s} " + "  ".join(f"{m:>5s}" for m in METRICS))
+                    for b, values in ev.baselines.items():
+                        print(line(b, values))
+                print(f"  {approach}  (evaluated in {seconds:.2f} s, fit {ev.model.trained['questions']} "
+                      f"training questions)")
+                print(line("router", ev.router))
+                for b, d in ev.differences.items():
+                    print(deltas(b, d))
+                judged = ev.questions >= JUDGED_MIN_QUESTIONS and name != "quantumcomputing+bodies"
+                if judged:
+                    verdicts[approach][name] = targets(name, ev)
+    print("\ntargets (dumps with ≥ 30 answered test questions; the others are reported, not judged):")
+    for approach, per_dump in verdicts.items():
+        print(f"  {approach}")
+        for name, checks in per_dump.items():
+            met = sum(ok for _, ok in checks)
+            print(f"    {name}: {met}/{len(checks)} met — " + "; ".join(f"{'✓' if ok else '✗'} {text}"
+                                                                          for text, ok in checks))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Question routing: BM25 and the metrics by hand, the protocol on the real dumps, the CLI's refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from conftest import SAMPLE_DATA, STACKEXCHANGE
+from engine.community.route import fit_router, route
+from engine.community.route_eval import (
+    cut_at, evaluate_routing, metrics_of_ranks, paired_bootstrap, relevant_ranks,
+)
+from engine.community.route_features import FEATURES, profiles_at, qa_posts, question_features
+from engine.community.route_text import BM25Index, strip_html, tokenize, tokens_expr
+from engine.data.stackexchange import import_dump
+
+QC_FULL = STACKEXCHANGE / "quantumcomputing.stackexchange.com"
+QC_SAMPLE = SAMPLE_DATA / "stackexchange" / "quantumcomputing"
+BICYCLES = STACKEXCHANGE / "bicycles.meta.stackexchange.com"
+
+
+def posts_of(folder, dest):
+    dest.mkdir()
+    import_dump(folder, dest)
+    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"),
+                    pl.scan_parquet(dest / "post_texts.parquet"))
+
+
+@pytest.fixture(scope="module")
+def qc(tmp_path_factory):
+    return posts_of(QC_FULL, tmp_path_factory.mktemp("route") / "qc")
+
+
+# --- text -------------------------------------------------------------------------------------
+
+def test_bm25_matches_the_formula_worked_by_hand():
+    docs = [["qubit", "gate", "qubit"], ["gate"], ["noise", "channel", "noise", "noise"]]
+    index = BM25Index.fit(docs, k1=1.2, b=0.75)
+    n, avgdl = 3, (3 + 1 + 4) / 3
+
+    def weight(tf, df, length):
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avgdl))
+
+    got = index.scores([["qubit", "gate", "qubit"], ["noise", "unseen"]])
+    # a repeated query term counts once; a term the index never saw adds nothing
+    assert got[0] == pytest.approx([weight(2, 1, 3) + weight(1, 2, 3), weight(1, 2, 1), 0.0])
+    assert got[1] == pytest.approx([0.0, 0.0, weight(3, 1, 4)])
+    # idf ln(1 + 2.5/1.5) = 0.98083; 2 · 2.2 / (2 + 1.2 · (0.25 + 0.75 · 3 / (8/3))) = 1.32830
+    assert weight(2, 1, 3) == pytest.approx(1.3028, abs=1e-4)
+
+
+def test_html_is_stripped_and_the_polars_tokens_equal_the_python_ones_on_the_real_bodies(tmp_path):
+    assert tokenize(strip_html("<p>A <code>CNOT</code> &amp; Hadamard&nbsp;gate</p>")) == ["cnot", "hadamard", "gate"]
+    dest = tmp_path / "qc"
+    dest.mkdir()
+    import_dump(QC_FULL, dest)
+    bodies = pl.read_parquet(dest / "post_texts.parquet")
+    assert bodies.height == 1986 and bodies["body"].str.contains("<p>").sum() > 1500
+    fast = bodies.select(tokens_expr(pl.col("body")))["body"].to_list()
+    assert fast == [tokenize(strip_html(b)) for b in bodies["body"].to_list()]
+    assert not any("<" in t or "amp" == t for tokens in fast for t in tokens)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+def test_metrics_worked_by_hand():
+    # question 1: relevant users at ranks 2 and 7 (of 2 relevant); question 2: one relevant, not ranked
+    m = metrics_of_ranks([np.array([7, 2]), np.array([], dtype=np.int64)], np.array([2, 1]))
+    assert m["hit@1"].tolist() == [0.0, 0.0]
+    assert m["hit@5"].tolist() == [1.0, 0.0] and m["hit@10"].tolist() == [1.0, 0.0]
+    assert m["mrr"].tolist() == [0.5, 0.0]
+    ideal = 1 / math.log2(2) + 1 / math.log2(3)
+    assert m["ndcg@10"][0] == pytest.approx((1 / math.log2(3) + 1 / math.log2(8)) / ideal)
+    assert m["ndcg@10"][0] == pytest.approx(0.5912, abs=1e-4)  # (0.63093 + 0.33333) / (1 + 0.63093)
+
+
+def test_equal_scores_rank_by_the_secondary_key_then_the_lower_user():
+    scores = np.array([[1.0, 2.0, 2.0, 2.0]])
+    assert relevant_ranks(scores, [np.array([3, 1, 0])])[0].tolist() == [3, 1, 4]
+    assert relevant_ranks(scores, [np.array([3, 1])], secondary=np.array([0, 0, 0, 5.0]))[0].tolist() == [1, 2]
+
+
+def test_paired_bootstrap_is_seeded_and_brackets_the_mean_difference():
+    rng = np.random.default_rng(3)
+    a, b = rng.random(200), rng.random(200) - 0.2
+    first, again = paired_bootstrap(a, b, seed=7), paired_bootstrap(a, b, seed=7)
+    assert first == again
+    mean, low, high = first
+    assert mean == pytest.approx((a - b).mean()) and low < mean < high and low > 0
+
+
+# --- features and the ranker on the real dump --------------------------------------------------
+
+def test_profiles_see_only_the_past(qc):
+    cut = cut_at(qc, 0.5)
+    profiles = profiles_at(qc, cut)
+    before = qc.answers.filter(pl.col("created_at") < cut)
+    assert profiles.answers.sum() == before.filter(pl.col("user_id").is_in(profiles.users.tolist())).height
+    top = before.group_by("user_id").len().sort("len", descending=True).row(0)
+    assert profiles.answers[profiles.index_of(np.array([top[0]]))[0]] == top[1]
+    assert profiles.answers_30.max() <= profiles.answers_90.max() <= profiles.answers.max()
+
+
+def test_a_question_is_routed_to_people_who_answered_its_tags(qc):
+    model = fit_router(qc, seed=0)
+    assert model.weights[FEATURES.index("hybrid")] == 0.0  # the slot stays empty until a hybrid model exists
+    profiles = profiles_at(qc, qc.span[1] + dt.timedelta(seconds=1))
+    got = route(model, profiles, ["qiskit", "grovers-algorithm"], tokenize("grover search with qiskit"), k=5)
+    assert len(got) == 5 and [s.score for s in got] == sorted((s.score for s in got), reverse=True)
+    assert all(s.shared_tags for s in got[:3])
+    assert all(s.answers > 0 for s in got)
+
+
+def test_fitting_the_router_is_seeded_and_quick(qc):
+    import time
+
+    start = time.perf_counter()
+    first = fit_router(qc, cut_at(qc, 0.67), seed=0)
+    assert time.perf_counter() - start < 20  # seconds, on a busy shared machine (about 1 s alone)
+    again = fit_router(qc, cut_at(qc, 0.67), seed=0)
+    assert np.array_equal(first.weights, again.weights)
+
+
+def test_the_router_beats_mostpop_on_quantumcomputing(qc):
+    ev = evaluate_routing(qc, cut_at(qc, 0.67), seed=0, bootstrap=1000)
+    assert ev.questions == 130 and ev.candidates == 448
+    mostpop = ev.baselines["mostpop"]
+    assert ev.router["hit@10"] > mostpop["hit@10"] + 0.05
+    assert ev.router["ndcg@10"] > mostpop["ndcg@10"] and ev.router["mrr"] > mostpop["mrr"]
+    assert ev.differences["mostpop"]["hit@10"][1] > 0  # the paired interval's lower bound
+    assert ev.router["hit@10"] > ev.baselines["bm25"]["hit@10"] and ev.accepted["questions"] > 50
+
+
+def test_features_are_finite_and_the_asker_is_marked(qc):
+    profiles = profiles_at(qc, cut_at(qc, 0.67))
+    asker = int(profiles.users[0])
+    x = question_features(profiles, [["qiskit"]], [["qiskit"]], np.array([asker]))
+    assert np.isfinite(x).all() and x.shape == (1, len(profiles.users), len(FEATURES))
+    assert x[0, 0, FEATURES.index("is_asker")] == 1.0 and x[0, 1:, FEATURES.index("is_asker")].sum() == 0
+
+
+# --- the console ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def route_ws(tmp_path_factory):
+    from conftest import run_cli
+
+    root = tmp_path_factory.mktemp("route_ws") / "ws"
+    for args in (["init"], ["data", "ingest", str(QC_SAMPLE), "-n", "qc"],
+                 ["data", "ingest", str(SAMPLE_DATA / "platform"), "-n", "platform"]):
+        done = run_cli(args, root)
+        assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_route_cli_lists_answerers_with_why_and_evaluates_in_json(route_ws, cli):
+    shown = cli("--workspace", str(route_ws), "route", "4125", "--data", "qc", "-k", "3", "--json")
+    assert shown.code == 0, shown.stderr
+    got = shown.json()
+    assert got["question_id"] == 4125 and len(got["suggestions"]) == 3 and got["text"].startswith("titles and tags")
+    assert {"shared_tags", "recent_answers", "acceptance_rate", "active"} <= set(got["suggestions"][0])
+    new = cli("--workspace", str(route_ws), "route", "--data", "qc", "--title", "Grover on qiskit", "--tags",
+              "qiskit,grovers-algorithm", "--json")
+    assert new.code == 0 and new.json()["question_id"] is None and len(new.json()["suggestions"]) == 10
+    ev = cli("--workspace", str(route_ws), "route", "evaluate", "--data", "qc", "--cut", "0.67", "--json",
+             "--bootstrap", "200")
+    assert ev.code == 0, ev.stderr
+    report = ev.json()
+    assert report["questions"] == 130 and set(report["baselines"]) == {"mostpop", "recentpop", "tagpop", "bm25"}
+    assert set(report["router"]) == {"hit@1", "hit@5", "hit@10", "mrr", "ndcg@10"}
+    assert report["router"]["hit@10"] > report["baselines"]["mostpop"]["hit@10"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["route", "999999", "--data", "qc"], "route: QUESTION_ID: no question 999999 in dataset 'qc'"),
+    (["route", "5", "--data", "nope"], "no dataset named 'nope'"),
+    (["route", "5", "--data", "platform"], "route: --data: dataset 'platform' is not a Q&A dump"),
+    (["route", "evaluate", "--data", "platform", "--cut", "0.5"], "route: --data: dataset 'platform' is not a Q&A"),
+    (["route", "evaluate", "--data", "qc", "--cut", "soon"], "route: --cut: 'soon' is neither a ratio in (0, 1) nor a date"),
+    (["route", "evaluate", "--data", "qc", "--cut", "1.5"], "route: --cut: 1.5 is not a ratio strictly between 0 and 1"),
+    (["route", "evaluate", "--data", "qc", "--cut", "2031-01-01"], "route: --cut: 2031-01-01 is outside the dataset's posts"),
+    (["route", "5", "--data", "qc", "-k", "0"], "route: -k: 0 is not a positive number of users"),
+])
+def test_bad_route_requests_are_one_line_naming_the_field(route_ws, cli, args, message):
+    done = cli("--workspace", str(route_ws), *args)
+    assert done.code != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_service_errors_name_the_field_without_cli_flags(route_ws):
+    from kpconsole.services import route as service
+    from kpconsole.session import open_session
+
+    with pytest.raises(service.RouteInputError) as caught:
+        service.evaluate(open_session(route_ws), "qc", "soon")
+    assert caught.value.field == "cut" and "--" not in str(caught.value) and "kpconsole " not in str(caught.value)
+
+
+@pytest.mark.slow
+def test_the_router_beats_mostpop_mrr_on_bicycles_meta(tmp_path):
+    posts = posts_of(BICYCLES, tmp_path / "bicycles")
+    ev = evaluate_routing(posts, cut_at(posts, 0.67), seed=0, bootstrap=500)
+    assert ev.questions == 50
+    assert ev.router["mrr"] >= 1.3 * ev.baselines["mostpop"]["mrr"]
