@@ -2,8 +2,10 @@
 
 Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit Feedback" (2009):
 s_ui = p_uᵀ q_i + b_i, loss −log σ(s_ui − s_uj) for an observed i and a sampled j, with L2
-on the embeddings touched, mini-batches on the device and Adam (see
-:mod:`engine.recommend.sampled`, which also runs it under DDP).
+on the embeddings touched, mini-batches on the device and Adagrad on the rows touched (see
+:mod:`engine.recommend.sampled`, which also runs it across processes). The gradients are
+written out: with g_k = ∂loss/∂s_uk, ∂/∂p_u = Σ_k g_k q_k + 2λp_u, ∂/∂q_k = g_k p_u + 2λq_k,
+∂/∂b_k = g_k.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import nn
 
 from engine.recommend.base import Params
-from engine.recommend.sampled import PairScorer, SampledModel
+from engine.recommend.sampled import PairScorer, RowGrads, SampledModel
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class MFNet(PairScorer):
         self.user = nn.Parameter(torch.empty(n_users, factors))
         self.item = nn.Parameter(torch.empty(n_items, factors))
         self.bias = nn.Parameter(torch.zeros(n_items, 1))
+        self.step_width = 8 * factors
 
     def init(self, rng: torch.Generator) -> MFNet:
         with torch.no_grad():
@@ -46,14 +49,29 @@ class MFNet(PairScorer):
         return self
 
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        u, v = self.lookup(self.user, users), self.lookup(self.item, items)
-        return (u[:, None, :] * v).sum(-1) + self.lookup(self.bias, items)[..., 0]
+        u, v = self.user[users], self.item[items]
+        return (u[:, None, :] * v).sum(-1) + self.bias[items][..., 0]
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return (self.lookup(self.user, users) ** 2).sum(-1) + (self.lookup(self.item, items) ** 2).sum((-1, -2))
+        return (self.user[users] ** 2).sum(-1) + (self.item[items] ** 2).sum((-1, -2))
 
     def all_scores(self, users: torch.Tensor) -> torch.Tensor:
         return self.user[users] @ self.item.t() + self.bias[:, 0]
+
+    def scores(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        flat = items.reshape(-1)
+        p, q = self.user.index_select(0, users), self.item.index_select(0, flat).view(*items.shape, -1)
+        s = torch.mul(q, p[:, None, :]).sum(-1).add_(self.bias.index_select(0, flat).view(items.shape))
+        norms = p.square().sum(-1) + q.square().sum((-1, -2))
+        return s, norms, {"users": users, "flat": flat, "p": p, "q": q}
+
+    def gradients(self, saved: dict, grad_scores: torch.Tensor, reg: float) -> tuple[RowGrads, dict[str, torch.Tensor]]:
+        p, q, g = saved["p"], saved["q"], grad_scores
+        grad_p = torch.mul(g[..., None], q).sum(1).add_(p, alpha=2 * reg)
+        grad_q = torch.mul(g[..., None], p[:, None, :]).add_(q, alpha=2 * reg)
+        flat = saved["flat"]
+        return {"user": (saved["users"], grad_p), "item": (flat, grad_q.reshape(len(flat), -1)),
+                "bias": (flat, g.reshape(-1, 1))}, {}
 
 
 class BPR(SampledModel):

@@ -26,7 +26,7 @@ from torch import nn
 
 from engine.errors import EngineError
 from engine.recommend.base import Params
-from engine.recommend.sampled import PairScorer, SampledModel
+from engine.recommend.sampled import PairScorer, RowGrads, SampledModel
 
 BLOCK_BUDGET = 1 << 24  # user × item × hidden activations held at once when scoring
 
@@ -60,6 +60,7 @@ class NeuMF(PairScorer):
         self.first_bias = nn.Parameter(torch.zeros(layers[0]))
         self.deeper = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(layers))
         self.out = nn.Linear(factors + layers[-1], 1)
+        self.step_width = 2 * (factors + layers[0] * half + sum(a * b for a, b in itertools.pairwise(layers)))
 
     def init(self, rng: torch.Generator) -> NeuMF:
         with torch.no_grad():
@@ -81,15 +82,61 @@ class NeuMF(PairScorer):
         return self.out(torch.cat([gmf, h], dim=-1)).squeeze(-1)
 
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        gmf = self.lookup(self.gmf_user, users)[:, None, :] * self.lookup(self.gmf_item, items)
-        first = ((self.lookup(self.mlp_user, users) @ self.first_user.t())[:, None, :]
-                 + self.lookup(self.mlp_item, items) @ self.first_item.t())
+        gmf = self.gmf_user[users][:, None, :] * self.gmf_item[items]
+        first = (self.mlp_user[users] @ self.first_user.t())[:, None, :] + self.mlp_item[items] @ self.first_item.t()
         return self._head(gmf, first + self.first_bias)
 
     def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        return ((self.lookup(self.gmf_user, users) ** 2).sum(-1) + (self.lookup(self.mlp_user, users) ** 2).sum(-1)
-                + (self.lookup(self.gmf_item, items) ** 2).sum((-1, -2))
-                + (self.lookup(self.mlp_item, items) ** 2).sum((-1, -2)))
+        return ((self.gmf_user[users] ** 2).sum(-1) + (self.mlp_user[users] ** 2).sum(-1)
+                + (self.gmf_item[items] ** 2).sum((-1, -2)) + (self.mlp_item[items] ** 2).sum((-1, -2)))
+
+    def scores(self, users: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        b, m = items.shape
+        flat = items.reshape(-1)
+        pu, mu = self.gmf_user.index_select(0, users), self.mlp_user.index_select(0, users)
+        qi, mi = self.gmf_item.index_select(0, flat), self.mlp_item.index_select(0, flat)
+        gmf = torch.mul(pu[:, None, :], qi.view(b, m, -1)).view(b * m, -1)
+        first = torch.addmm(self.first_bias, mu, self.first_user.t())
+        hidden = [torch.addmm(first.repeat_interleave(m, 0), mi, self.first_item.t()).relu_()]
+        for layer in self.deeper:
+            hidden.append(torch.addmm(layer.bias, hidden[-1], layer.weight.t()).relu_())
+        w = self.out.weight[0]
+        factors = pu.shape[1]
+        s = torch.addmv(torch.mv(gmf, w[:factors]).add_(self.out.bias), hidden[-1], w[factors:]).view(b, m)
+        norms = (pu.square().sum(-1) + mu.square().sum(-1)
+                 + qi.square().sum(-1).view(b, m).sum(1) + mi.square().sum(-1).view(b, m).sum(1))
+        return s, norms, {"users": users, "flat": flat, "pu": pu, "mu": mu, "qi": qi, "mi": mi, "gmf": gmf,
+                          "hidden": hidden}
+
+    def gradients(self, saved: dict, grad_scores: torch.Tensor, reg: float) -> tuple[RowGrads, dict[str, torch.Tensor]]:
+        """Backpropagation through the head written out (ReLU passes the gradient where its output > 0)."""
+        b, m = grad_scores.shape
+        g = grad_scores.reshape(-1)
+        pu, mu, qi, mi, gmf, hidden = (saved[k] for k in ("pu", "mu", "qi", "mi", "gmf", "hidden"))
+        factors = pu.shape[1]
+        w = self.out.weight[0]
+        dense = {"out.weight": torch.cat([g @ gmf, g @ hidden[-1]])[None, :], "out.bias": g.sum()[None]}
+        # GMF branch: s ⊃ wᵍ · (p_u ⊙ q_i)
+        wg = w[:factors]
+        grad_pu = (qi.view(b, m, -1) * grad_scores[..., None]).sum(1).mul_(wg)
+        grad_qi = torch.mul(g[:, None], pu.mul(wg).repeat_interleave(m, 0))
+        # MLP branch
+        delta = torch.outer(g, w[factors:]).mul_(hidden[-1] > 0)
+        for i in range(len(self.deeper) - 1, -1, -1):
+            layer = self.deeper[i]
+            dense[f"deeper.{i}.weight"] = delta.t() @ hidden[i]
+            dense[f"deeper.{i}.bias"] = delta.sum(0)
+            delta = (delta @ layer.weight).mul_(hidden[i] > 0)
+        delta_user = delta.view(b, m, -1).sum(1)
+        dense["first_item"] = delta.t() @ mi
+        dense["first_user"] = delta_user.t() @ mu
+        dense["first_bias"] = delta_user.sum(0)
+        flat = saved["flat"]
+        rows = {"gmf_user": (saved["users"], grad_pu.add_(pu, alpha=2 * reg)),
+                "mlp_user": (saved["users"], torch.addmm(mu, delta_user, self.first_user, beta=2 * reg)),
+                "gmf_item": (flat, grad_qi.add_(qi, alpha=2 * reg)),
+                "mlp_item": (flat, torch.addmm(mi, delta, self.first_item, beta=2 * reg))}
+        return rows, dense
 
     def all_scores(self, users: torch.Tensor) -> torch.Tensor:
         n_items = self.gmf_item.shape[0]
