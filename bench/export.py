@@ -47,8 +47,7 @@ def factors(users: int, items: int, dim: int, history: int, seed: int):
 
 
 def batch_size(items: int) -> int:
-    from kpconsole.services.exports import SCORE_BYTES
-    from kpconsole.services.recommend_batches import MAX_BATCH
+    from kpconsole.services.recommend_batches import MAX_BATCH, SCORE_BYTES
 
     return max(1, min(MAX_BATCH, SCORE_BYTES // (4 * items)))
 
@@ -60,7 +59,7 @@ def run_kpconsole(args, out: Path) -> dict:
     from engine.recommend.als import ALS, ALSParams
     from kpconsole.services import exports
     from kpconsole.services.models import LoadedModel
-    from kpconsole.services.recommend_batches import RecommendationBatches
+    from kpconsole.services.recommend_batches import RecommendationBatches, RecommendationExport
 
     torch.set_num_threads(args.threads)
     x, y, history = factors(args.users, args.items, args.factors, args.history, args.seed)
@@ -69,7 +68,7 @@ def run_kpconsole(args, out: Path) -> dict:
     bundle = SimpleNamespace(model=model, user_ids=pl.Series("user_id", range(args.users), dtype=pl.Int64),
                              item_ids=pl.Series("item_id", range(args.items), dtype=pl.Int64), train=history)
     loaded = LoadedModel(SimpleNamespace(id=0, dataset="bench"), bundle)
-    request = exports.RecommendationExport(model_id=0, k=args.k, device="cpu")
+    request = RecommendationExport(model_id=0, k=args.k, device="cpu")
     began = time.perf_counter()
     plan = RecommendationBatches(None, loaded, request, loaded.user_ids)
     summary = exports.write_export(exports.export_target(out), plan.schema(), lambda: plan.frames(lambda *a, **k: None))

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import SAMPLE_DATA, tree_state
 from kpconsole.services import datasets, exports, models, recommend, segments, simulate, value
+from kpconsole.services import recommend_batches
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.session import create_session
@@ -66,10 +67,10 @@ def test_recommend_all_writes_for_every_known_user_the_list_recommend_gives(shop
 
 
 def test_batching_does_not_change_a_list(shop, tmp_path):
-    request = exports.RecommendationExport(model_id=shop["model"], k=7, device="cpu")
-    whole = exports.export_recommendations(shop["session"], request, exports.export_target(tmp_path / "a.parquet"))
-    small = exports.RecommendationExport(model_id=shop["model"], k=7, device="cpu", batch_size=13)
-    exports.export_recommendations(shop["session"], small, exports.export_target(tmp_path / "b.parquet"))
+    request = recommend_batches.RecommendationExport(model_id=shop["model"], k=7, device="cpu")
+    whole = recommend_batches.export_recommendations(shop["session"], request, exports.export_target(tmp_path / "a.parquet"))
+    small = recommend_batches.RecommendationExport(model_id=shop["model"], k=7, device="cpu", batch_size=13)
+    recommend_batches.export_recommendations(shop["session"], small, exports.export_target(tmp_path / "b.parquet"))
     a, b = pl.read_parquet(tmp_path / "a.parquet"), pl.read_parquet(tmp_path / "b.parquet")
     assert whole.rows == a.height == b.height
     assert a.drop("score").equals(b.drop("score"))  # the lists; a score may differ in its last bit (BLAS)

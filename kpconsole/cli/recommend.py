@@ -63,7 +63,7 @@ def recommend(
 def _export(model: int, k: int, explain: bool, diversity: float, exclude_purchased: bool, hide: list[str] | None,
             device: str, users: Path | None, out: Path, fmt: str | None, batch_size: int | None, workspace,
             as_json: bool) -> None:
-    from kpconsole.services import exports
+    from kpconsole.services import recommend_batches as exports
 
     session = common.session(workspace)
     request = exports.RecommendationExport(model_id=model, k=k, users=users, explain=explain, diversity=diversity,

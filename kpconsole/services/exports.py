@@ -11,6 +11,8 @@ simulation series), so all of them behave alike:
   Polars IO source, never gathered whole;
 * a summary: path, format, rows, seconds (:class:`ExportSummary`).
 
+Recommendation lists for many users: :mod:`kpconsole.services.recommend_batches`.
+
 Bad requests are :class:`InvalidExport` errors naming the field (``out``, ``format``, ``users``,
 ``hide``); the command line words them as its options.
 
@@ -261,75 +263,3 @@ def export_simulation(session: Session, run_id: int, target: ExportTarget, metri
                      pl.col("value").cast(pl.Float64))
              .sort("day", "kpi", "replicate"))
     return write_export(target, dict(frame.schema), frames_of(frame), progress)
-
-
-# --- recommendation lists ----------------------------------------------------------------------
-
-SCORE_BYTES = 1 << 27
-"""About how much memory one batch's score matrix may take (128 MiB of float32 scores)."""
-
-
-@dataclass(frozen=True)
-class RecommendationExport:
-    """What ``recommend --all`` asks for, in plain values."""
-
-    model_id: int
-    k: int = 20
-    users: Path | None = None  # a file of user IDs; None: every user the model knows
-    explain: bool = False
-    diversity: float = 0.0
-    exclude_purchased: bool = False
-    hide: tuple[str, ...] = ()
-    device: str = "auto"
-    batch_size: int | None = None  # users per batch; None: as many as SCORE_BYTES allows
-
-
-def export_recommendations(session: Session, request: RecommendationExport, target: ExportTarget,
-                           progress: Progress = no_progress) -> ExportSummary:
-    """Top-``k`` lists for many users, as ``recommend`` makes them for one (the same filters,
-    cold start and diversity), as rows ``user_id, rank, item_id, score`` (+ ``reason`` with
-    ``explain``). Known users are scored in batches on the model's device (one batch's scores
-    in memory at a time); the rows stream into the file batch by batch."""
-    from kpconsole.services import models
-    from kpconsole.services.recommend_batches import RecommendationBatches
-
-    if request.k < 1:
-        raise InvalidExport("k", request.k, "must be at least 1")
-    if not 0 <= request.diversity <= 1:
-        raise InvalidExport("diversity", request.diversity, "λ must be between 0 and 1")
-    loaded = models.load_model(session, request.model_id, request.device)
-    ids = read_user_ids(request.users, loaded.user_ids.dtype) if request.users else loaded.user_ids
-    plan = RecommendationBatches(session, loaded, request, ids)
-    schema = plan.schema()
-    return write_export(target, schema, lambda: plan.frames(progress), progress)
-
-
-def read_user_ids(path: Path, dtype: pl.DataType) -> pl.Series:
-    """User IDs from ``path``: a ``.csv``/``.parquet``/``.jsonl`` file's ``user_id`` column (else
-    its first), or a text file of one ID per line; cast to the model's ID type."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InvalidExport("users", path, "no such file")
-    fmt = FORMATS.get(path.suffix.lower())
-    try:
-        if fmt == "parquet":
-            frame = pl.read_parquet(path)
-        elif fmt == "jsonl":
-            frame = pl.read_ndjson(path)
-        elif fmt == "csv":
-            frame = pl.read_csv(path, infer_schema=False)
-        else:
-            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-            frame = pl.DataFrame({"user_id": [line for line in lines if line and line != "user_id"]})
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise InvalidExport("users", path, f"cannot read it ({str(exc).splitlines()[0]})") from None
-    if frame.width == 0 or frame.height == 0:
-        raise InvalidExport("users", path, "holds no user IDs")
-    column = frame["user_id"] if "user_id" in frame.columns else frame[frame.columns[0]]
-    cast = column.cast(pl.String).cast(dtype, strict=False)
-    bad = cast.is_null() & column.is_not_null()
-    if bad.any():
-        row = int(bad.arg_true()[0])
-        raise InvalidExport("users", path, f"row {row + 1}: {column[row]!r} is not a user ID of the model's type "
-                                           f"({dtype})")
-    return cast.drop_nulls().alias("user_id")

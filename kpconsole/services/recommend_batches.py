@@ -1,4 +1,5 @@
-"""Many users' recommendation lists, batch by batch, for :func:`kpconsole.services.exports.export_recommendations`.
+"""Many users' recommendation lists, batch by batch, written by the export writer
+(:func:`export_recommendations`, ``recommend --all/--users --out``).
 
 Each list is the one ``recommend USER`` gives (:mod:`kpconsole.services.recommend`): users the
 model knows with a training history are scored together on the model's device
@@ -10,16 +11,18 @@ cold-start list of their segment (or overall), computed once per segment and fil
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import torch
 
-from engine.progress import Progress
+from engine.progress import Progress, no_progress
 from engine.recommend.explain import explain as explain_items
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.serving import serve, serve_batch
 from kpconsole.services import datasets
-from kpconsole.services.exports import SCORE_BYTES, InvalidExport, RecommendationExport
+from kpconsole.services.exports import FORMATS, ExportSummary, ExportTarget, InvalidExport, write_export
 from kpconsole.services.models import LoadedModel
 from kpconsole.services.recommend import VERBS, _sentence
 from kpconsole.reads import segments as segment_reads
@@ -28,6 +31,24 @@ from store import segments as segment_store
 from store.errors import NotFound
 
 MAX_BATCH = 4096
+
+SCORE_BYTES = 1 << 27
+"""About how much memory one batch's score matrix may take (128 MiB of float32 scores)."""
+
+
+@dataclass(frozen=True)
+class RecommendationExport:
+    """What ``recommend --all`` asks for, in plain values."""
+
+    model_id: int
+    k: int = 20
+    users: Path | None = None  # a file of user IDs; None: every user the model knows
+    explain: bool = False
+    diversity: float = 0.0
+    exclude_purchased: bool = False
+    hide: tuple[str, ...] = ()
+    device: str = "auto"
+    batch_size: int | None = None  # users per batch; None: as many as SCORE_BYTES allows
 
 
 class RecommendationBatches:
@@ -200,3 +221,54 @@ class RecommendationBatches:
                 self.members[key] = peers if len(peers) else None
             return key, self.members[key]
         return None, None
+
+
+
+def export_recommendations(session: Session, request: RecommendationExport, target: ExportTarget,
+                           progress: Progress = no_progress) -> ExportSummary:
+    """Top-``k`` lists for many users, as ``recommend`` makes them for one (the same filters,
+    cold start and diversity), as rows ``user_id, rank, item_id, score`` (+ ``reason`` with
+    ``explain``). Known users are scored in batches on the model's device (one batch's scores
+    in memory at a time); the rows stream into the file batch by batch."""
+    from kpconsole.services import models
+
+    if request.k < 1:
+        raise InvalidExport("k", request.k, "must be at least 1")
+    if not 0 <= request.diversity <= 1:
+        raise InvalidExport("diversity", request.diversity, "λ must be between 0 and 1")
+    loaded = models.load_model(session, request.model_id, request.device)
+    ids = read_user_ids(request.users, loaded.user_ids.dtype) if request.users else loaded.user_ids
+    plan = RecommendationBatches(session, loaded, request, ids)
+    schema = plan.schema()
+    return write_export(target, schema, lambda: plan.frames(progress), progress)
+
+
+def read_user_ids(path: Path, dtype: pl.DataType) -> pl.Series:
+    """User IDs from ``path``: a ``.csv``/``.parquet``/``.jsonl`` file's ``user_id`` column (else
+    its first), or a text file of one ID per line; cast to the model's ID type."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InvalidExport("users", path, "no such file")
+    fmt = FORMATS.get(path.suffix.lower())
+    try:
+        if fmt == "parquet":
+            frame = pl.read_parquet(path)
+        elif fmt == "jsonl":
+            frame = pl.read_ndjson(path)
+        elif fmt == "csv":
+            frame = pl.read_csv(path, infer_schema=False)
+        else:
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+            frame = pl.DataFrame({"user_id": [line for line in lines if line and line != "user_id"]})
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidExport("users", path, f"cannot read it ({str(exc).splitlines()[0]})") from None
+    if frame.width == 0 or frame.height == 0:
+        raise InvalidExport("users", path, "holds no user IDs")
+    column = frame["user_id"] if "user_id" in frame.columns else frame[frame.columns[0]]
+    cast = column.cast(pl.String).cast(dtype, strict=False)
+    bad = cast.is_null() & column.is_not_null()
+    if bad.any():
+        row = int(bad.arg_true()[0])
+        raise InvalidExport("users", path, f"row {row + 1}: {column[row]!r} is not a user ID of the model's type "
+                                           f"({dtype})")
+    return cast.drop_nulls().alias("user_id")
