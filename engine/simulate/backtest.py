@@ -25,6 +25,11 @@ and of their weekly sums (:func:`~engine.simulate.intervals.predictive_band`: th
 quantiles from 40 replicates, the t prediction interval below; never below 0 for a series
 that cannot be); ``coverage_weekly`` is the share of the held-out weeks whose actual sum falls
 inside that band (about 0.95 for a well-calibrated model).
+
+**Weekdays.** Visits in the data follow the calendar (fewer on a Q&A site's weekends); the
+calibrated visit probabilities do not. Before the cut, the daily actives of the last 8 weeks
+give one multiplier per weekday (:func:`weekday_visit_multipliers`), and the simulation after
+the cut multiplies each day's visit probabilities by its weekday's.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ SERIES = ("actives", "revenue")
 """The scored series: daily actives (KPI ``dau``) and daily net revenue (KPI ``gross``)."""
 
 __all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_series", "calibrated_levers", "mape", "resolve_cut",
-           "run_backtest", "score_series"]
+           "run_backtest", "score_series", "weekday_visit_multipliers"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class Backtest:
     mape_revenue: float | None
     mape_revenue_weekly: float | None
     history_days: int  # days before the cut the baselines saw
+    weekday_multipliers: dict[str, float]  # visit multiplier by weekday name (Mon … Sun)
     scores: dict[str, SeriesScores]  # by SERIES
 
     def as_dict(self) -> dict:
@@ -145,6 +151,7 @@ class Backtest:
         return {"cut": self.cut, "days": len(self.actual_actives), "mape_actives": self.mape_actives,
                 "mape_actives_weekly": self.mape_actives_weekly, "mape_revenue": self.mape_revenue,
                 "mape_revenue_weekly": self.mape_revenue_weekly, "history_days": self.history_days,
+                "weekday_multipliers": self.weekday_multipliers,
                 **actives, "revenue": self.scores["revenue"].as_dict(),
                 "actual_actives": self.actual_actives.tolist(), "actual_revenue": self.actual_revenue.tolist()}
 
@@ -186,12 +193,45 @@ def actual_series(events: pl.DataFrame, cut: dt.datetime, days: int) -> tuple[np
     return a, r
 
 
+WEEKDAY_WEEKS = 8
+WEEKDAY_PRIOR = 20.0
+"""Pseudo-actives added to every weekday's total: a thin history's profile stays near 1."""
+
+
+def weekday_visit_multipliers(history: np.ndarray, days: int, weeks: int = WEEKDAY_WEEKS,
+                              prior: float = WEEKDAY_PRIOR) -> np.ndarray:
+    """One visit multiplier per simulated day from the daily actives ``history`` before the cut
+    (its last entry the day before): over the last ``weeks`` whole weeks, weekday ``w``'s total
+    ``S_w`` gives ``m_w = (S_w + c) / (S̄ + c)`` (``S̄`` the mean of the seven totals, ``c`` =
+    ``prior`` pseudo-actives, so a thin profile shrinks towards 1); day ``h`` after the cut gets
+    the multiplier of its weekday (1 everywhere with less than two weeks of history).
+
+    >>> weekday_visit_multipliers(np.tile([30.0, 10, 10, 10, 10, 10, 10], 2), 8, prior=0.0).round(3).tolist()
+    [2.333, 0.778, 0.778, 0.778, 0.778, 0.778, 0.778, 2.333]
+    """
+    h = np.asarray(history, dtype=np.float64)
+    n = min(weeks, len(h) // WEEK) * WEEK
+    if n < 2 * WEEK:
+        return np.ones(days)
+    totals = h[len(h) - n:].reshape(-1, WEEK).sum(axis=0)
+    mean = totals.mean()
+    if mean + prior <= 0:
+        return np.ones(days)
+    return ((totals + prior) / (mean + prior))[np.arange(days) % WEEK]
+
+
 def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | float, *,
-                 settings: Settings, assignment: pl.DataFrame | None = None,
+                 settings: Settings, assignment: pl.DataFrame | None = None, weekdays: bool = True,
                  progress: Progress = no_progress) -> Backtest:
-    """Calibrate before ``cut``, simulate to the last event day, and score (module docstring)."""
+    """Calibrate before ``cut``, simulate to the last event day, and score (module docstring);
+    ``weekdays=False`` simulates without the weekday visit multipliers."""
     cut_day = resolve_cut(events, cut)
     days = (events["ts"].max().date() - cut_day.date()).days + 1
+    first_day = events["ts"].min().date()
+    history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
+    history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
+    hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)
+    multipliers = weekday_visit_multipliers(hist_actives, days) if weekdays else np.ones(days)
     calibration = calibrate(users, items, events, assignment=assignment, cut=cut_day, seed=settings.seed,
                             progress=scaled(progress, 0.0, 0.3))
     world = calibration.world
@@ -199,12 +239,8 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
                             slate_size=settings.slate_size, device=settings.device,
                             tracked_pairs=settings.tracked_pairs, level=settings.level)
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
-                      progress=scaled(progress, 0.3, 1.0))
+                      visit_multipliers=multipliers, progress=scaled(progress, 0.3, 1.0))
     actives, revenue = actual_series(events, cut_day, days)
-    first_day = events["ts"].min().date()
-    history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
-    history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
-    hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)
     scores = {"actives": score_series(result.series("dau"), actives, hist_actives, settings.level),
               "revenue": score_series(result.series("gross"), revenue, hist_revenue, settings.level)}
     a, r = scores["actives"].simulator, scores["revenue"].simulator
@@ -212,4 +248,6 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
                     actual_actives=actives, actual_revenue=revenue,
                     mape_actives=a.mape_daily, mape_actives_weekly=a.mape_weekly,
                     mape_revenue=r.mape_daily, mape_revenue_weekly=r.mape_weekly,
-                    history_days=history_days, scores=scores)
+                    history_days=history_days, scores=scores,
+                    weekday_multipliers={(cut_day + dt.timedelta(days=k)).strftime("%a"): float(multipliers[k])
+                                         for k in range(min(WEEK, days))})

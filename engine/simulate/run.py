@@ -7,7 +7,8 @@ One day, for all agents of all replicates at once (order matters and is fixed):
    member's MRR churns;
 2. **billing** — refunds fall due; trials end (convert or lapse); members due renew, switch tier
    or cancel;
-3. **visit** — with probability ``min(max_visit, p·exp(γ_v·σ)·m_badge)``;
+3. **visit** — with probability ``min(max_visit, p·exp(γ_v·σ)·m_badge)``, times the day's
+   ``visit_multipliers`` entry when the run has them (a backtest's weekday profile);
 4. **recommend and choose** — the policy's first K candidates the agent does not own, the
    logit choice of :mod:`engine.simulate.choice`; the policy sees the clicks;
 5. **buy** — an opened paid item not included in the agent's tier is bought with probability
@@ -106,12 +107,15 @@ class Simulation:
     """
 
     def __init__(self, world: World, policy: PolicySpec, levers: Levers, settings: Settings,
-                 prices: np.ndarray | None = None) -> None:
+                 prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None) -> None:
         if settings.days <= 0 or settings.replicates <= 0 or settings.slate_size <= 0:
             raise EngineError("days, replicates and slate size must be positive")
         dev = resolve_device(settings.device, float64=True)
         self.dev, self.levers, self.settings, self.world = dev, levers, settings, world
         self.seed, self.R = settings.seed, settings.replicates
+        self.visit_by_day = None if visit_multipliers is None else [float(v) for v in visit_multipliers]
+        if self.visit_by_day is not None and (len(self.visit_by_day) < settings.days or min(self.visit_by_day) < 0):
+            raise EngineError("visit multipliers must be one non-negative number per simulated day")
         seg, cat = world.segments, world.catalog
         if cat.size == 0:
             raise EngineError("the world's catalog is empty: nothing to recommend")
@@ -255,7 +259,10 @@ class Simulation:
         # 3. visit
         if any(ladder.incentive.action == "visit" for ladder in self.ladders):
             active = torch.nonzero(self.active).flatten()
-        rows = torch.nonzero(rng.uniform(self.seed, "visit", day, self.all_rows) < self.visit_rate).flatten()
+        rate = self.visit_rate
+        if self.visit_by_day is not None and self.visit_by_day[day] != 1.0:
+            rate = (rate * self.visit_by_day[day]).clamp(max=b.max_visit)
+        rows = torch.nonzero(rng.uniform(self.seed, "visit", day, self.all_rows) < rate).flatten()
         rep = rows // N
         for ladder in self.ladders:
             if ladder.incentive.action == "visit":
@@ -391,13 +398,15 @@ class Simulation:
 
 
 def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Settings, *,
-             prices: np.ndarray | None = None, progress: Progress = no_progress) -> SimResult:
+             prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None,
+             progress: Progress = no_progress) -> SimResult:
     """Run ``settings.days`` days of ``settings.replicates`` replicates; see the module docstring.
 
-    ``prices`` replaces the catalog's prices (a scenario's price changes); the same
-    ``settings.seed`` gives the same agents and random numbers whatever the scenario.
+    ``prices`` replaces the catalog's prices (a scenario's price changes); ``visit_multipliers``
+    (one per day) scales each day's visit probabilities; the same ``settings.seed`` gives the
+    same agents and random numbers whatever the scenario.
     """
-    sim = Simulation(world, policy, levers, settings, prices)
+    sim = Simulation(world, policy, levers, settings, prices, visit_multipliers)
     names = tuple(METRICS)
     days = []
     with threads_for(sim.dev, sim.R * sim.N * sim.K):
