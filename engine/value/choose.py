@@ -45,17 +45,18 @@ class ModelChoice:
 
 
 def _why_not(fit: FitResult) -> str:
-    """What a fit that did not converge lacks, in a few words."""
-    if "ran off" in fit.message or "flat" in fit.message:
-        return "has no finite maximum here"
+    """What a fit that did not converge lacks, in a few words: where the likelihood has no
+    finite maximum (a parameter ran off, a flat direction, or the search left with parameters
+    past e^±6), which parameters run away. The optimiser's path to that end varies with its
+    version; the parameters it ends with do not."""
     logs = {name: math.log(v) for name, v in fit.params.items() if v > 0}
     growing = [name for name, lv in logs.items() if lv > RUNAWAY_LOG]
     shrinking = [name for name, lv in logs.items() if lv < -RUNAWAY_LOG]
-    if "gradient did not vanish" in fit.message and (growing or shrinking):
-        drift = [f"{', '.join(names)} {many if len(names) > 1 else one}" for names, many, one in
-                 ((growing, "keep growing", "keeps growing"), (shrinking, "shrink toward 0", "shrinks toward 0"))
-                 if names]
-        return f"has no finite maximum here ({'; '.join(drift)})"
+    drift = [f"{', '.join(names)} {many if len(names) > 1 else one}" for names, many, one in
+             ((growing, "keep growing", "keeps growing"), (shrinking, "shrink toward 0", "shrinks toward 0"))
+             if names]
+    if "ran off" in fit.message or "flat" in fit.message or drift:
+        return "has no finite maximum here" + (f" ({'; '.join(drift)})" if drift else "")
     return f"did not converge here ({fit.message})"
 
 

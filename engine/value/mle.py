@@ -128,7 +128,8 @@ def _maximise(log_likelihood: LogLikelihood, names: Sequence[str], start: Sequen
     if not finite:
         message = "the log-likelihood is not finite at the estimate"
     elif at_bound:
-        message = "; ".join(f"parameter {nm} ran off to {'0' if th < 0 else 'infinity'}" for nm, th in at_bound)
+        message = ("; ".join(f"parameter {nm} ran off to {'0' if th < 0 else 'infinity'}" for nm, th in at_bound)
+                   + ": the likelihood is flat that way, no finite maximum")
     elif not negative_definite:
         message = "the estimate is not a maximum (the Hessian is not negative definite)"
     elif gmax >= gtol:
