@@ -8,12 +8,39 @@ they can leak secrets).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from engine.errors import EngineError
 from store.errors import StoreError
 
 
 class ConsoleError(Exception):
     """A request the console cannot carry out; the message is for a person."""
+
+
+FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+class InvalidField(ConsoleError):
+    """A request's field holds what the core cannot use. The message names fields as
+    ``{field}`` (the request's own names: ``"{test_ratio} 1.5: must be between 0 and 1"``) and
+    each front end words them (:meth:`worded`): the CLI as its flags (``--test-ratio``), the
+    console as its form's words; ``str()`` gives the field's name in words (``test ratio``).
+
+    >>> error = InvalidField("{cut} applies to {split} temporal only", "cut", "split")
+    >>> str(error), error.worded(lambda field: "--" + field)
+    ('cut applies to split temporal only', '--cut applies to --split temporal only')
+    """
+
+    def __init__(self, template: str, *fields: str) -> None:
+        self.template = template
+        self.fields = fields
+        super().__init__(self.worded(lambda field: field.replace("_", " ")))
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The message with each field it names worded by ``name``."""
+        return FIELD.sub(lambda m: name(m.group(1)) if m.group(1) in self.fields else m.group(0), self.template)
 
 
 class PermissionDenied(ConsoleError):

@@ -29,7 +29,7 @@ from kpconsole.tui.screens.train import TrainScreen
 from kpconsole.tui.screens.update_form import UpdateFormScreen
 from kpconsole.tui.screens.value_form import ValueFormScreen
 
-# (form, {field: value}, words the one-line error must contain)
+# (form, {field: value}, words the one-line error must contain: fields by their words, never as flags)
 INGEST = [
     ({}, "ingest: missing path"),
     ({"path": "{tmp}/none.csv", "name": "x"}, "no such file or folder"),
@@ -39,14 +39,14 @@ INGEST = [
 ]
 TRAIN = [
     ({"factors": "abc"}, "factors: 'abc' is not a whole number"),
-    ({"test_ratio": "1.5"}, "--test-ratio 1.5: must be between 0 and 1"),
+    ({"test_ratio": "1.5"}, "test ratio 1.5: must be between 0 and 1"),
     ({"algo": "pop", "factors": "8"}, "parameter 'factors' does not apply to pop"),
     ({"events": "teleport"}, "teleport"),
 ]
 SEGMENT = [
-    ({"k": "0"}, "--k must be at least 1"),
-    ({"k": "many"}, "--k 'many': give a positive number of segments or auto"),
-    ({"resamples": "-1"}, "--resamples must be 0 or more"),
+    ({"k": "0"}, "k must be at least 1"),
+    ({"k": "many"}, "k 'many': give a positive number of segments or auto"),
+    ({"resamples": "-1"}, "resamples must be 0 or more"),
 ]
 VALUE = [
     ({"calibration_end": "31/12/2026"}, "calibration end: '31/12/2026' is not a date"),
@@ -71,7 +71,7 @@ EVALUATE = [
     ({"user": "nobody"}, "user nobody is not in model"),
 ]
 UPDATE = [
-    ({"epochs": "0"}, "--epochs 0: must be at least 1"),
+    ({"epochs": "0"}, "epochs 0: must be at least 1"),
     ({"epochs": "two"}, "epochs: 'two' is not a whole number"),
 ]
 GRANT = [

@@ -17,6 +17,7 @@ from kpconsole.cli import recommend as recommend_cli
 from kpconsole.cli import ssh as ssh_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli.groups import GROUPS
+from kpconsole.errors import InvalidField
 from kpconsole.failure_lines import one_line_errors
 from kpconsole.shell_completion import completed_words
 
@@ -81,6 +82,15 @@ def root(
     open_console(workspace_opt, mouse=not no_mouse)
 
 
+#: Request fields whose flag is not ``--`` and the field's name with dashes.
+FLAGS = {"ks": "--k", "weights": "--weight", "params": "--param"}
+
+
+def flag(field: str) -> str:
+    """The command-line flag of a request field (``test_ratio`` → ``--test-ratio``)."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run a command line: errors are one line on stderr (exit 2 for usage, 1 otherwise); bugs
     are logged to the workspace, never shown as a traceback (it may hold secrets)."""
@@ -95,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(getattr(exc, "exit_code", exit_codes.USAGE))
         except typer.Abort:
             sys.stderr.write("kpconsole: aborted\n")
+            sys.exit(exit_codes.FAILURE)
+        except InvalidField as exc:  # the core names its fields; the command line names its flags
+            sys.stderr.write(f"kpconsole: {exc.worded(flag).splitlines()[0]}\n")
             sys.exit(exit_codes.FAILURE)
     sys.exit(code if isinstance(code, int) else exit_codes.OK)
 

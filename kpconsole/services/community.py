@@ -20,7 +20,7 @@ from engine.community.activity import active_users as rolling_active_users
 from engine.community.monetisation import Monetisation, monetisation
 from engine.community.qa import QAHealth, posts_from_events, posts_from_items, qa_health
 from engine.data.schema import REVENUE_KINDS
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.services import datasets
 from kpconsole.session import Session
 from store.catalog import DatasetRecord
@@ -43,7 +43,7 @@ class CommunityReport:
 def health(session: Session, data: str, *, weeks: int | None = None) -> CommunityReport:
     """Q&A health and/or monetisation KPIs of dataset ``data``."""
     if weeks is not None and weeks < 1:
-        raise ConsoleError("--weeks must be at least 1")
+        raise InvalidField("{weeks} must be at least 1", "weeks")
     record = datasets.get(session, data)
     events = datasets.load(record, "events")
     kinds = record.profile.get("kinds", {})

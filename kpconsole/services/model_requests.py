@@ -11,30 +11,30 @@ from engine.recommend.algorithms import make_model, model_class
 from engine.recommend.base import Recommender
 from engine.device import DEVICES
 from engine.recommend.splits import METHODS
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 
 DEFAULT_KS = (10, 20)
 
 
-def parse_pairs(pairs: list[str], what: str, example: str) -> dict[str, str]:
-    """``["purchase=5", "answer=2"]`` → dict; a malformed pair is a one-line error."""
+def parse_pairs(pairs: list[str], field: str, example: str) -> dict[str, str]:
+    """``["purchase=5", "answer=2"]`` → dict; a malformed pair is a one-line error naming ``field``."""
     out: dict[str, str] = {}
     for pair in pairs:
         for part in (p for p in pair.split(",") if p.strip()):
             key, sep, value = part.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise ConsoleError(f"{what} {part!r}: expected NAME=VALUE, e.g. {what} {example}")
+                raise InvalidField(f"{{{field}}} {part!r}: expected NAME=VALUE, e.g. {{{field}}} {example}", field)
             out[key.strip()] = value.strip()
     return out
 
 
 def parse_weights(pairs: list[str]) -> dict[str, float]:
     weights = {}
-    for kind, value in parse_pairs(pairs, "--weight", "purchase=5").items():
+    for kind, value in parse_pairs(pairs, "weights", "purchase=5").items():
         try:
             weights[kind] = float(value)
         except ValueError:
-            raise ConsoleError(f"--weight {kind}={value}: the weight must be a number") from None
+            raise InvalidField(f"{{weights}} {kind}={value}: the weight must be a number", "weights") from None
     return weights
 
 
@@ -70,22 +70,23 @@ class TrainRequest:
     def __post_init__(self) -> None:
         model_class(self.algo)
         if self.split not in METHODS:
-            raise ConsoleError(f"--split {self.split}: one of {', '.join(METHODS)}")
+            raise InvalidField(f"{{split}} {self.split}: one of {', '.join(METHODS)}", "split")
         if not 0 < self.test_ratio < 1:
-            raise ConsoleError(f"--test-ratio {self.test_ratio}: must be between 0 and 1")
+            raise InvalidField(f"{{test_ratio}} {self.test_ratio}: must be between 0 and 1", "test_ratio")
         if self.cut is not None and self.split != "temporal":
-            raise ConsoleError("--cut applies to --split temporal only")
+            raise InvalidField("{cut} applies to {split} temporal only", "cut", "split")
         self.cut_datetime()
         if any(k < 1 for k in self.ks):
-            raise ConsoleError(f"--k {', '.join(map(str, self.ks))}: every k must be at least 1")
+            raise InvalidField(f"{{ks}} {', '.join(map(str, self.ks))}: every k must be at least 1", "ks")
         if self.patience < 0:
-            raise ConsoleError("--patience must be 0 (off) or more")
+            raise InvalidField("{patience} must be 0 (off) or more", "patience")
         if self.distributed == 1 or self.distributed < 0:
-            raise ConsoleError("--distributed N needs N ≥ 2 processes")
+            raise InvalidField("{distributed} N needs N ≥ 2 processes", "distributed")
         if self.distributed and not model_class(self.algo).distributable:
-            raise ConsoleError(f"--distributed: {self.algo} does not train under torch.distributed (bpr and ncf do)")
+            raise InvalidField(f"{{distributed}}: {self.algo} does not train under torch.distributed (bpr and ncf do)",
+                               "distributed")
         if self.device.split(":")[0] not in DEVICES:
-            raise ConsoleError(f"--device {self.device}: one of {', '.join(DEVICES)} (or cuda:N)")
+            raise InvalidField(f"{{device}} {self.device}: one of {', '.join(DEVICES)} (or cuda:N)", "device")
 
     def cut_datetime(self) -> dt.datetime | None:
         if self.cut is None:
@@ -93,7 +94,7 @@ class TrainRequest:
         try:
             return dt.datetime.fromisoformat(self.cut)
         except ValueError:
-            raise ConsoleError(f"--cut {self.cut!r}: not an ISO date or date-time (e.g. 2026-05-01)") from None
+            raise InvalidField(f"{{cut}} {self.cut!r}: not an ISO date or date-time (e.g. 2026-05-01)", "cut") from None
 
     def model_params(self) -> dict:
         """Hyper-parameters for the model: the given ones, plus seed and patience where they apply."""
@@ -103,7 +104,7 @@ class TrainRequest:
             params.setdefault("seed", self.seed)
         if self.patience:
             if "patience" not in fields:
-                raise ConsoleError(f"--patience: {self.algo} is not trained in epochs, so it cannot stop early")
+                raise InvalidField(f"{{patience}}: {self.algo} is not trained in epochs, so it cannot stop early", "patience")
             params["patience"] = self.patience
         return params
 
@@ -147,9 +148,9 @@ class UpdateRequest:
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.epochs < 1:
-            raise ConsoleError(f"--epochs {self.epochs}: must be at least 1")
+            raise InvalidField(f"{{epochs}} {self.epochs}: must be at least 1", "epochs")
         if self.device.split(":")[0] not in DEVICES:
-            raise ConsoleError(f"--device {self.device}: one of {', '.join(DEVICES)} (or cuda:N)")
+            raise InvalidField(f"{{device}} {self.device}: one of {', '.join(DEVICES)} (or cuda:N)", "device")
 
     def as_params(self) -> dict:
         return asdict(self)

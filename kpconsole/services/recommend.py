@@ -19,7 +19,7 @@ import torch
 from engine.recommend.explain import EXACT, SIMILAR
 from engine.recommend.serving import serve
 from kpconsole.reads import segments as segment_reads
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.services import datasets, models
 from kpconsole.services.models import LoadedModel
 from kpconsole.session import Session
@@ -62,7 +62,7 @@ def recommend(
     if k < 1:
         raise ConsoleError(f"k must be at least 1 (got {k})")
     if not 0 <= diversity <= 1:
-        raise ConsoleError(f"--diversity {diversity}: λ must be between 0 and 1")
+        raise InvalidField(f"{{diversity}} {diversity}: λ must be between 0 and 1", "diversity")
     loaded = models.load_model(session, model_id, device)
     index = int(loaded.user_index([user])[0])
     has_history = index >= 0 and len(loaded.train.row_items(index)) > 0
@@ -71,7 +71,7 @@ def recommend(
     if hide:
         unknown = [h for h in hide if int(loaded.item_index([h])[0]) < 0]
         if unknown:
-            raise ConsoleError(f"--hide: item {unknown[0]} is not among model {model_id}'s items")
+            raise InvalidField(f"{{hide}}: item {unknown[0]} is not among model {model_id}'s items", "hide")
         blocked.append(loaded.item_index(hide))
     if exclude_purchased:
         blocked.append(loaded.item_index(facts.purchased))

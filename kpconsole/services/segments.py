@@ -20,7 +20,7 @@ from engine.device import DEVICES
 from engine.segment.interests import segment_interests
 from engine.segment.lifecycle import LifecycleThresholds
 from engine.segment.run import METHODS, SegmentationResult, segment_users
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.jobs.registry import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
@@ -38,11 +38,11 @@ def parse_k(text: str | int) -> int | str:
     if isinstance(text, int) or str(text).isdigit():
         k = int(text)
         if k < 1:
-            raise ConsoleError("--k must be at least 1 (or auto)")
+            raise InvalidField("{k} must be at least 1 (or auto)", "k")
         return k
     if str(text).lower() == "auto":
         return "auto"
-    raise ConsoleError(f"--k {text!r}: give a positive number of segments or auto")
+    raise InvalidField(f"{{k}} {text!r}: give a positive number of segments or auto", "k")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class SegmentRequest:
             raise ConsoleError(f"unknown device '{self.device}' (one of {', '.join(DEVICES)})")
         parse_k(self.k)
         if self.resamples < 0:
-            raise ConsoleError("--resamples must be 0 or more")
+            raise InvalidField("{resamples} must be 0 or more", "resamples")
         known = {f.name for f in fields(LifecycleThresholds)}
         unknown = sorted(set(self.thresholds) - known)
         if unknown:

@@ -30,7 +30,7 @@ from engine.value.mle import FitResult
 from engine.value.report import fit_transactions
 from engine.value.subscriptions import spells_to_durations, subscription_spells
 from engine.value.summary import repeat_purchase_summary
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.jobs.registry import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
@@ -67,11 +67,11 @@ class ValueRequest:
         if self.model not in MODELS:
             raise ConsoleError(f"unknown model '{self.model}' (one of {', '.join(MODELS)})")
         if self.period <= 0 or self.horizon_days <= 0:
-            raise ConsoleError("--period-days and --horizon-days must be positive")
+            raise InvalidField("{period_days} and {horizon_days} must be positive", "period_days", "horizon_days")
         if self.discount_rate <= -1:
-            raise ConsoleError("--discount-rate must be above -1 (a yearly rate, e.g. 0.1)")
+            raise InvalidField("{discount_rate} must be above -1 (a yearly rate, e.g. 0.1)", "discount_rate")
         if not self.kinds:
-            raise ConsoleError("--kinds needs at least one event kind")
+            raise InvalidField("{kinds} needs at least one event kind", "kinds")
 
     def params(self) -> dict:
         return {"data": self.data, "model": self.model,
@@ -149,7 +149,7 @@ def _transactions_of(events: pl.LazyFrame, kinds: tuple[str, ...]) -> pl.LazyFra
 
 def _check_has(frame: pl.LazyFrame, what: str, kinds: tuple[str, ...]) -> None:
     if frame.select(pl.len()).collect().item() == 0:
-        raise ConsoleError(f"no {what}: the dataset has no events of kind {', '.join(kinds)} (see --kinds)")
+        raise InvalidField(f"no {what}: the dataset has no events of kind {', '.join(kinds)} (see {{kinds}})", "kinds")
 
 
 def _transactions(events, request: ValueRequest, calibration_end: dt.date, data_end: dt.date,

@@ -1,0 +1,73 @@
+"""Messages raised below the front ends name fields, never CLI syntax: a console user is not told
+about flags they never typed. engine/, store/ and kpconsole's core (all but cli/ and tui/)
+raise :class:`~kpconsole.errors.InvalidField` with ``{field}`` in the message; the CLI words
+it as its flag, the console as the field's words."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+import pytest
+
+from conftest import REPO
+from kpconsole.cli import flag
+from kpconsole.errors import InvalidField
+
+#: Files whose messages still speak CLI syntax (``--flag`` or ``kpconsole …``), with how many;
+#: the counts may only fall.
+NOT_YET_NEUTRAL = Counter({
+    "engine/data/columns.py": 2, "engine/data/sources.py": 1, "engine/recommend/artifact.py": 2,
+    "engine/recommend/ease.py": 2, "engine/recommend/interactions.py": 1, "engine/segment/cluster.py": 1,
+    "kpconsole/access.py": 2, "kpconsole/demo.py": 2, "kpconsole/jobs/ingest.py": 1, "kpconsole/jobs/service.py": 1,
+    "kpconsole/reads/simulations.py": 1, "kpconsole/services/datasets.py": 9, "kpconsole/services/simulate.py": 5,
+    "kpconsole/ssh/commands.py": 1, "store/access.py": 1, "store/catalog.py": 1, "store/simulations.py": 1,
+    "store/workspace.py": 3,
+})
+
+
+def cli_syntax_in_raised_messages(root=REPO) -> Counter:
+    """How many ``raise`` statements per core file carry ``--`` or ``kpconsole `` in their text."""
+    found: Counter = Counter()
+    paths = [p for package in ("engine", "store", "kpconsole") for p in (root / package).rglob("*.py")]
+    for path in paths:
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(("kpconsole/cli/", "kpconsole/tui/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                text = " ".join(c.value for c in ast.walk(node.exc) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                if "--" in text or "kpconsole " in text:
+                    found[relative] += 1
+    return found
+
+
+def test_no_message_below_the_front_ends_speaks_cli_syntax():
+    found = cli_syntax_in_raised_messages()
+    grown = {f: n for f, n in found.items() if n > NOT_YET_NEUTRAL.get(f, 0)}
+    assert grown == {}, f"messages naming flags or commands below the CLI: {grown}"
+
+
+def test_the_check_sees_a_flag_in_a_planted_message(tmp_path):
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "bad.py").write_text('def f(x):\n    raise ValueError(f"--k {x}: too small")\n')
+    assert cli_syntax_in_raised_messages(tmp_path) == Counter({"engine/bad.py": 1})
+
+
+@pytest.mark.parametrize(("field", "cli", "console"), [
+    ("test_ratio", "--test-ratio 1.5: must be between 0 and 1", "test ratio 1.5: must be between 0 and 1"),
+    ("ks", "--k 0: every k must be at least 1", "ks 0: every k must be at least 1"),
+])
+def test_each_front_end_words_the_field_its_own_way(field, cli, console):
+    error = InvalidField("{" + field + "} " + cli.split(" ", 2)[1] + " " + cli.split(" ", 2)[2], field)
+    assert error.worded(flag) == cli and str(error) == console
+
+
+def test_the_command_line_and_the_console_word_the_same_error(workspace, cli):
+    from kpconsole.services.model_requests import TrainRequest
+
+    with pytest.raises(InvalidField) as raised:
+        TrainRequest(data="x", algo="als", test_ratio=1.5)
+    assert str(raised.value) == "test ratio 1.5: must be between 0 and 1"
+    result = cli("--workspace", str(workspace), "model", "train", "--data", "x", "--algo", "als", "--test-ratio", "1.5")
+    assert result.code == 1 and result.stderr == "kpconsole: --test-ratio 1.5: must be between 0 and 1\n"
