@@ -4,7 +4,6 @@ atomically, in the format the suffix (or --format) names, with a --json summary.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest

@@ -177,14 +177,14 @@ def test_route_cli_lists_answerers_with_why_and_evaluates_in_json(route_ws, cli)
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["route", "999999", "--data", "qc"], "route: QUESTION_ID: no question 999999 in dataset 'qc'"),
+    (["route", "999999", "--data", "qc"], "QUESTION_ID: no question 999999 in dataset 'qc'"),
     (["route", "5", "--data", "nope"], "no dataset named 'nope'"),
-    (["route", "5", "--data", "platform"], "route: --data: dataset 'platform' is not a Q&A dump"),
-    (["route", "evaluate", "--data", "platform", "--cut", "0.5"], "route: --data: dataset 'platform' is not a Q&A"),
-    (["route", "evaluate", "--data", "qc", "--cut", "soon"], "route: --cut: 'soon' is neither a ratio in (0, 1) nor a date"),
-    (["route", "evaluate", "--data", "qc", "--cut", "1.5"], "route: --cut: 1.5 is not a ratio strictly between 0 and 1"),
-    (["route", "evaluate", "--data", "qc", "--cut", "2031-01-01"], "route: --cut: 2031-01-01 is outside the dataset's posts"),
-    (["route", "5", "--data", "qc", "-k", "0"], "route: -k: 0 is not a positive number of users"),
+    (["route", "5", "--data", "platform"], "--data: dataset 'platform' is not a Q&A dump"),
+    (["route", "evaluate", "--data", "platform", "--cut", "0.5"], "--data: dataset 'platform' is not a Q&A"),
+    (["route", "evaluate", "--data", "qc", "--cut", "soon"], "--cut: 'soon' is neither a ratio in (0, 1) nor a date"),
+    (["route", "evaluate", "--data", "qc", "--cut", "1.5"], "--cut: 1.5 is not a ratio strictly between 0 and 1"),
+    (["route", "evaluate", "--data", "qc", "--cut", "2031-01-01"], "--cut: 2031-01-01 is outside the dataset's posts"),
+    (["route", "5", "--data", "qc", "-k", "0"], "--k: 0 is not a positive number of users"),
 ])
 def test_bad_route_requests_are_one_line_naming_the_field(route_ws, cli, args, message):
     done = cli("--workspace", str(route_ws), *args)

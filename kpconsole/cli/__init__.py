@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,13 +82,38 @@ def root(
     open_console(workspace_opt, mouse=not no_mouse)
 
 
-#: Request fields whose flag is not ``--`` and the field's name with dashes.
-FLAGS = {"ks": "--k", "weights": "--weight", "params": "--param"}
+#: Request fields named otherwise than the parameter that sets them.
+PARAMETER_OF = {"ks": "k", "weights": "weight", "params": "param", "body": "body_file", "question": "question_id"}
 
 
-def flag(field: str) -> str:
-    """The command-line flag of a request field (``test_ratio`` → ``--test-ratio``)."""
-    return FLAGS.get(field, "--" + field.replace("_", "-"))
+def flag(field: str, command: Any = None) -> str:
+    """How the command line names a request field: the option or argument of ``command`` that
+    sets it (``--test-ratio``, ``-k``, ``QUESTION_ID``), else ``--`` and the field with dashes."""
+    name = PARAMETER_OF.get(field, field)
+    for param in command.params if command is not None else ():
+        if param.name == name:
+            if param.param_type_name == "argument":
+                return param.metavar or param.name.upper()
+            return max(param.opts, key=lambda opt: (opt.startswith("--"), -len(opt)))
+    return "--" + name.replace("_", "-")
+
+
+def running_command(args: list[str]) -> Any:
+    """The (sub-)command ``args`` runs, found as Click finds it, or ``None`` (best effort: it
+    only chooses the words of a message)."""
+    try:
+        command = typer.main.get_command(app)
+        ctx = command.make_context("kpconsole", list(args), resilient_parsing=True)
+        while hasattr(command, "resolve_command"):  # a group
+            rest = [*getattr(ctx, "protected_args", getattr(ctx, "_protected_args", [])), *ctx.args]
+            name, sub, rest = command.resolve_command(ctx, rest)
+            if sub is None:
+                break
+            ctx = sub.make_context(name, rest, parent=ctx, resilient_parsing=True)
+            command = sub
+        return command
+    except Exception:  # noqa: BLE001 — a line that does not parse names no command
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write("kpconsole: aborted\n")
             sys.exit(exit_codes.FAILURE)
         except InvalidField as exc:  # the core names its fields; the command line names its flags
-            sys.stderr.write(f"kpconsole: {exc.worded(flag).splitlines()[0]}\n")
+            command = running_command(args)
+            sys.stderr.write(f"kpconsole: {exc.worded(lambda field: flag(field, command)).splitlines()[0]}\n")
             sys.exit(exit_codes.FAILURE)
     sys.exit(code if isinstance(code, int) else exit_codes.OK)
 

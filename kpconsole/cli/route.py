@@ -24,8 +24,6 @@ from kpconsole.errors import ConsoleError
 service = common.lazy_import("kpconsole.services.route")
 
 DEFAULT_COMMAND = "question"
-FLAGS = {"cut": "--cut", "data": "--data", "question": "QUESTION_ID", "k": "-k", "tags": "--tags",
-         "title": "--title", "body": "--body-file", "bootstrap": "--bootstrap"}
 METRIC_NAMES = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
 
 
@@ -42,12 +40,6 @@ app = typer.Typer(help=GROUPS["route"].help, no_args_is_help=True, cls=_DefaultT
 
 DataOpt = Annotated[str, typer.Option("--data", "-d", autocompletion=completion.datasets,
                                       help="Dataset: a Stack Exchange dump.")]
-
-
-def _worded(exc: Exception) -> ConsoleError:
-    """A service's field error worded with the flag that sets the field."""
-    field = getattr(exc, "field", None)
-    return ConsoleError(f"route: {FLAGS.get(field, field)}: {exc.reason}") if field else ConsoleError(str(exc))
 
 
 @app.command(DEFAULT_COMMAND)
@@ -69,13 +61,9 @@ def question(
         try:
             body = body_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConsoleError(f"route: --body-file: cannot read {body_file} ({exc.__class__.__name__})") from None
+            raise ConsoleError(f"--body-file: cannot read {body_file} ({exc.__class__.__name__})") from None
     tag_list = tags.split(",") if tags else None
-    try:
-        result = service.suggest(common.session(workspace), data, question_id, title=title, tags=tag_list,
-                                 body=body, k=k)
-    except service.RouteInputError as exc:
-        raise _worded(exc) from None
+    result = service.suggest(common.session(workspace), data, question_id, title=title, tags=tag_list, body=body, k=k)
     common.emit(result, as_json, lambda: print_suggestions(result))
 
 
@@ -112,10 +100,7 @@ def evaluate(
     as_json: common.JsonOpt = False,
 ) -> None:
     """Hit@1/5/10, MRR and NDCG@10 of the router against MostPop, RecentPop, TagPop and BM25."""
-    try:
-        report = service.evaluate(common.session(workspace), data, cut, bootstrap=bootstrap, seed=seed)
-    except service.RouteInputError as exc:
-        raise _worded(exc) from None
+    report = service.evaluate(common.session(workspace), data, cut, bootstrap=bootstrap, seed=seed)
     common.emit(report, as_json, lambda: print_evaluation(report))
 
 

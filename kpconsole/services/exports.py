@@ -33,20 +33,20 @@ from pathlib import Path
 import polars as pl
 
 from engine.progress import Progress, no_progress
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.session import Session
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
 PARTIAL = ".partial"
 
 
-class InvalidExport(ConsoleError):
+class InvalidExport(InvalidField):
     """A bad export request: ``field`` is what was wrong (``out``, ``format``, ``users``, ``hide``),
     ``value`` what was given, ``reason`` why."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field, self.value, self.reason = field, value, reason
-        super().__init__(f"{field} {value}: {reason}")
+        super().__init__(f"{{{field}}} {value}: {reason}", field)
 
 
 @dataclass(frozen=True)

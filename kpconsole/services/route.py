@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.services import datasets
 from kpconsole.session import Session
 from store import catalog
@@ -38,13 +38,13 @@ KEPT = "router"
 HYBRID_NOTE = "no hybrid model yet (issue 13 point 2): its feature slot is 0"
 
 
-class RouteInputError(ConsoleError):
+class RouteInputError(InvalidField):
     """A bad routing request, naming the field (``cut``, ``question``, ``data``, ``k``, ``tags``)
     and the reason; the CLI words the field as its flag, the console as its form field."""
 
     def __init__(self, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
-        super().__init__(f"{field}: {reason}")
+        super().__init__(f"{{{field}}}: {reason}", field)
 
 
 def _qa_record(session: Session, data: str) -> DatasetRecord:
