@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from store.clock import now
 from store.errors import NameTaken, NotFound
 from store.workspace import Workspace
 
@@ -83,7 +82,7 @@ def upsert_grant(
 ) -> GrantRecord:
     """Create the grant or change its role (and OS user when one is given), and register
     ``key`` for the person — all in one transaction. The same key again is a no-op."""
-    stamp = now()
+    stamp = ws.now()
     with ws.transaction() as conn:
         if os_user is not None:
             other = conn.execute(
@@ -159,7 +158,7 @@ def create_ticket(
     created = dt.datetime.now(dt.UTC)
     expires = (created + dt.timedelta(seconds=ttl_s)).isoformat(timespec="milliseconds")
     with ws.transaction() as conn:
-        conn.execute("DELETE FROM ssh_tickets WHERE expires_at < ?", (now(),))
+        conn.execute("DELETE FROM ssh_tickets WHERE expires_at < ?", (ws.now(),))
         conn.execute(
             "INSERT INTO ssh_tickets (token_sha256, person, ssh_key, remote_addr, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -175,7 +174,7 @@ def redeem_ticket(ws: Workspace, token_sha256: str) -> Ticket | None:
             "DELETE FROM ssh_tickets WHERE token_sha256 = ? RETURNING person, ssh_key, remote_addr, expires_at",
             (token_sha256,),
         ).fetchall()
-    if not rows or rows[0][3] < now():
+    if not rows or rows[0][3] < ws.now():
         return None
     row = rows[0]
     return Ticket(row[0], row[1], row[2])

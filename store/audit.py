@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from store.clock import now
 from store.workspace import Workspace
 
 OUTCOMES = ("ok", "error", "refused")
@@ -51,7 +50,7 @@ def record(
         cur = conn.execute(
             "INSERT INTO audit (at, actor, role, os_user, ssh_key, remote_addr, action, target, params, outcome, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (now(), actor, role, os_user, ssh_key, remote_addr, action, target,
+            (ws.now(), actor, role, os_user, ssh_key, remote_addr, action, target,
              json.dumps(params or {}, default=str), outcome, detail),
         )
         return int(cur.lastrowid)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store import registry
-from store.clock import now
 from store.errors import InvalidName, NameTaken, NotFound, StoreError
 from store.workspace import Workspace
 
@@ -152,7 +151,7 @@ def register_dataset(
             "name": name, "format": format, "source": source, "path": artifact,
             "content_hash": digest, "tables": json.dumps(tables), "schema": json.dumps(schema),
             "profile": json.dumps(profile), "params": json.dumps(params),
-            "created_at": now(), "created_by": created_by,
+            "created_at": ws.now(), "created_by": created_by,
         }
         if row is None:
             registry.insert(conn, "datasets", values)
@@ -192,13 +191,13 @@ def register_version(
             "INSERT INTO dataset_versions (dataset_id, version, path, content_hash, tables, profile, created_at,"
             " created_by, superseded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (current.id, current.version, current.path.name, current.content_hash, json.dumps(current.tables),
-             json.dumps(current.profile), current.created_at, current.created_by, now()),
+             json.dumps(current.profile), current.created_at, current.created_by, ws.now()),
         )
         conn.execute(
             "UPDATE datasets SET path = ?, content_hash = ?, tables = ?, schema = ?, profile = ?, params = ?,"
             " created_at = ?, created_by = ?, version = version + 1 WHERE id = ?",
             (artifact, digest, json.dumps(tables), json.dumps(schema), json.dumps(profile), json.dumps(params),
-             now(), created_by, current.id),
+             ws.now(), created_by, current.id),
         )
     return get_dataset(ws, current.name)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -65,7 +64,7 @@ def create_job(
         cur = conn.execute(
             "INSERT INTO jobs (kind, params, status, started_by, created_at, log_path, actor)"
             " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-            (kind, json.dumps(params, default=str), started_by, now(), log_path, json.dumps(actor or {})),
+            (kind, json.dumps(params, default=str), started_by, ws.now(), log_path, json.dumps(actor or {})),
         )
         return int(cur.lastrowid)
 
@@ -84,7 +83,7 @@ def set_pid(ws: Workspace, job_id: int, pid: int) -> None:
 def claim(ws: Workspace, job_id: int, pid: int) -> bool:
     """queued → running by process ``pid``; False when the job is not queued (already claimed,
     finished, or never existed). Keeps a cancel request made while it was queued."""
-    stamp = now()
+    stamp = ws.now()
     with ws.transaction() as conn:
         cur = conn.execute(
             "UPDATE jobs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,"
@@ -130,16 +129,6 @@ def set_log_path(ws: Workspace, job_id: int, log_path: str) -> None:
         conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (log_path, job_id))
 
 
-def mark_running(ws: Workspace, job_id: int, pid: int) -> None:
-    stamp = now()
-    with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET status = 'running', pid = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ?,"
-            " finished_at = NULL, error = NULL, cancel_requested = 0 WHERE id = ?",
-            (pid, stamp, stamp, job_id),
-        )
-
-
 def report_progress(
     ws: Workspace, job_id: int, fraction: float | None, message: str, metrics: dict | None = None
 ) -> bool:
@@ -148,7 +137,7 @@ def report_progress(
         conn.execute(
             "UPDATE jobs SET progress = COALESCE(?, progress), message = ?, metrics = COALESCE(?, metrics),"
             " heartbeat_at = ? WHERE id = ?",
-            (fraction, message, json.dumps(metrics) if metrics is not None else None, now(), job_id),
+            (fraction, message, json.dumps(metrics) if metrics is not None else None, ws.now(), job_id),
         )
         row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return bool(row and row[0])
@@ -157,7 +146,7 @@ def report_progress(
 def heartbeat(ws: Workspace, job_id: int) -> bool:
     """Touch the heartbeat; returns whether cancellation has been requested."""
     with ws.transaction() as conn:
-        conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?", (now(), job_id))
+        conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?", (ws.now(), job_id))
         row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return bool(row and row[0])
 
@@ -171,7 +160,7 @@ def beat(ws: Workspace, job_id: int, pid: int) -> tuple[bool, bool]:
     """
     with ws.transaction() as conn:
         cur = conn.execute(
-            "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND pid = ? AND status = 'running'", (now(), job_id, pid)
+            "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND pid = ? AND status = 'running'", (ws.now(), job_id, pid)
         )
         row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return cur.rowcount > 0, bool(row and row[0])
@@ -210,7 +199,7 @@ def finish(
             "UPDATE jobs SET status = ?, finished_at = ?, error = ?, result_kind = COALESCE(?, result_kind),"
             " result_id = COALESCE(?, result_id), progress = CASE WHEN ? = 'succeeded' THEN 1 ELSE progress END"
             " WHERE id = ?" + guard,
-            (status, now(), error, result_kind, result_id, status, job_id, *extra),
+            (status, ws.now(), error, result_kind, result_id, status, job_id, *extra),
         )
         return cur.rowcount > 0
 
@@ -220,6 +209,6 @@ def mark_lost(ws: Workspace, job_id: int, reason: str) -> bool:
     with ws.transaction() as conn:
         cur = conn.execute(
             "UPDATE jobs SET status = 'lost', finished_at = ?, error = ? WHERE id = ? AND status IN ('queued', 'running')",
-            (now(), reason, job_id),
+            (ws.now(), reason, job_id),
         )
         return cur.rowcount > 0

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -96,7 +95,7 @@ def register_model(
             "fit": json.dumps(fit), "n_users": n_users, "n_items": n_items, "n_train": n_train, "device": device,
             "fit_seconds": fit_seconds, "artifact": artifact, "parent_id": parent_id,
             "drift": json.dumps(drift) if drift is not None else None, "job_id": job_id,
-            "created_at": now(), "created_by": created_by,
+            "created_at": ws.now(), "created_by": created_by,
         })
     return get_model(ws, model_id)
 

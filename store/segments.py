@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -95,7 +94,7 @@ def register_segmentation(
             "dataset": dataset, "dataset_hash": dataset_hash, "method": method, "k": len(segments),
             "params": json.dumps(params), "metrics": json.dumps(metrics), "model": json.dumps(model),
             "n_users": sum(int(s["users"]) for s in segments), "as_of": as_of, "artifact": artifact,
-            "job_id": job_id, "created_at": now(), "created_by": created_by,
+            "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
         })
         conn.executemany(
             "INSERT INTO segments (segmentation_id, segment_id, name, users, profile) VALUES (?, ?, ?, ?, ?)",

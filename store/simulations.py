@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -77,7 +76,7 @@ def save_calibration(ws: Workspace, staged: Path, *, dataset: str, dataset_hash:
     with registry.publish(ws, staged, "calibration") as (conn, artifact):
         new_id = registry.insert(conn, "sim_calibrations", {
             "dataset": dataset, "dataset_hash": dataset_hash, "cut": cut, "segments": segments, "tastes": tastes,
-            "summary": json.dumps(summary), "path": artifact, "created_at": now(), "created_by": created_by,
+            "summary": json.dumps(summary), "path": artifact, "created_at": ws.now(), "created_by": created_by,
         })
     return get_calibration(ws, new_id)
 
@@ -117,7 +116,7 @@ def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str,
             "kind": kind, "name": name, "dataset": dataset, "calibration_id": calibration_id,
             "scenario_text": scenario_text, "scenario": json.dumps(scenario), "days": days, "replicates": replicates,
             "seed": seed, "device": device, "summary": json.dumps(summary), "path": artifact,
-            "created_at": now(), "created_by": created_by,
+            "created_at": ws.now(), "created_by": created_by,
         })
         conn.executemany("INSERT INTO sim_series (run_id, metric, day, mean, low, high) VALUES (?, ?, ?, ?, ?, ?)",
                          ((run_id, *row) for row in series))

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.clock import now
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -85,7 +84,7 @@ def register_value_fit(
             "dataset": dataset, "dataset_hash": dataset_hash, "model": model, "params": json.dumps(params),
             "log_likelihood": log_likelihood, "fit": json.dumps(fit), "settings": json.dumps(settings, default=str),
             "results": json.dumps(results, default=str), "n": n, "artifact": artifact,
-            "job_id": job_id, "created_at": now(), "created_by": created_by,
+            "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
         })
     return get_value_fit(ws, fit_id)
 

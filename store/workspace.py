@@ -12,13 +12,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store import migrations
-from store.clock import now
+from store.clock import now as utc_now
 from store.errors import WorkspaceMissing, WorkspaceTooNew
 
 if TYPE_CHECKING:
@@ -50,9 +50,17 @@ def _connect(path: Path) -> sqlite3.Connection:
 class Workspace:
     """An open workspace. Cheap to create; one SQLite connection per thread that uses it."""
 
+    clock: Callable[[], str] = staticmethod(utc_now)
+    """What :meth:`now` reads: the store's clock for every workspace (a test sets it once, on the
+    class or on one workspace, to freeze every time the store writes)."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self._local = threading.local()
+
+    def now(self) -> str:
+        """The time the store writes now: ISO-8601 in UTC, to the millisecond."""
+        return self.clock()
 
     # --- opening ------------------------------------------------------------------------
 
@@ -202,13 +210,13 @@ class Workspace:
                     done = {v for v in known_versions if v <= legacy}
                     conn.executemany(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                        [(v, n, now()) for v, n, _ in known if v in done],
+                        [(v, n, self.now()) for v, n, _ in known if v in done],
                     )
                 if version in done:
                     continue
                 up(conn)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, now())
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, self.now())
                 )
                 conn.execute(f"PRAGMA user_version = {max(done | {version})}")
 

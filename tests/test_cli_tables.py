@@ -42,11 +42,9 @@ def check_fits(text: str, identifiers: list[str]) -> None:
 @pytest.fixture
 def shop(session, monkeypatch):
     """The platform and the real Q&A community ingested, two models trained — all at FIXED_NOW."""
-    import store.catalog
-    import store.models
+    from store.workspace import Workspace
 
-    for module in (store.catalog, store.models):
-        monkeypatch.setattr(module, "now", lambda: FIXED_NOW)
+    monkeypatch.setattr(Workspace, "clock", staticmethod(lambda: FIXED_NOW))
     monkeypatch.setattr(models, "time", SimpleNamespace(perf_counter=lambda: 0.0))
     monkeypatch.setattr(common.stdout, "width", WIDTH)
     datasets.ingest(session, IngestRequest(path=SAMPLE_DATA / "platform", name="platform"))

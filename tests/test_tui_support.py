@@ -21,13 +21,9 @@ OPS = Actor(name="ops", role=Role.ADMIN, os_user="ops")
 
 def freeze_clock(monkeypatch) -> None:
     """Every time the store writes is FIXED_NOW (snapshots must not show a clock)."""
-    import store.access
-    import store.audit
-    import store.catalog
-    import store.jobs
+    from store.workspace import Workspace
 
-    for module in (store.catalog, store.audit, store.jobs, store.access):
-        monkeypatch.setattr(module, "now", lambda: FIXED_NOW)
+    monkeypatch.setattr(Workspace, "clock", staticmethod(lambda: FIXED_NOW))
 
 
 def platform_workspace(root: Path, actor: Actor = OPS) -> Session:
