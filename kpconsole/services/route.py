@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kpconsole.errors import ConsoleError, InvalidField
+from kpconsole.errors import InvalidField
 from kpconsole.services import datasets
 from kpconsole.session import Session
 from store import catalog
