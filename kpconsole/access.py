@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpconsole.errors import ConsoleError, PermissionDenied
+from kpconsole.errors import ConsoleError, InvalidField, PermissionDenied
 from kpconsole.identity import Actor, Role, os_user
 from store import access as store_access
 from store.access import GrantRecord, NewKey, SshKeyRecord
@@ -221,7 +221,7 @@ def grant(
     with session.action("access.grant", target=person, params=params):
         key = read_public_key(key_file) if key_file else None
         if authorized_keys is not None and key is None:
-            raise ConsoleError("--authorized-keys needs --key (the public key to write a line for)")
+            raise InvalidField("{authorized_keys} needs {key} (the public key to write a line for)", "authorized_keys", "key")
         if os_account is not None and not PERSON.match(os_account):
             raise ConsoleError(f"invalid OS user name {os_account!r}")
         line = None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import kpconsole
 from kpconsole.demo_step import DemoResult, DemoState, DemoStep
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.jobs import list_jobs
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
@@ -79,9 +79,9 @@ def prepare_workspace(root: Path, reset: bool) -> Session:
     root = Path(root)
     if root.exists() and any(root.iterdir()):
         if not (root / DB_NAME).exists():
-            raise ConsoleError(f"{root} is not empty and not a kpconsole workspace; choose another --workspace")
+            raise InvalidField(f"{root} is not empty and not a workspace; choose another {{workspace}}", "workspace")
         if not reset:
-            raise ConsoleError(f"{root} already holds a workspace (pass --reset to rebuild the demo there)")
+            raise InvalidField(f"{root} already holds a workspace (pass {{reset}} to rebuild the demo there)", "reset")
         shutil.rmtree(root)
     return create_session(root)
 

@@ -46,7 +46,7 @@ def test_demo_refuses_a_folder_that_is_not_a_workspace(tmp_path):
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
     result = run_cli(["demo", "--workspace", str(folder), "--reset"])
-    assert result.returncode == 1 and "not a kpconsole workspace" in result.stderr
+    assert result.returncode == 1 and "is not empty and not a workspace; choose another --workspace" in result.stderr
     assert (folder / "notes.txt").read_text() == "keep me"
 
 

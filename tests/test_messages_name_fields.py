@@ -19,8 +19,8 @@ from kpconsole.errors import InvalidField
 NOT_YET_NEUTRAL = Counter({
     "engine/data/columns.py": 2, "engine/data/sources.py": 1, "engine/recommend/artifact.py": 2,
     "engine/recommend/ease.py": 2, "engine/recommend/interactions.py": 1, "engine/segment/cluster.py": 1,
-    "kpconsole/access.py": 2, "kpconsole/demo.py": 2, "kpconsole/jobs/ingest.py": 1, "kpconsole/jobs/service.py": 1,
-    "kpconsole/reads/simulations.py": 1, "kpconsole/services/datasets.py": 9, "kpconsole/services/simulate.py": 5,
+    "kpconsole/access.py": 1, "kpconsole/jobs/ingest.py": 1, "kpconsole/jobs/service.py": 1,
+    "kpconsole/services/datasets.py": 9, "kpconsole/services/simulate.py": 1,
     "kpconsole/ssh/commands.py": 1, "store/access.py": 1, "store/catalog.py": 1, "store/simulations.py": 1,
     "store/workspace.py": 3,
 })

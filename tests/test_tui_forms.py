@@ -56,11 +56,11 @@ VALUE = [
 SIM = [
     ({"days": "abc"}, "days: 'abc' is not a whole number"),
     ({"replicates": "2.5"}, "replicates: '2.5' is not a whole number"),
-    ({"days": "0"}, "--days 0: must be greater than 0"),
+    ({"days": "0"}, "days 0: must be greater than 0"),
 ]
 CALIBRATE = [
     ({"segments": "newest"}, "segments: 'newest' is not a segmentation id or rule"),
-    ({"segments": "99"}, "--segments 99: no segmentation 99 of dataset 'platform'"),
+    ({"segments": "99"}, "segments 99: no segmentation 99 of dataset 'platform'"),
     ({"model": "als"}, "model: 'als' is not a whole number"),
     ({"model": "99"}, "no model 99 (list them with: kpconsole model list)"),
 ]
@@ -78,7 +78,7 @@ GRANT = [
     ({"person": "bad name!"}, "invalid person name 'bad name!'"),
     ({"person": "bob", "key": "{tmp}/none.pub"}, "none.pub: no such file"),
     ({"person": "bob", "key": "{tmp}/shop.csv"}, "shop.csv: not an SSH public key"),
-    ({"person": "bob", "authorized_keys": "{tmp}/authorized_keys"}, "--authorized-keys needs --key"),
+    ({"person": "bob", "authorized_keys": "{tmp}/authorized_keys"}, "authorized keys needs key"),
     ({"person": "bob", "os_user": "no way"}, "invalid OS user name 'no way'"),
 ]
 REVOKE = [({"person": "nobody"}, "no access granted to 'nobody' (see: kpconsole access list)")]

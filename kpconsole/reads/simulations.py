@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from engine.simulate.kpis import HEADLINE, METRICS
 from engine.student_t import mean_interval, welch_interval
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.session import Session
 from store import simulations as store
 from store.simulations import CalibrationRecord, RunRecord
@@ -94,8 +94,8 @@ def compare(session: Session, run_a: int, run_b: int, level: float = 0.95) -> Co
     seed, days, replicates and calibration: identical scenarios then differ by exactly 0)."""
     a, b = get_run(session, run_a), get_run(session, run_b)
     if (a.days, a.replicates) != (b.days, b.replicates):
-        raise ConsoleError(f"runs {a.id} and {b.id} differ in days or replicates ({a.days}×{a.replicates} vs "
-                           f"{b.days}×{b.replicates}): rerun one with --days and --replicates to match")
+        raise InvalidField(f"runs {a.id} and {b.id} differ in days or replicates ({a.days}×{a.replicates} vs "
+                           f"{b.days}×{b.replicates}): rerun one with {{days}} and {{replicates}} to match", "days", "replicates")
     paired = a.seed == b.seed and a.calibration_id == b.calibration_id
     ta, tb = replicate_totals(a), replicate_totals(b)
     rows = []

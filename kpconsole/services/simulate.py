@@ -38,7 +38,7 @@ from engine.simulate.scenario import (
 )
 from engine.simulate.world import World
 from kpconsole.reads import segments as segment_reads
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
@@ -68,7 +68,8 @@ def _assignment(session: Session, record: DatasetRecord, segmentation: int | str
     if segmentation is not None:
         found = [s for s in found if s.id == int(segmentation)]
         if not found:
-            raise ConsoleError(f"--segments {segmentation}: no segmentation {segmentation} of dataset '{record.name}'")
+            raise InvalidField(f"{{segments}} {segmentation}: no segmentation {segmentation} of dataset '{record.name}'",
+                               "segments")
     else:
         found = [s for s in found if s.dataset_hash == record.content_hash]
     if not found:
@@ -86,11 +87,11 @@ def _tastes(session: Session, model_id: int | None, data: str) -> TasteVectors |
         return None
     loaded = models.load_model(session, model_id, device="cpu")
     if loaded.record.dataset != data:
-        raise ConsoleError(f"--model {model_id}: it was trained on '{loaded.record.dataset}', not '{data}'")
+        raise InvalidField(f"{{model}} {model_id}: it was trained on '{loaded.record.dataset}', not '{data}'", "model")
     users, items = loaded.user_embeddings(), loaded.item_embeddings()
     if users is None or items is None:
-        raise ConsoleError(f"--model {model_id}: a {loaded.record.algo} model has no embeddings to take tastes from "
-                           "(use als, bpr or ncf)")
+        raise InvalidField(f"{{model}} {model_id}: a {loaded.record.algo} model has no embeddings to take tastes "
+                           "from (use als, bpr or ncf)", "model")
     return TasteVectors(np.array(loaded.user_ids.cast(pl.String).to_list()), users.cpu().numpy(),
                         np.array(loaded.item_ids.cast(pl.String).to_list()), items.cpu().numpy(),
                         label=f"model {model_id} ({loaded.record.algo})")
@@ -232,7 +233,7 @@ def run(session: Session, text: str, source: str = "scenario", *, replicates: in
     overrides = {k: v for k, v in (("replicates", replicates), ("days", days), ("seed", seed)) if v is not None}
     for key, value in overrides.items():
         if key != "seed" and value <= 0:
-            raise ConsoleError(f"--{key} {value}: must be greater than 0")
+            raise InvalidField(f"{{{key}}} {value}: must be greater than 0", key)
     settings = replace(scenario.settings, device=device, **overrides)
     params = {"scenario": scenario.name, "source": source, **overrides, "device": device}
     with session.action("sim.run", target=scenario.data, params=params):
