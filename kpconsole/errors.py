@@ -8,18 +8,14 @@ they can leak secrets).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from engine.errors import EngineError
+from engine.errors import EngineError, in_words, word_fields
 from store.errors import StoreError
 
 
 class ConsoleError(Exception):
     """A request the console cannot carry out; the message is for a person."""
-
-
-FIELD = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 
 class InvalidField(ConsoleError):
@@ -36,11 +32,11 @@ class InvalidField(ConsoleError):
     def __init__(self, template: str, *fields: str) -> None:
         self.template = template
         self.fields = fields
-        super().__init__(self.worded(lambda field: field.replace("_", " ")))
+        super().__init__(self.worded(in_words))
 
     def worded(self, name: Callable[[str], str]) -> str:
         """The message with each field it names worded by ``name``."""
-        return FIELD.sub(lambda m: name(m.group(1)) if m.group(1) in self.fields else m.group(0), self.template)
+        return word_fields(self.template, self.fields, name)
 
 
 class PermissionDenied(ConsoleError):

@@ -90,7 +90,7 @@ def test_every_personalised_model_beats_popularity_clearly_on_planted_tastes(pla
 def test_ease_refuses_a_catalog_that_does_not_fit_and_names_the_alternative(small):
     _, split = small
     model = make_model("ease", {"max_gb": 0.0001}, "cpu")
-    with pytest.raises(EngineError, match=r"EASE on .* items needs about .* GB.*use --algo als"):
+    with pytest.raises(EngineError, match=r"EASE on .* items needs about .* GB.*use algo als"):
         model.fit(split.train)
 
 

@@ -40,7 +40,7 @@ def test_default_kinds_follow_the_dataset_shape():
     assert default_kinds(["ask", "answer", "comment", "favorite", "bounty"], "stackexchange") == (
         "answer", "comment", "favorite")
     assert default_kinds(["view", "purchase", "refund", "like"], "folder") == ("view", "like", "purchase")
-    with pytest.raises(EngineError, match="choose some with --events"):
+    with pytest.raises(EngineError, match="choose some with events"):
         default_kinds(["renew"], "folder")
 
 

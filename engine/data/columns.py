@@ -50,15 +50,15 @@ def resolve_columns(
             resolved[f.name] = Column(f, source=source)
         elif f.name in mapping:
             raise DataError(
-                f"--map {f.name}={source}: no column '{source}' (columns: {', '.join(raw.schema)})",
-                file=raw.label,
+                f"{{map}} {f.name}={source}: no column '{source}' (columns: {', '.join(raw.schema)})",
+                file=raw.label, names=["map"],
             )
         elif f.required:
-            hint = " or give --kind" if f.name == "kind" else ""
+            hint = " or give {kind}" if f.name == "kind" else ""
             raise DataError(
-                f"missing required column '{f.name}' (map one with --map {f.name}=COLUMN{hint}; "
+                f"missing required column '{f.name}' (map one with {{map}} {f.name}=COLUMN{hint}; "
                 f"columns: {', '.join(raw.schema)})",
-                file=raw.label,
+                file=raw.label, names=["map", "kind"],
             )
         else:
             resolved[f.name] = Column(f)

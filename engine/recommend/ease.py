@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidParameter
 from engine.progress import Progress, no_progress
 from engine.recommend.base import FitReport, Params, Recommender
 from engine.recommend.cooccurrence import gram
@@ -55,7 +55,7 @@ class EASE(Recommender):
         g.diagonal().add_(p.reg)
         chol, info = torch.linalg.cholesky_ex(g)
         if int(info) != 0:
-            raise EngineError("EASE: the regularised Gram matrix is not positive definite; raise --reg")
+            raise InvalidParameter("EASE: the regularised Gram matrix is not positive definite; raise {reg}", "reg")
         inverse = torch.cholesky_inverse(chol)
         del g, chol
         progress(0.8, "inverted")
@@ -68,10 +68,10 @@ class EASE(Recommender):
         need = ease_bytes(n_items)
         limit = self.params.max_gb * 1e9 if self.params.max_gb > 0 else available_bytes(self.device)
         if limit is not None and need > limit:
-            raise EngineError(
+            raise InvalidParameter(
                 f"EASE on {n_items:,} items needs about {need / 1e9:.2f} GB ({DENSE_COPIES} dense {n_items:,}×{n_items:,} "
                 f"matrices) but only {limit / 1e9:.2f} GB is available on {self.device.type}: "
-                "use --algo als (or itemknn), whose memory grows with interactions, not items²"
+                "use {algo} als (or itemknn), whose memory grows with interactions, not items²", "algo"
             )
 
     def score(self, users: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 import torch
 
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidParameter
 from engine.recommend.matrix import UserItemMatrix
 
 STACKEXCHANGE_KINDS = ("answer", "comment", "favorite")
@@ -63,9 +63,9 @@ def default_kinds(event_kinds: Iterable[str], dataset_format: str | None = None)
     wanted = STACKEXCHANGE_KINDS if dataset_format == "stackexchange" else PLATFORM_KINDS
     chosen = tuple(k for k in wanted if k in present)
     if not chosen:
-        raise EngineError(
+        raise InvalidParameter(
             f"none of the default interaction kinds ({', '.join(wanted)}) occur in the events "
-            f"(kinds: {', '.join(sorted(present)) or 'none'}); choose some with --events"
+            f"(kinds: {', '.join(sorted(present)) or 'none'}); choose some with {{events}}", "events"
         )
     return chosen
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidParameter
 from engine.progress import Progress, no_progress
 from engine.segment import gmm as gmm_mod
 from engine.segment.kmeans import kmeans, nearest
@@ -75,7 +75,7 @@ def cluster_users(
     n = x.shape[0]
     if k == "auto":
         if n < 3:
-            raise EngineError(f"--k auto needs at least 3 users, the data have {n}")
+            raise InvalidParameter(f"{{k}} auto needs at least 3 users, the data have {n}", "k")
         candidates = list(range(2, min(max_k, n - 1) + 1))
     else:
         if not isinstance(k, int) or k < 1:

@@ -17,7 +17,7 @@ from kpconsole.cli import recommend as recommend_cli
 from kpconsole.cli import ssh as ssh_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli.groups import GROUPS
-from kpconsole.errors import InvalidField
+from kpconsole.errors import USER_ERRORS
 from kpconsole.failure_lines import one_line_errors
 from kpconsole.shell_completion import completed_words
 
@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         except typer.Abort:
             sys.stderr.write("kpconsole: aborted\n")
             sys.exit(exit_codes.FAILURE)
-        except InvalidField as exc:  # the core names its fields; the command line names its flags
+        except USER_ERRORS as exc:  # the core names its fields; the command line names its flags
+            if not hasattr(exc, "worded"):
+                raise
             command = running_command(args)
             sys.stderr.write(f"kpconsole: {exc.worded(lambda field: flag(field, command)).splitlines()[0]}\n")
             sys.exit(exit_codes.FAILURE)
