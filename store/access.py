@@ -55,6 +55,12 @@ _GRANT_COLUMNS = "person, role, os_user, created_at, created_by, updated_at, upd
 _KEY_COLUMNS = "person, key_type, public_key, comment, fingerprint, added_at, added_by"
 
 
+def _grant(ws: Workspace, row: tuple) -> GrantRecord:
+    """A grant from its row (the columns of ``_GRANT_COLUMNS``) with the person's keys."""
+    person, role, os_user, created_at, created_by, updated_at, updated_by = row
+    return GrantRecord(person, role, os_user, created_at, created_by, updated_at, updated_by, _keys_of(ws, person))
+
+
 def _keys_of(ws: Workspace, person: str) -> tuple[SshKeyRecord, ...]:
     rows = ws.conn.execute(f"SELECT {_KEY_COLUMNS} FROM ssh_keys WHERE person = ? ORDER BY id", (person,))
     return tuple(SshKeyRecord(*row) for row in rows.fetchall())
@@ -114,7 +120,7 @@ def get_grant(ws: Workspace, person: str) -> GrantRecord:
     row = ws.conn.execute(f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE person = ?", (person,)).fetchone()
     if row is None:
         raise NotFound(f"no access granted to '{person}' (see: kpconsole access list)")
-    return GrantRecord(*row, keys=_keys_of(ws, person))
+    return _grant(ws, row)
 
 
 def find_grant(ws: Workspace, person: str) -> GrantRecord | None:
@@ -127,7 +133,7 @@ def find_grant(ws: Workspace, person: str) -> GrantRecord | None:
 
 def grant_for_os_user(ws: Workspace, os_user: str) -> GrantRecord | None:
     row = ws.conn.execute(f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE os_user = ?", (os_user,)).fetchone()
-    return GrantRecord(*row, keys=_keys_of(ws, row[0])) if row else None
+    return _grant(ws, row) if row else None
 
 
 def grant_for_fingerprint(ws: Workspace, fingerprint: str) -> GrantRecord | None:
@@ -138,7 +144,7 @@ def grant_for_fingerprint(ws: Workspace, fingerprint: str) -> GrantRecord | None
 
 def list_grants(ws: Workspace) -> list[GrantRecord]:
     rows = ws.conn.execute(f"SELECT {_GRANT_COLUMNS} FROM access_grants ORDER BY person").fetchall()
-    return [GrantRecord(*row, keys=_keys_of(ws, row[0])) for row in rows]
+    return [_grant(ws, row) for row in rows]
 
 
 def delete_grant(ws: Workspace, person: str) -> GrantRecord:

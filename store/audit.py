@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from store import registry
 from store.workspace import Workspace
 
 OUTCOMES = ("ok", "error", "refused")
@@ -53,14 +54,15 @@ def record(
             (ws.now(), actor, role, os_user, ssh_key, remote_addr, action, target,
              json.dumps(params or {}, default=str), outcome, detail),
         )
-        return int(cur.lastrowid)
+        return registry.inserted_id(cur)
 
 
 def entries(
     ws: Workspace, *, since: str | None = None, action: str | None = None, limit: int = 100
 ) -> list[AuditEntry]:
     """Newest first; ``since`` is an ISO-8601 time, ``action`` a prefix such as ``data.``."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     if since:
         where.append("at >= ?")
         args.append(since)

@@ -81,9 +81,10 @@ def read_derived(record: DatasetRecord, name: str) -> dict | None:
     ``None`` when none was kept or it cannot be read. A dataset's folder never changes once
     registered (a replace or an append writes a new one), so a kept figure is never stale."""
     try:
-        return json.loads((record.path / f"{name}.json").read_text(encoding="utf-8"))
+        kept = json.loads((record.path / f"{name}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return kept if isinstance(kept, dict) else None
 
 
 def keep_derived(record: DatasetRecord, name: str, payload: dict) -> None:

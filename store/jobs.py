@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from store import registry
 from store.errors import NotFound
 from store.workspace import Workspace
 
@@ -66,7 +67,7 @@ def create_job(
             " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
             (kind, json.dumps(params, default=str), started_by, ws.now(), log_path, json.dumps(actor or {})),
         )
-        return int(cur.lastrowid)
+        return registry.inserted_id(cur)
 
 
 def active_jobs(ws: Workspace) -> list[JobRecord]:
@@ -115,7 +116,7 @@ def get_job(ws: Workspace, job_id: int) -> JobRecord:
 
 
 def list_jobs(ws: Workspace, *, status: str | None = None, limit: int = 50) -> list[JobRecord]:
-    sql, args = "SELECT * FROM jobs", []
+    sql, args = "SELECT * FROM jobs", list[object]()
     if status:
         sql += " WHERE status = ?"
         args.append(status)

@@ -59,11 +59,18 @@ def publish(ws: Workspace, staged: Path | None, prefix: str) -> Iterator[tuple[s
         raise
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT through ``cursor`` made."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("the INSERT made no row")
+    return int(cursor.lastrowid)
+
+
 def insert(conn: sqlite3.Connection, table: str, values: dict) -> int:
     """Insert one row from a column → value mapping; returns its id."""
     columns = ", ".join(values)
     placeholders = ", ".join(":" + name for name in values)
-    return int(conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values).lastrowid)
+    return inserted_id(conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values))
 
 
 def row_by_id(ws: Workspace, table: str, row_id: int) -> dict | None:
@@ -77,7 +84,7 @@ def has_rows(ws: Workspace, table: str) -> bool:
 
 def newest_rows(ws: Workspace, table: str, *, dataset: str | None = None, limit: int = 200) -> list[dict]:
     """Rows newest first, optionally only those of ``dataset``."""
-    sql, args = f"SELECT * FROM {table}", []
+    sql, args = f"SELECT * FROM {table}", list[object]()
     if dataset:
         sql += " WHERE dataset = ?"
         args.append(dataset)

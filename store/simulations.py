@@ -144,7 +144,7 @@ def list_runs(ws: Workspace, limit: int = 50) -> list[RunRecord]:
 
 def run_series(ws: Workspace, run_id: int, metrics: Iterable[str] | None = None) -> list[dict]:
     """Rows ``{metric, day, mean, low, high}`` of a run, by metric then day."""
-    sql, args = "SELECT metric, day, mean, low, high FROM sim_series WHERE run_id = ?", [run_id]
+    sql, args = "SELECT metric, day, mean, low, high FROM sim_series WHERE run_id = ?", list[object]([run_id])
     wanted = list(metrics or [])
     if wanted:
         sql += f" AND metric IN ({', '.join('?' for _ in wanted)})"

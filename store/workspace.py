@@ -165,7 +165,7 @@ class Workspace:
 
     @property
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _applied_migrations(self, conn: sqlite3.Connection) -> set[int] | None:
         """Versions recorded in ``schema_migrations``; None when the table does not exist yet."""
