@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpconsole.errors import ConsoleError, InvalidField, PermissionDenied
+from kpconsole.errors import ConsoleError, InvalidField, PermissionDenied, Remedy
 from kpconsole.identity import Actor, Role, os_user
 from store import access as store_access
 from store.access import GrantRecord, NewKey, SshKeyRecord
@@ -86,10 +86,8 @@ def role_of_local_user(ws: Workspace, user: str) -> Role:
     """The role granted to a local OS user who does not own the workspace; refused if none."""
     grant = store_access.grant_for_os_user(ws, user)
     if grant is None:
-        raise PermissionDenied(
-            f"OS user '{user}' has no access to the workspace {ws.root} "
-            f"(its owner can grant it: kpconsole access grant NAME --role analyst --os-user {user})"
-        )
+        raise PermissionDenied(f"OS user '{user}' has no access to the workspace {ws.root}", Remedy(
+            "its owner can grant it", "access grant NAME", (("role", "analyst"), ("os_user", user))))
     return Role(grant.role)
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.errors import EngineError, in_words, word_fields
-from store.errors import StoreError
+from store.errors import Remedied, Remedy, StoreError
+
+__all__ = ["USER_ERRORS", "ConsoleError", "InvalidField", "NoTerminal", "PermissionDenied", "Remedy"]
 
 
-class ConsoleError(Exception):
-    """A request the console cannot carry out; the message is for a person."""
+class ConsoleError(Remedied):
+    """A request the console cannot carry out; the message is for a person, with what to do
+    about it as a :class:`~store.errors.Remedy` where there is something."""
 
 
 class InvalidField(ConsoleError):

@@ -15,6 +15,24 @@ from pathlib import Path
 from kpconsole import exit_codes
 from kpconsole.errors import USER_ERRORS, NoTerminal
 from kpconsole.session import resolve_workspace
+from store.errors import Remedied, Remedy
+
+
+def command_line(remedy: Remedy) -> str:
+    """A remedy as the command line to type: ``list them with: kpconsole sim list --calibrations``.
+
+    >>> command_line(Remedy("train one with", "model train", (("data", "qc"),)))
+    'train one with: kpconsole model train --data qc'
+    """
+    options = "".join(f" --{name.replace('_', '-')}" + ("" if value is None else f" {value}")
+                      for name, value in remedy.options)
+    return f"{remedy.lead}: kpconsole {remedy.command}{options}"
+
+
+def one_line(exc: BaseException) -> str:
+    """A user error's first line as the command line says it (a remedy as a command to type)."""
+    text = exc.with_remedy(command_line) if isinstance(exc, Remedied) else str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextmanager
@@ -31,8 +49,7 @@ def one_line_errors(workspace: Callable[[], Path | None]) -> Iterator[None]:
         sys.stderr.write(f"kpconsole: {exc}\n")
         sys.exit(exit_codes.USAGE)
     except USER_ERRORS as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        sys.stderr.write(f"kpconsole: {message}\n")
+        sys.stderr.write(f"kpconsole: {one_line(exc)}\n")
         sys.exit(exit_codes.FAILURE)
     except Exception as exc:  # noqa: BLE001 — a bug: logged, one line shown
         where = log_internal_error(workspace())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from store.errors import NameTaken, NotFound
+from store.errors import NameTaken, NotFound, Remedy
 from store.workspace import Workspace
 
 
@@ -119,7 +119,7 @@ def upsert_grant(
 def get_grant(ws: Workspace, person: str) -> GrantRecord:
     row = ws.conn.execute(f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE person = ?", (person,)).fetchone()
     if row is None:
-        raise NotFound(f"no access granted to '{person}' (see: kpconsole access list)")
+        raise NotFound(f"no access granted to '{person}'", Remedy("see", "access list"))
     return _grant(ws, row)
 
 

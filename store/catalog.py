@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store import registry
-from store.errors import InvalidName, NameTaken, NotFound, StoreError
+from store.errors import InvalidName, NameTaken, NotFound, Remedy, StoreError
 from store.workspace import Workspace
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -263,8 +263,9 @@ def get_dataset(ws: Workspace, name: str) -> DatasetRecord:
     rows = list(ws.query("SELECT * FROM datasets WHERE name = ?", [name]))
     if not rows:
         names = [r.name for r in list_datasets(ws)]
-        known = f"known: {', '.join(names)}" if names else "the workspace has none yet; add one with kpconsole data ingest"
-        raise NotFound(f"no dataset named '{name}' ({known})")
+        if names:
+            raise NotFound(f"no dataset named '{name}' (known: {', '.join(names)})")
+        raise NotFound(f"no dataset named '{name}'", Remedy("the workspace has none yet; add one with", "data ingest"))
     return _record(ws, rows[0])
 
 

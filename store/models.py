@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.errors import NotFound
+from store.errors import NotFound, Remedy
 from store.workspace import Workspace
 
 JSON_FIELDS = ("params", "interactions", "split", "metrics", "fit", "drift")
@@ -103,9 +103,9 @@ def register_model(
 def get_model(ws: Workspace, model_id: int) -> ModelRecord:
     row = registry.row_by_id(ws, "models", model_id)
     if row is None:
-        hint = ("list them with: kpconsole model list" if registry.has_rows(ws, "models")
-                else "train one with: kpconsole model train --data NAME")
-        raise NotFound(f"no model {model_id} ({hint})")
+        remedy = (Remedy("list them with", "model list") if registry.has_rows(ws, "models")
+                  else Remedy("train one with", "model train", (("data", "NAME"),)))
+        raise NotFound(f"no model {model_id}", remedy)
     return _record(ws, row)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.errors import NotFound
+from store.errors import NotFound, Remedy
 from store.workspace import Workspace
 
 FOLDER = "segments"
@@ -116,9 +116,9 @@ def _record(ws: Workspace, row: dict) -> SegmentationRecord:
 def get_segmentation(ws: Workspace, segmentation_id: int) -> SegmentationRecord:
     row = registry.row_by_id(ws, "segmentations", segmentation_id)
     if row is None:
-        hint = ("list them with: kpconsole segment list" if registry.has_rows(ws, "segmentations")
-                else "make one with: kpconsole segment run --data NAME --method rfm")
-        raise NotFound(f"no segmentation {segmentation_id} ({hint})")
+        remedy = (Remedy("list them with", "segment list") if registry.has_rows(ws, "segmentations")
+                  else Remedy("make one with", "segment run", (("data", "NAME"), ("method", "rfm"))))
+        raise NotFound(f"no segmentation {segmentation_id}", remedy)
     return _record(ws, row)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.errors import NotFound
+from store.errors import NotFound, Remedy
 from store.workspace import Workspace
 
 FOLDER = "simulations"
@@ -90,7 +90,7 @@ def _calibration(ws: Workspace, row: dict) -> CalibrationRecord:
 def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
     row = registry.row_by_id(ws, "sim_calibrations", calibration_id)
     if row is None:
-        raise NotFound(f"no calibration {calibration_id} (list them with: kpconsole sim list --calibrations)")
+        raise NotFound(f"no calibration {calibration_id}", Remedy("list them with", "sim list", (("calibrations", None),)))
     return _calibration(ws, row)
 
 
@@ -133,8 +133,9 @@ def get_run(ws: Workspace, run_id: int) -> RunRecord:
     row = registry.row_by_id(ws, "sim_runs", run_id)
     if row is None:
         known = [str(r["id"]) for r in ws.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
-        hint = f"latest: {', '.join(known)}" if known else "none yet: kpconsole sim run SCENARIO.toml"
-        raise NotFound(f"no simulation run {run_id} ({hint})")
+        if known:
+            raise NotFound(f"no simulation run {run_id} (latest: {', '.join(known)})")
+        raise NotFound(f"no simulation run {run_id}", Remedy("none yet", "sim run SCENARIO.toml"))
     return _run(ws, row)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ContextManager
 
 from store import registry
-from store.errors import NotFound
+from store.errors import NotFound, Remedy
 from store.workspace import Workspace
 
 FOLDER = "value"
@@ -96,9 +96,9 @@ def _record(ws: Workspace, row: dict) -> ValueFitRecord:
 def get_value_fit(ws: Workspace, fit_id: int) -> ValueFitRecord:
     row = registry.row_by_id(ws, "value_fits", fit_id)
     if row is None:
-        hint = ("list them with: kpconsole value list" if registry.has_rows(ws, "value_fits")
-                else "make one with: kpconsole value fit --data NAME --model bgnbd")
-        raise NotFound(f"no value fit {fit_id} ({hint})")
+        remedy = (Remedy("list them with", "value list") if registry.has_rows(ws, "value_fits")
+                  else Remedy("make one with", "value fit", (("data", "NAME"), ("model", "bgnbd"))))
+        raise NotFound(f"no value fit {fit_id}", remedy)
     return _record(ws, row)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from store import migrations
 from store.clock import now as utc_now
-from store.errors import WorkspaceMissing, WorkspaceTooNew
+from store.errors import Remedy, WorkspaceMissing, WorkspaceTooNew
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -82,7 +82,7 @@ class Workspace:
         """Open an existing workspace, upgrading its schema when it is older than this code."""
         root = Path(root)
         if not (root / DB_NAME).is_file():
-            raise WorkspaceMissing(f"no workspace at {root} (create one with: kpconsole init --workspace {root})")
+            raise WorkspaceMissing(f"no workspace at {root}", Remedy("create one with", "init", (("workspace", str(root)),)))
         ws = cls(root)
         try:
             ws._migrate()

@@ -1,7 +1,8 @@
 """Messages raised below the front ends name fields, never CLI syntax: a console user is not told
 about flags they never typed. engine/, store/ and kpconsole's core (all but cli/ and tui/)
-raise :class:`~kpconsole.errors.InvalidField` with ``{field}`` in the message; the CLI words
-it as its flag, the console as the field's words."""
+raise :class:`~kpconsole.errors.InvalidField` with ``{field}`` in the message (the CLI words it
+as its flag, the console as the field's words) and say what to do as a :class:`~store.errors.Remedy`
+(the CLI words it as a command line, the console as the screen to go to)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,9 @@ from kpconsole.errors import InvalidField
 NOT_YET_NEUTRAL = Counter({
     "engine/data/sources.py": 1,
     "engine/recommend/artifact.py": 2,  # "not a kpconsole model": the product's name, read as a command
-    "kpconsole/access.py": 1, "kpconsole/jobs/ingest.py": 1, "kpconsole/jobs/service.py": 1,
-    "kpconsole/services/datasets.py": 9, "kpconsole/services/simulate.py": 1,
+    "kpconsole/jobs/ingest.py": 1, "kpconsole/services/datasets.py": 9,
     "kpconsole/ssh/commands.py": 1,  # the SSH front end refusing -w/--workspace on a command line
-    "store/access.py": 1, "store/catalog.py": 1, "store/simulations.py": 1, "store/workspace.py": 1,
+    "store/catalog.py": 1,
 })
 
 
@@ -79,3 +79,14 @@ def test_the_command_line_and_the_console_word_the_same_error(workspace, cli):
     assert str(raised.value) == "test ratio 1.5: must be between 0 and 1"
     result = cli("--workspace", str(workspace), "model", "train", "--data", "x", "--algo", "als", "--test-ratio", "1.5")
     assert result.code == 1 and result.stderr == "kpconsole: --test-ratio 1.5: must be between 0 and 1\n"
+
+
+def test_a_remedy_is_a_command_line_on_the_command_line_and_a_screen_in_the_console(workspace, cli):
+    from kpconsole.tui.failures import one_line
+    from store.errors import NotFound, Remedy
+
+    error = NotFound("no model 99", Remedy("list them with", "model list"))
+    assert str(error) == "no model 99 (list them with: model list)"
+    assert one_line(error) == "no model 99 (see the Models screen, key 3)"
+    result = cli("--workspace", str(workspace), "model", "show", "99")
+    assert result.code == 1 and result.stderr == "kpconsole: no model 99 (train one with: kpconsole model train --data NAME)\n"

@@ -62,7 +62,7 @@ CALIBRATE = [
     ({"segments": "newest"}, "segments: 'newest' is not a segmentation id or rule"),
     ({"segments": "99"}, "segments 99: no segmentation 99 of dataset 'platform'"),
     ({"model": "als"}, "model: 'als' is not a whole number"),
-    ({"model": "99"}, "no model 99 (list them with: kpconsole model list)"),
+    ({"model": "99"}, "no model 99 (see the Models screen, key 3)"),
 ]
 EVALUATE = [
     ({"ks": "ten"}, "k: 'ten' is not a whole number"),
@@ -81,7 +81,7 @@ GRANT = [
     ({"person": "bob", "authorized_keys": "{tmp}/authorized_keys"}, "authorized keys needs key"),
     ({"person": "bob", "os_user": "no way"}, "invalid OS user name 'no way'"),
 ]
-REVOKE = [({"person": "nobody"}, "no access granted to 'nobody' (see: kpconsole access list)")]
+REVOKE = [({"person": "nobody"}, "no access granted to 'nobody' (see the Access screen, key a)")]
 BACKTEST = [
     ({}, "backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)"),
     ({"cut": "soon"}, "--cut 'soon': give a date (2026-05-01) or a ratio of the time span (0.7)"),

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.progress import Progress
-from kpconsole.errors import ConsoleError, PermissionDenied
+from kpconsole.errors import ConsoleError, PermissionDenied, Remedy
 from kpconsole.identity import Role
 from kpconsole.jobs import detach, processes, runner
 from kpconsole.jobs.registry import JobKind, get_job_kind
@@ -112,7 +112,7 @@ def resume_job(session: Session, job_id: int, *, detach: bool = True, progress: 
     with session.action("jobs.resume", target=str(job_id), params={"kind": job.kind, "detach": detach}):
         _check_owner(session, job, "resume")
         if not jobs_store.requeue(session.ws, job_id, session.actor.as_dict()):
-            raise ConsoleError(f"job {job_id} changed while resuming it; look again with: kpconsole jobs show {job_id}")
+            raise ConsoleError(f"job {job_id} changed while resuming it", Remedy("look again with", f"jobs show {job_id}"))
         if detach:
             _launch(session, job_id, resume=True)
     if not detach:

@@ -38,7 +38,7 @@ from engine.simulate.scenario import (
 )
 from engine.simulate.world import World
 from kpconsole.reads import segments as segment_reads
-from kpconsole.errors import ConsoleError, InvalidField
+from kpconsole.errors import ConsoleError, InvalidField, Remedy
 from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
 from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
@@ -143,8 +143,8 @@ def _model_id(session: Session, scenario: Scenario) -> int:
     if ref == "latest":
         found = model_reads.list_models(session, scenario.data)
         if not found:
-            raise ConsoleError(f"policy.model: no model trained on dataset '{scenario.data}' yet "
-                               f"(train one with: kpconsole model train --data {scenario.data})")
+            raise ConsoleError(f"policy.model: no model trained on dataset '{scenario.data}' yet",
+                               Remedy("train one with", "model train", (("data", scenario.data),)))
         return found[0].id
     try:
         record = model_reads.get(session, int(ref))

@@ -20,6 +20,7 @@ import termios
 import traceback
 
 from kpconsole import access, exit_codes
+from kpconsole.failure_lines import one_line
 from kpconsole.errors import USER_ERRORS
 from kpconsole.ssh import commands, tickets
 from store.workspace import Workspace
@@ -58,7 +59,7 @@ def serve(argv: list[str]) -> int:
     except USER_ERRORS as exc:
         commands.audit_refusal(ws, None, "ssh.session", str(exc), ssh_key=ticket.ssh_key,
                                remote_addr=ticket.remote_addr, person=ticket.person)
-        sys.stderr.write(f"kpconsole: {exc}\n")
+        sys.stderr.write(f"kpconsole: {one_line(exc)}\n")
         return exit_codes.FAILURE
     # the CLI loads only once the ticket is good: a refused session never pays for it
     from kpconsole.cli import main as run_cli

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kpconsole import access, exit_codes
+from kpconsole.failure_lines import one_line
 from kpconsole.identity import Actor
 from kpconsole.session import Session
 from store import audit
@@ -140,6 +141,6 @@ def dispatch(actor: Actor, ws: Workspace, command: str, *, has_terminal: bool, r
         check_allowed(argv)
     except NotAllowed as exc:
         audit_refusal(ws, actor, "ssh.exec", str(exc), target=command[:200])
-        sys.stderr.write(f"kpconsole: {exc}\n")
+        sys.stderr.write(f"kpconsole: {one_line(exc)}\n")
         return exit_codes.USAGE
     return run_command_as(actor, ws.root, argv, run_cli)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from kpconsole import access, exit_codes
+from kpconsole.failure_lines import one_line
 from kpconsole.errors import PermissionDenied
 from kpconsole.identity import remote_addr_from_env
 from kpconsole.ssh import commands
@@ -28,7 +29,7 @@ def ssh_entry(ws_root: Path, person: str, key: str | None, run_cli: commands.Com
         actor = access.actor_for_person(ws, person, ssh_key=key, remote_addr=remote)
     except PermissionDenied as exc:
         commands.audit_refusal(ws, None, "ssh.login", str(exc), ssh_key=key, remote_addr=remote, person=person)
-        sys.stderr.write(f"kpconsole: {exc}\n")
+        sys.stderr.write(f"kpconsole: {one_line(exc)}\n")
         return exit_codes.FAILURE
     command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     has_terminal = sys.stdin.isatty() and sys.stdout.isatty()

@@ -1,7 +1,8 @@
 """What a person sees when something fails, and where the details go.
 
-A user error (bad input, a refused action, a missing dataset) is shown as the same one line the
-CLI prints. Anything else is a bug: its full traceback goes to the workspace's
+A user error (bad input, a refused action, a missing dataset) is shown in one line, as the CLI
+prints it but in the console's words: fields by name, and what to do as the screen to go to
+(never a command line to type). Anything else is a bug: its full traceback goes to the workspace's
 ``logs/errors.log`` and the person sees only its type and where the details are, never the
 traceback (over SSH it can carry secrets).
 """
@@ -13,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from kpconsole.errors import USER_ERRORS
+from store.errors import Remedied, Remedy
 
 ERRORS_LOG = "errors.log"
 
@@ -21,9 +23,24 @@ def is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, USER_ERRORS)
 
 
+#: The screen where each command group's remedies are carried out.
+SCREEN_OF = {"data": "data", "model": "models", "segment": "segments", "value": "value", "sim": "simulate",
+             "jobs": "jobs", "access": "access", "audit": "audit", "community": "community"}
+
+
+def where_to_go(remedy: Remedy) -> str:
+    """A remedy as the console's screen for it (``see the Models screen, key 3``); nothing for
+    what the console has no screen for (creating a workspace: it is open on one)."""
+    from kpconsole.tui.places import PLACES
+
+    mode = SCREEN_OF.get(remedy.command.split()[0])
+    place = next((p for p in PLACES if p.mode == mode), None)
+    return f"see the {place.title} screen, key {place.key}" if place is not None else ""
+
+
 def one_line(exc: BaseException) -> str:
-    """The first line of a user error's message, as the CLI prints it (after ``kpconsole: ``)."""
-    text = str(exc).strip()
+    """The first line of a user error's message, in the console's words."""
+    text = (exc.with_remedy(where_to_go) if isinstance(exc, Remedied) else str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
