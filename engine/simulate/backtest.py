@@ -42,6 +42,7 @@ import polars as pl
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress, scaled
+from engine.scalars import as_datetime
 from engine.simulate.baselines import (
     BASELINES,
     HISTORY_DAYS,
@@ -164,9 +165,10 @@ def calibrated_levers(world: World) -> Levers:
 
 def resolve_cut(events: pl.DataFrame, cut: dt.datetime | float) -> dt.datetime:
     """A date, or a ratio in (0, 1) of the events' time span, as the first day after the cut."""
-    first, last = events["ts"].min(), events["ts"].max()
-    if first is None:
+    lo, hi = events["ts"].min(), events["ts"].max()
+    if lo is None:
         raise EngineError("no events to backtest on")
+    first, last = as_datetime(lo), as_datetime(hi)
     if isinstance(cut, float):
         if not 0.0 < cut < 1.0:
             raise EngineError(f"cut ratio {cut} must be between 0 and 1")
@@ -226,8 +228,8 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
     """Calibrate before ``cut``, simulate to the last event day, and score (module docstring);
     ``weekdays=False`` simulates without the weekday visit multipliers."""
     cut_day = resolve_cut(events, cut)
-    days = (events["ts"].max().date() - cut_day.date()).days + 1
-    first_day = events["ts"].min().date()
+    days = (as_datetime(events["ts"].max()).date() - cut_day.date()).days + 1
+    first_day = as_datetime(events["ts"].min()).date()
     history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
     history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
     hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)

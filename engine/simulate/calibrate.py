@@ -36,6 +36,7 @@ import polars as pl
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
+from engine.scalars import as_datetime
 from engine.simulate.bgbb import fit_bgbb
 from engine.simulate.calibrate_money import fit_money
 from engine.simulate.choice_fit import fit_item_choice
@@ -95,8 +96,8 @@ def _prepare(users: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | None)
         ev = ev.filter(pl.col("ts") < cut)
     if ev.height == 0:
         raise EngineError("no events to calibrate on" + (f" before {cut:%Y-%m-%d}" if cut else ""))
-    start = ev["ts"].min().date()
-    last = cut.date() if cut is not None else ev["ts"].max().date() + dt.timedelta(days=1)
+    start = as_datetime(ev["ts"].min()).date()
+    last = cut.date() if cut is not None else as_datetime(ev["ts"].max()).date() + dt.timedelta(days=1)
     days = max((last - start).days, 1)
     day = (pl.col("ts").dt.date() - pl.lit(start)).dt.total_days()
     ev = ev.with_columns(day.alias("day"))

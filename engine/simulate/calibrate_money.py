@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from engine.scalars import as_float
 from engine.simulate.choice_fit import fit_purchase
 
 PAYMENT_KINDS = ("purchase", "subscribe", "renew")
@@ -91,14 +92,14 @@ def fit_money(ev: pl.DataFrame, inter: pl.DataFrame, cat: pl.DataFrame, seg: np.
     # memberships: status before each active day, then rates
     plans = items.filter(pl.col("kind") == "membership") if "kind" in items.columns else items.clear()
     subs = ev.filter(pl.col("kind") == "subscribe")
-    plan_price = float(plans["price"].drop_nulls().median() or 0.0) if plans.height and "price" in plans.columns else 0.0
+    plan_price = as_float(plans["price"].drop_nulls().median() or 0.0) if plans.height and "price" in plans.columns else 0.0
     if plan_price == 0.0 and subs.height:
-        plan_price = float(subs["amount"].median() or 0.0)
+        plan_price = as_float(subs["amount"].median() or 0.0)
     status = (ev.filter(pl.col("kind").is_in(["subscribe", "renew", "cancel"]))
               .select("u", "day", "ts", (pl.col("kind") != "cancel").alias("member")).sort(["u", "ts"]))
     plan_pay = status.filter(pl.col("member")).select("u", "day")
     gaps = plan_pay.sort(["u", "day"]).with_columns(pl.col("day").diff().over("u").alias("gap")).drop_nulls("gap")
-    period = round(float(gaps["gap"].median())) if gaps.height else DEFAULT_PERIOD_DAYS
+    period = round(as_float(gaps["gap"].median())) if gaps.height else DEFAULT_PERIOD_DAYS
     period = period if period > 0 else DEFAULT_PERIOD_DAYS
     active = (ev.filter(~pl.col("kind").is_in(["purchase", "subscribe", "renew", "cancel", "refund"]))
               .select("u", "day").unique().sort("day"))

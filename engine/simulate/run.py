@@ -332,7 +332,7 @@ class Simulation:
         """Which visitors contribute today (badge ladders pull the rate); counts and profiles move."""
         a = self.agents
         ladders = [ladder for ladder in self.ladders if ladder.incentive.action == "contribute"]
-        count = take(a.contributions, rows) if ladders else None
+        count = take(a.contributions, rows) if ladders else a.contributions[:0]  # read only by ladders
         if self.contributes:
             pc = take(self.contribute_p, take(a.segment, rows))
             for ladder in ladders:

@@ -118,7 +118,7 @@ def _check_value(where: str, value: Any, kind: str, rule: Any) -> Any:
 def _check_table(where: str, table: Any, schema: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: must be a table")
-    out = {}
+    out: dict[str, Any] = {}
     known = [k for k in schema if k != REQUIRED]
     for key, value in table.items():
         path = f"{where}.{key}" if where else key

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from engine.scalars import as_float
+
 RULE_SEGMENTS = ("casual", "regular", "contributor", "payer")
 PAYMENT_KINDS = ("purchase", "subscribe", "renew")
 CONTRIBUTION_KINDS = ("ask", "answer")
@@ -30,7 +32,7 @@ def rule_segments(user_ids: pl.Series, events: pl.DataFrame, activity_kinds: lis
         pl.col("paid").fill_null(False), pl.col("contributions").fill_null(0), pl.col("active_days").fill_null(0),
     )
     rest = frame.filter(~pl.col("paid") & (pl.col("contributions") < 2))
-    median = float(rest["active_days"].median() or 0.0)
+    median = as_float(rest["active_days"].median() or 0.0)
     return frame.select(
         "user_id",
         pl.when(pl.col("paid")).then(pl.lit("payer"))

@@ -126,7 +126,7 @@ class World:
 
     def save(self, path: Path) -> None:
         """Write to ``path`` (.npz; numbers as arrays, names and scalars as JSON)."""
-        arrays = {}
+        arrays: dict[str, np.ndarray] = {}
         for prefix, part in (("segments", self.segments), ("catalog", self.catalog), ("users", self.users)):
             for f in fields(part):
                 value = getattr(part, f.name)
@@ -140,7 +140,8 @@ class World:
         }
         arrays["meta"] = np.array(json.dumps(meta))
         with open(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            # the keys are 'part.field' and 'meta', never allow_pickle: bool, which mypy cannot know (mypy#5382)
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path) -> World:
