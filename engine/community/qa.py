@@ -31,6 +31,7 @@ import polars as pl
 
 from engine.community.inequality import gini, top_share
 from engine.errors import EngineError
+from engine.scalars import as_datetime, as_float
 
 AREA51_TARGETS = {
     "questions_per_day": 15.0,
@@ -110,7 +111,7 @@ def qa_health(questions: pl.DataFrame, answers: pl.DataFrame, users: pl.DataFram
     q = per_question(questions, answers)
     scored = answers.height > 0 and answers["score"].null_count() < answers.height
     stamps = pl.concat([questions["created_at"], answers["created_at"]]).drop_nulls()
-    window_days = max((stamps.max() - stamps.min()).total_seconds() / 86_400, 1.0)
+    window_days = max((as_datetime(stamps.max()) - as_datetime(stamps.min())).total_seconds() / 86_400, 1.0)
     latency = q["first_answer_hours"].drop_nulls()
     posts = pl.concat([questions.select("user_id"), answers.select("user_id")]).drop_nulls()
     per_user = posts.group_by("user_id").len()["len"].to_numpy()
@@ -122,13 +123,13 @@ def qa_health(questions: pl.DataFrame, answers: pl.DataFrame, users: pl.DataFram
         "window_end": stamps.max(),
         "window_days": window_days,
         "questions_per_day": q.height / window_days,
-        "answered_pct": 100.0 * float(q["answered"].mean()),
+        "answered_pct": 100.0 * as_float(q["answered"].mean()),
         "answered_rule": "accepted or score > 0" if scored else "any answer (no scores in the data)",
-        "any_answer_pct": 100.0 * float((q["answers"] > 0).mean()),
-        "accepted_pct": 100.0 * float(q["has_accepted"].mean()) if scored else None,
+        "any_answer_pct": 100.0 * as_float((q["answers"] > 0).mean()),
+        "accepted_pct": 100.0 * as_float(q["has_accepted"].mean()) if scored else None,
         "answers_per_question": answers.height / q.height,
-        "first_answer_median_hours": float(latency.median()) if latency.len() else None,
-        "first_answer_p90_hours": float(latency.quantile(0.9, interpolation="linear")) if latency.len() else None,
+        "first_answer_median_hours": as_float(latency.median()) if latency.len() else None,
+        "first_answer_p90_hours": as_float(latency.quantile(0.9, interpolation="linear")) if latency.len() else None,
         "contributors": int(len(per_user)),
         "contribution_gini": gini(per_user),
         "contribution_top1_share": top_share(per_user, 0.01),
@@ -182,7 +183,7 @@ def weekly_series(q: pl.DataFrame, answers: pl.DataFrame, users: pl.DataFrame | 
     if users is not None and "joined_at" in users.columns:
         frames.append(users.group_by(pl.col("joined_at").dt.truncate("1w").alias("week")).agg(pl.len().alias("new_users")))
     weeks = pl.concat([f.select("week") for f in frames]).drop_nulls().unique()
-    start, end = weeks["week"].min(), weeks["week"].max()
+    start, end = as_datetime(weeks["week"].min()), as_datetime(weeks["week"].max())
     series = pl.DataFrame({"week": pl.datetime_range(start, end, "1w", eager=True, time_unit="us")})
     for frame in frames:
         series = series.join(frame, on="week", how="left")

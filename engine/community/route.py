@@ -242,7 +242,7 @@ def route(model: RouterModel, profiles: Profiles, tags: list[str], tokens: list[
     per_tag = profiles.answer_tags[:, [profiles.tags[t] for t in known]].toarray() if known else None
     out = []
     for u in order:
-        shared = {t: int(per_tag[u, j]) for j, t in enumerate(known) if per_tag[u, j] > 0} if known else {}
+        shared = {t: int(per_tag[u, j]) for j, t in enumerate(known) if per_tag[u, j] > 0} if per_tag is not None else {}
         answers = int(profiles.answers[u])
         days = float(seen[u])
         out.append(Suggestion(

@@ -122,7 +122,8 @@ def _score_tables(model: RouterModel, profiles: Profiles, test: pl.DataFrame) ->
         parts["bm25"].append(np.expm1(x[..., col["bm25_log"]]))
     n_q = test.height
     pop = profiles.answers
-    tables = {name: (np.concatenate(p), pop) for name, p in parts.items()}
+    tables: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
+        name: (np.concatenate(p), pop) for name, p in parts.items()}
     tables["router"] = (tables["router"][0], None)
     tables["mostpop"] = (np.broadcast_to(pop, (n_q, len(pop))), None)
     tables["recentpop"] = (np.broadcast_to(profiles.answers_90, (n_q, len(pop))), pop)

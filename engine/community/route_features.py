@@ -44,6 +44,7 @@ import scipy.sparse as sp
 
 from engine.community.route_text import BM25Index, tokens_expr
 from engine.errors import EngineError
+from engine.scalars import as_datetime
 
 FEATURES = ("tag_answers", "tag_share", "tag_recent", "tag_asks", "bm25", "bm25_log", "answers_30", "answers_90",
             "answer_recency", "active_recency", "events_30", "acceptance", "accepted_log", "answer_score",
@@ -69,7 +70,7 @@ class QAPosts:
     def span(self) -> tuple[dt.datetime, dt.datetime]:
         """First and last post (question or answer)."""
         stamps = pl.concat([self.questions["created_at"], self.answers["created_at"]])
-        return stamps.min(), stamps.max()
+        return as_datetime(stamps.min()), as_datetime(stamps.max())
 
 
 def qa_posts(items: pl.LazyFrame, events: pl.LazyFrame, texts: pl.LazyFrame | None = None) -> QAPosts:
