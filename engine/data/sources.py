@@ -23,8 +23,8 @@ def format_of(path: Path) -> str:
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise DataError(
-            f"unknown file type '{path.suffix}' (use .csv, .parquet or .jsonl, or pass --format)",
-            file=path.name,
+            f"unknown file type '{path.suffix}' (use .csv, .parquet or .jsonl, or pass {{format}})",
+            file=path.name, names=("format",),
         )
     return fmt
 

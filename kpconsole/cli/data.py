@@ -17,8 +17,10 @@ app = typer.Typer(help=GROUPS["data"].help, no_args_is_help=True)
 
 @app.command("ingest")
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A CSV/Parquet/JSONL events file, a folder with events.* "
-                                              "(+ users.*, items.*), a Stack Exchange dump folder or an OULAD folder.")],
+    path: Annotated[str, typer.Argument(metavar="PATH", help="A CSV/Parquet/JSONL events file, a folder with events.* "
+                                             "(+ users.*, items.*), a Stack Exchange dump folder, an OULAD folder, or "
+                                             "a database: postgresql://USER@HOST:PORT/DB or sqlite:///FILE.db with "
+                                             "--query (needs: pip install 'kpconsole[db]').")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the workspace.")],
     fmt: Annotated[str | None, typer.Option("--format", "-f",
                                             help="csv, parquet, jsonl, stackexchange, oulad or folder [default: by suffix/content]")] = None,
@@ -28,6 +30,8 @@ def ingest(
     users: Annotated[Path | None, typer.Option("--users", help="A users file (user_id, joined_at, attributes…).")] = None,
     items: Annotated[Path | None, typer.Option("--items", help="An items file (item_id, kind, creator_id, price, tags, created_at, title, …).")] = None,
     ts_format: Annotated[str | None, typer.Option("--ts-format", help="epoch, epoch_ms or a strftime format [default: detected]")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="For a database PATH: the SELECT whose rows are "
+                                              "the events (mapped as a file's columns are).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a dataset of the same name.")] = False,
     append: Annotated[bool, typer.Option("--append", help="Add the file's events (and new users and items) to the "
                                          "existing dataset NAME as its next version; exact duplicates are skipped. "
@@ -40,10 +44,16 @@ def ingest(
     """Validate a file or dump and store it as a dataset; all or nothing."""
     if append and replace:
         raise typer.BadParameter("--append adds to a dataset, --replace overwrites it: give one", param_hint="--append")
+    from engine.data.database import is_database_url
+
     session = common.session(workspace)
+    url = path if is_database_url(path) else None
+    if query and not url:
+        raise typer.BadParameter("--query reads a database: give a postgresql:// or sqlite:/// URL as PATH",
+                                 param_hint="--query")
     request = IngestRequest(
-        path=path, name=name, format=fmt, mapping=datasets.parse_mapping(mapping or []), kind=kind,
-        users=users, items=items, ts_format=ts_format, replace=replace, append=append,
+        path=None if url else Path(path), name=name, url=url, query=query, format=fmt,
+        mapping=datasets.parse_mapping(mapping or []), kind=kind, users=users, items=items, ts_format=ts_format, replace=replace, append=append,
     )
     if detach:
         from kpconsole.cli.jobs import print_job_id

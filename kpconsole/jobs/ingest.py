@@ -25,6 +25,9 @@ def request_params(request: IngestRequest) -> dict:
     def absolute(path: Path | None) -> str | None:
         return str(Path(path).expanduser().resolve()) if path else None
 
+    if request.url:  # the URL without its password: the job reads it from PGPASSWORD or ~/.pgpass
+        return {**request.params(), "name": request.name, "users": absolute(request.users),
+                "items": absolute(request.items)}
     return {**request.params(), "name": request.name, "path": absolute(request.path),
             "users": absolute(request.users), "items": absolute(request.items)}
 
@@ -32,8 +35,10 @@ def request_params(request: IngestRequest) -> dict:
 def request_from_params(params: dict) -> IngestRequest:
     """The ingest request a job's parameters describe; a missing or odd field is a one-line error."""
     try:
+        url = params.get("url")
         return IngestRequest(
-            path=Path(params["path"]), name=str(params["name"]), format=params.get("format"),
+            path=None if url else Path(params["path"]), name=str(params["name"]),
+            format=None if url else params.get("format"), url=url, query=params.get("query"),
             mapping=dict(params.get("mapping") or {}), kind=params.get("kind"),
             users=Path(params["users"]) if params.get("users") else None,
             items=Path(params["items"]) if params.get("items") else None,
@@ -41,7 +46,7 @@ def request_from_params(params: dict) -> IngestRequest:
             append=bool(params.get("append", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConsoleError(f"ingest job parameters: missing or invalid {exc} (need path and name)") from None
+        raise ConsoleError(f"ingest job parameters: missing or invalid {exc} (need path or url, and name)") from None
 
 
 def ingest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
@@ -50,11 +55,11 @@ def ingest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     if request.append:
         from kpconsole.services.dataset_append import append
 
-        ctx.log(f"appending {request.path} to '{request.name}'")
+        ctx.log(f"appending {request.source_label} to '{request.name}'")
         result = append(session, request, ctx.progress)
         ctx.log(result.line)
         return JobResult("dataset", result.record.name)
-    ctx.log(f"ingesting {request.path} as '{request.name}'")
+    ctx.log(f"ingesting {request.source_label} as '{request.name}'")
     record = datasets.ingest(session, request, ctx.progress)
     p = record.profile
     ctx.log(f"ingested '{record.name}': {p['n_events']:,} events, {p['n_users']:,} users, {p['n_items']:,} items")
@@ -66,13 +71,19 @@ def start_ingest(session: Session, request: IngestRequest) -> int:
     params = request_params(request)
     refuse_unless_allowed(session, get_job_kind(KIND), request.name, params)
     catalog.check_name(request.name)
-    datasets.detect_format(Path(request.path), request.format)
+    if request.url:
+        source = datasets.check_database_request(request)
+        if source.password:
+            raise ConsoleError("a detached job never writes a password down: leave it out of the URL and give it "
+                               "through PGPASSWORD or ~/.pgpass")
+    else:
+        datasets.detect_format(Path(request.path), request.format)
     if request.append:
         from kpconsole.services.dataset_append import existing
 
         existing(session, request.name)
     elif catalog.dataset_exists(session.ws, request.name) and not request.replace:
-        raise ConsoleError(f"dataset '{request.name}' already exists (pass --replace to overwrite it)")
+        raise datasets.already_exists(request.name)
     return start_job(session, KIND, params)
 
 

@@ -23,7 +23,15 @@ import polars as pl
 from engine.data.append import conform, merge_events, merge_side
 from engine.progress import Progress, no_progress, scaled
 from kpconsole.errors import ConsoleError
-from kpconsole.services.datasets import CANONICAL_FOLDER_FILES, IngestRequest, _requests, detect_format
+from kpconsole.services.datasets import (
+    CANONICAL_FOLDER_FILES,
+    IngestRequest,
+    _requests,
+    check_database_request,
+    database_inputs,
+    detect_format,
+    query_rows_named,
+)
 from kpconsole.session import Session
 from store import catalog
 from store.catalog import DatasetRecord
@@ -70,6 +78,8 @@ def append(session: Session, request: IngestRequest, progress: Progress = no_pro
     params = {**request.params(), "append": True}
     with session.action("data.ingest", target=request.name, params=params):
         current = existing(session, request.name)
+        if request.url:
+            return _append_database(session, current, request, progress)
         path = Path(request.path)
         fmt = detect_format(path, request.format)
         if fmt not in APPENDABLE:
@@ -84,6 +94,23 @@ def append(session: Session, request: IngestRequest, progress: Progress = no_pro
                       for t in CANONICAL_FOLDER_FILES}
             return append_validated(session, current, scratch, labels=labels, source=str(path.resolve()),
                                     progress=scaled(progress, 0.6, 1.0))
+
+
+def _append_database(session: Session, current: DatasetRecord, request: IngestRequest,
+                     progress: Progress) -> AppendResult:
+    """Append the rows of a database query (read in batches, validated as an ingest would)."""
+    from engine.data.tabular import ingest_tables
+
+    source = check_database_request(request)
+    request = _with_dataset_defaults(request, current)
+    with catalog.staging_folder(session.ws) as scratch, catalog.staging_folder(session.ws) as validated:
+        inputs = database_inputs(request, source, scratch, scaled(progress, 0.0, 0.3))
+        with query_rows_named(source):
+            ingest_tables(inputs["events"], validated, users=inputs["users"], items=inputs["items"],
+                          ts_format=request.ts_format, progress=scaled(progress, 0.3, 0.6))
+        labels = {t: (inputs[t].path.name if inputs.get(t) else source.label) for t in CANONICAL_FOLDER_FILES}
+        return append_validated(session, current, validated, labels=labels, source=source.label,
+                                progress=scaled(progress, 0.6, 1.0))
 
 
 def existing(session: Session, name: str) -> DatasetRecord:

@@ -7,12 +7,14 @@ generate data import them when they run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.progress import Progress, no_progress
-from kpconsole.errors import ConsoleError
+from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.session import Session
 from store import catalog
 from store.catalog import DatasetRecord
@@ -32,9 +34,11 @@ SYNTH_DEFAULTS = {"users": 1_000, "days": 180, "seed": 7}
 
 @dataclass(frozen=True)
 class IngestRequest:
-    """What ``kpconsole data ingest`` asks for, in plain values."""
+    """What ``kpconsole data ingest`` asks for, in plain values. A database source gives ``url``
+    and ``query`` instead of ``path``: the URL lives only in memory, :meth:`params` (what the
+    catalog, the audit log and a job record) holds it without its password."""
 
-    path: Path
+    path: Path | None
     name: str
     format: str | None = None
     mapping: dict[str, str] | None = None  # "field=column", "users.field=column", "items.field=column"
@@ -44,8 +48,23 @@ class IngestRequest:
     ts_format: str | None = None
     replace: bool = False
     append: bool = False  # add to the existing dataset as its next version (kpconsole.services.dataset_append)
+    url: str | None = None  # a database: postgresql://… or sqlite:///… (engine.data.database)
+    query: str | None = None  # the SELECT whose rows are the events
+
+    @property
+    def source_label(self) -> str:
+        """Where the events come from, as messages and records show it (no password)."""
+        from engine.data.database import redact
+
+        return redact(self.url) if self.url else str(self.path)
 
     def params(self) -> dict:
+        if self.url:
+            return {"url": self.source_label, "query": self.query, "format": "database",
+                    "mapping": self.mapping or {}, "kind": self.kind,
+                    "users": str(self.users) if self.users else None,
+                    "items": str(self.items) if self.items else None, "ts_format": self.ts_format,
+                    "replace": self.replace, **({"append": True} if self.append else {})}
         out = {
             "path": str(self.path), "format": self.format, "mapping": self.mapping or {}, "kind": self.kind,
             "users": str(self.users) if self.users else None, "items": str(self.items) if self.items else None,
@@ -60,7 +79,8 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConsoleError(f"--map {pair!r}: expected FIELD=COLUMN, e.g. --map user_id=id_student")
+            raise InvalidField(f"{{mapping}} {pair!r}: expected FIELD=COLUMN, e.g. {{mapping}} user_id=id_student",
+                               "mapping")
         out[key.strip()] = value.strip()
     return out
 
@@ -72,7 +92,7 @@ def _split_mapping(mapping: dict[str, str]) -> dict[str, dict[str, str]]:
         if dot and table in split:
             split[table][field] = value
         elif dot:
-            raise ConsoleError(f"--map {key}={value}: the table prefix must be users. or items.")
+            raise InvalidField(f"{{mapping}} {key}={value}: the table prefix must be users. or items.", "mapping")
         else:
             split["events"][key] = value
     return split
@@ -119,18 +139,22 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
     catalog.check_name(request.name)
     with session.action("data.ingest", target=request.name, params=request.params()):
         if catalog.dataset_exists(session.ws, request.name) and not request.replace:
-            raise ConsoleError(f"dataset '{request.name}' already exists (pass --replace to overwrite it)")
+            raise already_exists(request.name)
+        if request.url:
+            return _ingest_database(session, request, progress)
         path = Path(request.path)
         fmt = detect_format(path, request.format)
         with catalog.staging_folder(session.ws) as staging:
             if fmt == "stackexchange":
                 if request.mapping or request.kind or request.users or request.items:
-                    raise ConsoleError("--map, --kind, --users and --items do not apply to a Stack Exchange dump")
+                    raise InvalidField("{mapping}, {kind}, {users} and {items} do not apply to a Stack Exchange dump",
+                                       "mapping", "kind", "users", "items")
                 result = stackexchange.import_dump(path, staging, progress)
                 extra = {"files": result.files}
             elif fmt == "oulad":
                 if request.mapping or request.kind or request.users or request.items:
-                    raise ConsoleError("--map, --kind, --users and --items do not apply to an OULAD folder")
+                    raise InvalidField("{mapping}, {kind}, {users} and {items} do not apply to an OULAD folder",
+                                       "mapping", "kind", "users", "items")
                 result = oulad.import_folder(path, staging, progress)
                 extra = {"files": result.files}
             else:
@@ -145,6 +169,76 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
                 tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
                 params={**request.params(), **extra}, created_by=session.actor.name,
             )
+
+
+def already_exists(name: str) -> InvalidField:
+    """The error for a new dataset whose name is taken."""
+    return InvalidField(f"dataset '{name}' already exists (pass {{replace}} to overwrite it)", "replace")
+
+
+def check_database_request(request: IngestRequest):
+    """The :class:`~engine.data.database.DatabaseSource` of a database request, after the checks
+    that need no connection (scheme, query, SQLite file, no file-only options)."""
+    from engine.data.database import check_source
+
+    if request.format not in (None, "database"):
+        raise InvalidField("{format} does not apply to a database source", "format")
+    if not request.query:
+        raise InvalidField(f"{{query}} is needed to read {request.source_label} (SELECT …)", "query")
+    return check_source(request.url, request.query)
+
+
+def _ingest_database(session: Session, request: IngestRequest, progress: Progress) -> DatasetRecord:
+    from engine.data.tabular import ingest_tables
+    from engine.progress import scaled
+
+    source = check_database_request(request)
+    with catalog.staging_folder(session.ws) as scratch, catalog.staging_folder(session.ws) as staging:
+        inputs = database_inputs(request, source, scratch, scaled(progress, 0.0, 0.5))
+        with query_rows_named(source):
+            result = ingest_tables(inputs["events"], staging, users=inputs["users"], items=inputs["items"],
+                                   ts_format=request.ts_format, progress=scaled(progress, 0.5, 1.0))
+        return catalog.register_dataset(
+            session.ws, request.name, staging, replace=request.replace, format="database", source=source.label,
+            tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
+            params=request.params(), created_by=session.actor.name,
+        )
+
+
+QUERY_FILE = "query.parquet"
+"""The raw rows of a database query, in a scratch folder."""
+
+
+@contextmanager
+def query_rows_named(source) -> Iterator[None]:
+    """A bad row of the query's result is named as the source's (``postgresql://kp:***@db/x
+    query: row 17: …``), not by the scratch file that holds it."""
+    from engine.errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        if exc.file != QUERY_FILE:
+            raise
+        raise DataError(exc.reason, file=f"{source.label} query", line=exc.line, row=exc.row, field=exc.field,
+                        names=exc.names) from None
+
+
+def database_inputs(request: IngestRequest, source, scratch: Path,
+                    progress: Progress = no_progress) -> dict[str, TableRequest | None]:
+    """Run the request's query into ``scratch`` (in batches) and return the ingest's inputs:
+    its rows as the events, the request's users and items files beside them."""
+    from engine.data.database import read_query
+    from engine.data.tabular import TableRequest
+
+    raw = scratch / QUERY_FILE
+    read_query(source, raw, progress)
+    maps = _split_mapping(request.mapping or {})
+    constants = {"kind": request.kind} if request.kind else {}
+    out: dict[str, TableRequest | None] = {"events": TableRequest(raw, "parquet", maps["events"], constants)}
+    for table, given in (("users", request.users), ("items", request.items)):
+        out[table] = TableRequest(given, None, maps[table]) if given else None
+    return out
 
 
 def _requests(path: Path, fmt: str, request: IngestRequest) -> dict[str, TableRequest | None]:
