@@ -13,7 +13,7 @@ from collections.abc import Callable
 from engine.errors import EngineError, in_words, word_fields
 from store.errors import Remedied, Remedy, StoreError
 
-__all__ = ["USER_ERRORS", "ConsoleError", "InvalidField", "NoTerminal", "PermissionDenied", "Remedy"]
+__all__ = ["USER_ERRORS", "ConsoleError", "InvalidField", "NoTerminal", "PermissionDenied", "Remedied", "Remedy"]
 
 
 class ConsoleError(Remedied):

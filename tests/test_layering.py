@@ -151,18 +151,9 @@ def test_the_cycle_check_sees_a_planted_cycle_through_a_lazy_import(tmp_path, mo
     assert import_cycles(graph) == [["kpconsole.a", "kpconsole.ui.b", "kpconsole.ui.c"]]
 
 
-#: Screens still reading the store or the engine themselves, to be moved behind the core.
-NOT_YET_THROUGH_THE_CORE = {
-    "kpconsole.tui.screens.models": ["store.jobs", "store.models"],
-    "kpconsole.tui.screens.overview": ["engine.community.activity"],
-    "kpconsole.tui.screens.sim_views": ["store.simulations"],
-    "kpconsole.tui.screens.simulate": ["engine.simulate.kpis", "store.jobs", "store.simulations"],
-}
-
-
 def test_the_console_reads_through_the_core_not_the_store_or_the_engine():
     """The TUI imports store/ and engine/ only for types (under ``if TYPE_CHECKING:``): a read
-    there would skip the core's checks. The list above may only shrink."""
+    there would skip the core's checks."""
     around = {module: sorted(m for m in imports if m.split(".")[0] in ("store", "engine"))
               for module, imports in module_graph().items() if module.startswith("kpconsole.tui")}
-    assert {m: found for m, found in around.items() if found} == NOT_YET_THROUGH_THE_CORE
+    assert {m: found for m, found in around.items() if found} == {}

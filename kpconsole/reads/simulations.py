@@ -89,6 +89,11 @@ class Comparison:
                 "paired": self.paired, "rows": self.rows}
 
 
+def describe_metric(name: str) -> str:
+    """What a KPI of a run measures, in a few words (empty for one it does not know)."""
+    return METRICS.get(name, ("", ""))[1]
+
+
 def compare(session: Session, run_a: int, run_b: int, level: float = 0.95) -> Comparison:
     """Differences A − B of every KPI with ``level`` intervals (paired when A and B share their
     seed, days, replicates and calibration: identical scenarios then differ by exactly 0)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.community.activity import MONTH_DAYS
 from engine.community.activity import active_users as rolling_active_users
 from engine.community.monetisation import Monetisation, monetisation
 from engine.community.qa import QAHealth, posts_from_events, posts_from_items, qa_health
@@ -74,6 +75,13 @@ def _qa(record: DatasetRecord, events: pl.LazyFrame) -> QAHealth:
     else:
         comments = record.profile.get("kinds", {}).get("comment")
     return qa_health(questions, answers, users, badges, comments)
+
+
+def stickiness(actives: pl.DataFrame) -> list[float]:
+    """DAU/MAU of each day of :func:`active_users` whose month window lies inside the data (every
+    day when the data spans less than a month)."""
+    full = actives.tail(actives.height - (MONTH_DAYS - 1)) if actives.height >= MONTH_DAYS else actives
+    return [dau / mau for dau, mau in zip(full["dau"].to_list(), full["mau"].to_list(), strict=True) if mau]
 
 
 def active_users(session: Session, data: str) -> pl.DataFrame:

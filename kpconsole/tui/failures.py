@@ -13,8 +13,7 @@ import datetime as dt
 import traceback
 from pathlib import Path
 
-from kpconsole.errors import USER_ERRORS
-from store.errors import Remedied, Remedy
+from kpconsole.errors import USER_ERRORS, Remedied, Remedy
 
 ERRORS_LOG = "errors.log"
 

@@ -10,6 +10,7 @@ shown with its drift against the parent when the job ends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -31,8 +32,10 @@ from kpconsole.tui.screens.train import TrainScreen
 from kpconsole.tui.screens.update_form import UpdateFormScreen, drift_view
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
-from store.jobs import JobRecord
-from store.models import ModelRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.jobs import JobRecord
+    from store.models import ModelRecord
 
 COLUMNS = ("", "id", "algo", "dataset", "ndcg@10", "recall@10", "users×items", "fit", "note")
 HEADLINE = ("ndcg@10", "recall@10")

@@ -62,13 +62,6 @@ def series(frame, column: str) -> list[float]:
     return [float(v) for v in frame[column].to_list() if v is not None]
 
 
-def stickiness(actives: pl.DataFrame, month_days: int) -> list[float]:
-    """DAU/MAU of each day whose month window lies inside the data (every day when the data
-    spans less than a month)."""
-    full = actives.tail(actives.height - (month_days - 1)) if actives.height >= month_days else actives
-    return [dau / mau for dau, mau in zip(full["dau"].to_list(), full["mau"].to_list(), strict=True) if mau]
-
-
 def attention(recent: list[JobRecord], hashes: dict[str, str], session) -> list[str]:
     """Failed and lost jobs among the recent ones, and models whose data changed since training."""
     from kpconsole.reads import models as model_reads  # in the worker: see the module docstring
@@ -168,15 +161,14 @@ class OverviewScreen(ConsoleScreen):
             self.in_thread(self._figures, record, group="figures")
 
     def _figures(self, record: DatasetRecord) -> None:
-        from engine.community.activity import MONTH_DAYS  # in the worker: see the module docstring
-        from kpconsole.services import community
+        from kpconsole.services import community  # in the worker: see the module docstring
 
         actives = community.active_users(self.session, record.name)
         try:
             report, why = community.health(self.session, record.name), ""
         except ConsoleError as exc:  # neither Q&A nor revenue: the tiles say so instead of failing
             report, why = None, str(exc)
-        self.post_message(Figures(record, report, why, actives, stickiness(actives, MONTH_DAYS)))
+        self.post_message(Figures(record, report, why, actives, community.stickiness(actives)))
 
     def on_figures(self, message: Figures) -> None:
         if not self._figures_shown:  # Polars and the services are imported by now

@@ -8,6 +8,8 @@ to the forecast baselines (``kpconsole sim backtest``), and the calibrations (``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.table import Table
 
@@ -15,7 +17,9 @@ from kpconsole.reads import backtests
 from kpconsole.reads import simulations as sim_reads
 from kpconsole.reads.simulations import Comparison
 from kpconsole.tui.formatting import minute, short
-from store.simulations import CalibrationRecord, RunRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.simulations import CalibrationRecord, RunRecord
 
 CALIBRATIONS = ("id", "dataset", "events", "segments", "tastes", "made", "by")
 """``sim list --calibrations``'s columns, and who made each."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from textual.app import ComposeResult
@@ -24,12 +25,11 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
-from engine.simulate.kpis import METRICS
-from kpconsole.reads import simulations as sim_reads
 from kpconsole.demo import sample_data_dir
 from kpconsole.errors import ConsoleError
-from kpconsole.services import datasets
+from kpconsole.reads import simulations as sim_reads
 from kpconsole.reads.simulations import Comparison
+from kpconsole.services import datasets
 from kpconsole.tui.screens.backtest_form import BacktestFormScreen
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.screens.calibrate_form import CalibrateFormScreen, calibration_view
@@ -37,8 +37,10 @@ from kpconsole.tui.screens.sim_run_form import SimRunFormScreen
 from kpconsole.tui.screens.sim_views import CALIBRATIONS, calibration_row, comparison_table, totals_view
 from kpconsole.tui.tables import cursor_key, set_columns, sync_rows
 from kpconsole.tui.widgets.chart import Chart, Series
-from store.jobs import JobRecord
-from store.simulations import CalibrationRecord, RunRecord
+
+if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
+    from store.jobs import JobRecord
+    from store.simulations import CalibrationRecord, RunRecord
 
 RUNS = ("", "id", "name", "data", "days×reps", "policy")
 SHOWN_METRICS = ("dau", "mau", "gross", "platform_net", "paying_ratio", "mrr", "members", "new_payers")
@@ -296,7 +298,7 @@ class SimulateScreen(ConsoleScreen):
         rows = sorted(message.rows, key=lambda r: r["day"])
         simulated = [r for r in rows if r["metric"] == message.metric]
         actual = [r for r in rows if r["metric"] == f"actual_{message.metric}"]
-        described = METRICS.get(message.metric, ("", ""))[1]
+        described = sim_reads.describe_metric(message.metric)
         lines = [Series(message.metric, [r["mean"] for r in simulated], xs=[r["day"] for r in simulated],
                         low=[r["low"] for r in simulated], high=[r["high"] for r in simulated])]
         if actual:
