@@ -50,7 +50,7 @@ OPTIONAL_FILES = ("assessments.csv", "studentAssessment.csv", "studentVle.csv")
 PRESENTATION = re.compile(r"^(\d{4})([BJ])$")
 START_MONTH = {"B": 2, "J": 10}
 
-COLUMNS = {
+COLUMNS: dict[str, dict[str, type[pl.DataType]]] = {
     "courses.csv": {"code_module": pl.String, "code_presentation": pl.String, "module_presentation_length": pl.Int64},
     "studentInfo.csv": {
         "code_module": pl.String, "code_presentation": pl.String, "id_student": pl.Int64, "gender": pl.String,

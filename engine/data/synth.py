@@ -181,7 +181,7 @@ class _EventLog:
         n = len(users)
         if n == 0:
             return
-        kinds = np.full(n, kind, dtype=np.int8) if np.isscalar(kind) else kind.astype(np.int8)
+        kinds = kind.astype(np.int8) if isinstance(kind, np.ndarray) else np.full(n, kind, dtype=np.int8)
         amounts = np.broadcast_to(np.asarray(amount, dtype=np.float64), (n,)).copy()
         self.parts.append((users.astype(np.int64), items.astype(np.int64), kinds, seconds.astype(np.int64), amounts))
 
@@ -401,7 +401,7 @@ def _assemble(config, rng, segment, seg_names, taste, joined_day, visit_prob, ha
     asked = events.filter(pl.col("kind") == "ask").sort("item_id")
     item_kind = kinds + ["membership"] + ["question"] * q_count
     topic_all = np.concatenate([item_topic, [-1], np.array(questions_topic, dtype=np.int64)])
-    numbers = {}
+    numbers: dict[str, int] = {}
     titles = []
     for kind, t in zip(item_kind, topic_all.tolist(), strict=True):
         numbers[kind] = numbers.get(kind, 0) + 1

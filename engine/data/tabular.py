@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import polars as pl
 
@@ -215,10 +216,9 @@ def _sample(raw: RawTable) -> pl.DataFrame:
 
 def _decide_id_types(tables: dict[str, _Table], text_domains: set[str]) -> None:
     for domain, members in ID_DOMAINS.items():
-        present = [(tables[t], f) for t, f in members if t in tables and tables[t].columns[f].source]
+        present = [(tables[t], src) for t, f in members if t in tables and (src := tables[t].columns[f].source)]
         as_int = domain not in text_domains and all(
-            C.id_is_integer(t.raw.schema[t.columns[f].source], t.sample[t.columns[f].source])
-            for t, f in present
+            C.id_is_integer(t.raw.schema[src], t.sample[src]) for t, src in present
         )
         for t, f in members:
             if t in tables:
@@ -302,6 +302,8 @@ def _fail_null(t: _Table, name: str, condition: pl.Expr) -> None:
 
 def _retry_if_text_id(t: _Table, name: str) -> None:
     src = t.columns[name].source
+    if src is None:  # a constant or absent column holds no text to read as an ID
+        return
     bad = t.raw.frame.select(
         (pl.col(src).is_not_null() & pl.col(src).cast(pl.Int64, strict=False).is_null()).any()
     ).collect().item()
@@ -339,7 +341,14 @@ def _fail(t: _Table, name: str, condition: pl.Expr, message: str) -> None:
     _raise_at(t, name, _first_bad(t, name, condition), message)
 
 
-def _where(raw: RawTable, row: int) -> dict[str, int]:
+class _Where(TypedDict, total=False):
+    """Where a row is, as DataError's keywords: ``line`` in text files, else ``row``."""
+
+    line: int
+    row: int
+
+
+def _where(raw: RawTable, row: int) -> _Where:
     """Line numbers for text files (exact, also with quoted newlines), else the row number."""
     if raw.fmt == "jsonl":
         return {"line": _jsonl_line_of_row(raw.path, row)}
@@ -380,6 +389,7 @@ def _load_side_table(t: _Table | None) -> pl.DataFrame | None:
     frame = t.sample.select(t.exprs())
     frame = _type_attributes(frame, t)
     key = t.spec.key
+    assert key is not None, "users and items specs have a key"
     for name, col in t.columns.items():
         if col.source is None:
             continue

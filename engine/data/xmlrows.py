@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.parsers.expat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from engine.errors import DataError
 
@@ -34,10 +35,10 @@ def read_rows(path: Path, root: str, attributes: Iterable[str]) -> dict[str, lis
     parser = xml.parsers.expat.ParserCreate(encoding="utf-8")
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
-    def refuse_dtd(*_args) -> None:
+    def refuse_dtd(*_args: object) -> NoReturn:
         raise _Refused("refused a document type declaration (DTD): entity declarations are not allowed")
 
-    def refuse_entity(*_args) -> None:
+    def refuse_entity(*_args: object) -> NoReturn:
         raise _Refused("refused an external entity reference")
 
     def start(name: str, attrs: dict[str, str]) -> None:
