@@ -14,6 +14,7 @@ named after the standardised features in which their centre stands out most
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,7 +52,7 @@ def _fit(method: str, x: torch.Tensor, k: int, seed: int, device: str):
     return gmm_mod.gmm(x, k, seed=seed, device=device)
 
 
-def _labeller(method: str, model) -> callable:
+def _labeller(method: str, model) -> Callable[[torch.Tensor], torch.Tensor]:
     if method == "kmeans":
         return lambda rows: nearest(rows, model.centers)[0]
     return lambda rows: gmm_mod.predict(model, rows)

@@ -124,7 +124,7 @@ def _distinctive(member_events: pl.LazyFrame, items: pl.LazyFrame | None, top: i
     for name, frame in zip(names, found, strict=True):
         for segment_id, values in frame.iter_rows():
             out.setdefault(segment_id, {n: [] for n in _DISTINCTIVE})[name] = values
-    if "title" in schema:
+    if items is not None and "title" in schema:
         shown = sorted({v["value"] for lists in out.values() for v in lists["items"]})
         titles = dict(items.select(pl.col("item_id").cast(pl.String), "title")
                       .filter(pl.col("item_id").is_in(shown)).collect().iter_rows())
