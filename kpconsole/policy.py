@@ -14,6 +14,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "data.delete": Role.ADMIN,
     "data.prune": Role.ADMIN,
     "demo.run": Role.OPERATOR,
+    "refresh.run": Role.OPERATOR,
     "segment.run": Role.OPERATOR,
     "value.fit": Role.OPERATOR,
     "model.train": Role.OPERATOR,

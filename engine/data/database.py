@@ -166,12 +166,7 @@ def read_query(source: DatabaseSource, dest: Path, progress: Progress = no_progr
     parts.mkdir(parents=True, exist_ok=False)
     rows = batches = 0
     try:
-        try:
-            conn, cursor = _connect(source)
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001 — any driver error is the source's, said in one line
-            raise DataError(f"cannot connect: {_first_line(source, exc)}", file=source.label) from None
+        conn, cursor = _connect_or_fail(source)
         try:
             progress(0.0, "running the query")
             frames = pl.read_database(source.query, cursor, iter_batches=True, batch_size=BATCH_ROWS)
@@ -207,3 +202,79 @@ def _first_line(source: DatabaseSource, exc: BaseException) -> str:
         text = text.removeprefix(prefix)
     text = text.removeprefix("[libpq] ")
     return source.scrub(text)
+
+
+def quoted(name: str) -> str:
+    """``name`` as an SQL identifier (double quotes, doubled inside).
+
+    >>> quoted('ts'), quoted('odd"name')
+    ('"ts"', '"odd""name"')
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(mark: dict) -> str:
+    """A mark (``{"type": …, "value": …}``) as an SQL literal in the source's own form.
+
+    >>> literal({"type": "int", "value": 42}), literal({"type": "text", "value": "it's"})
+    ('42', "'it''s'")
+    """
+    if mark["type"] in ("int", "float"):
+        return repr(mark["value"])
+    return "'" + str(mark["value"]).replace("'", "''") + "'"
+
+
+def since(source: DatabaseSource, column: str, mark: dict | None) -> DatabaseSource:
+    """The rows of ``source`` whose ``column`` is past ``mark`` (all of them without a mark)."""
+    if mark is None:
+        return source
+    query = f"SELECT * FROM ({source.query}) AS refresh_rows WHERE {quoted(column)} > {literal(mark)}"
+    return DatabaseSource(source.url, query)
+
+
+def query_max(source: DatabaseSource, column: str) -> dict | None:
+    """The largest ``column`` value among the rows of ``source`` as a mark, ``None`` when it
+    has no rows; a :class:`DataError` when the query has no such column."""
+    import datetime as dt
+
+    import polars as pl
+
+    conn, cursor = _connect_or_fail(source)
+    try:
+        names = pl.read_database(f"SELECT * FROM ({source.query}) AS refresh_rows LIMIT 0", cursor).columns
+        if column not in names:  # (SQLite would read a quoted unknown name as a text literal)
+            raise DataError(f"the since column '{column}' is not one of the query's columns ({', '.join(names)})",
+                            file=source.label)
+        cursor.close()
+        cursor = conn.cursor()
+        frame = pl.read_database(f"SELECT MAX({quoted(column)}) AS mark FROM ({source.query}) AS refresh_rows",
+                                 cursor)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"the query failed: {_first_line(source, exc)}", file=source.label) from None
+    finally:
+        for closing in (cursor, conn):
+            try:
+                closing.close()
+            except Exception:  # noqa: BLE001
+                pass
+    value = _plain(frame)["mark"][0]
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return {"type": "datetime", "value": value.isoformat(sep=" ")}
+    if isinstance(value, bool | int):
+        return {"type": "int", "value": int(value)}
+    if isinstance(value, float):
+        return {"type": "float", "value": value}
+    return {"type": "text", "value": str(value)}
+
+
+def _connect_or_fail(source: DatabaseSource):
+    try:
+        return _connect(source)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"cannot connect: {_first_line(source, exc)}", file=source.label) from None

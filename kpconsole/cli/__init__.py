@@ -14,6 +14,7 @@ from kpconsole import exit_codes
 from kpconsole.cli import audit as audit_cli
 from kpconsole.cli import common, demo, workspace
 from kpconsole.cli import recommend as recommend_cli
+from kpconsole.cli import refresh as refresh_cli
 from kpconsole.cli import ssh as ssh_cli
 from kpconsole.cli import tui as tui_cli
 from kpconsole.cli.groups import GROUPS
@@ -32,6 +33,7 @@ workspace.register(app)
 demo.register(app)
 tui_cli.register(app)
 audit_cli.register(app)
+refresh_cli.register(app)
 ssh_cli.register(app, run_cli=lambda argv: main(argv))
 
 ROOT_OPTIONS_WITH_VALUE = ("--workspace", "-w")
