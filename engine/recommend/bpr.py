@@ -22,11 +22,11 @@ from engine.recommend.sampled import PairScorer, RowGrads, SampledModel
 @dataclass(frozen=True)
 class BPRParams(Params):
     factors: int = 32
-    epochs: int = 30
-    lr: float = 0.05
+    epochs: int = 6
+    lr: float = 0.1
     reg: float = 0.01
     batch_size: int = 2048
-    negatives: int = 1
+    negatives: int = 4
     loss: str = "bpr"
     seed: int = 42
     patience: int = 0
