@@ -53,7 +53,7 @@ class _Side:
 
     def _times_y(self, like: torch.Tensor, values: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The sparse matrix with ``like``'s pattern and ``values``, times Y."""
-        return csr_tensor(like.crow_indices(), like.col_indices(), values, like.shape) @ y
+        return csr_tensor(like.crow_indices(), like.col_indices(), values, (like.shape[0], like.shape[1])) @ y
 
     def weighted_gram_product(self, p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Row-wise Yᵀ (C_u − I) Y p_u for every row u at once."""
@@ -86,6 +86,7 @@ def conjugate_gradient(side: _Side, x: torch.Tensor, y: torch.Tensor, reg: float
 class ALS(EpochModel):
     algo = "als"
     Params = ALSParams
+    params: ALSParams
     user_tensors = ("user_factors",)
     item_tensors = ("item_factors",)
 
@@ -130,8 +131,9 @@ class ALS(EpochModel):
         """Hu et al.'s exact decomposition: score(u, i) = Σ_j s^u_ij c_uj with
         s^u = Y W^u Yᵀ, W^u = (YᵀC_uY + λI)⁻¹; returns Y W^u (``n_items × factors``), so that
         the contribution of history item j to item i is (Y W^u)_i · y_j · c_uj."""
-        items = self.history.row_items(user).to(self.device)
-        values = self.history.values[self.history.indptr[user]:self.history.indptr[user + 1]].to(self.device)
+        history = self.require_history()
+        items = history.row_items(user).to(self.device)
+        values = history.values[history.indptr[user]:history.indptr[user + 1]].to(self.device)
         conf = 1.0 + self.params.alpha * values
         yu = self.y[items]
         a = self.y.t() @ self.y + yu.t() @ ((conf - 1.0)[:, None] * yu)
@@ -142,8 +144,9 @@ class ALS(EpochModel):
         """``len(items) × n_items``: each history item's share of each item's exact ALS score
         (the least-squares solution, not the CG approximation the weights hold)."""
         yw = self.explain_weights(user)[items.to(self.device)]
-        hist = self.history.row_items(user).to(self.device)
-        values = self.history.values[self.history.indptr[user]:self.history.indptr[user + 1]].to(self.device)
+        history = self.require_history()
+        hist = history.row_items(user).to(self.device)
+        values = history.values[history.indptr[user]:history.indptr[user + 1]].to(self.device)
         conf = 1.0 + self.params.alpha * values
         out = torch.zeros(len(items), self.n_items, device=self.device)
         out[:, hist] = (yw @ self.y[hist].t()) * conf[None, :]

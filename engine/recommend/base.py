@@ -70,6 +70,10 @@ class Params:
         return asdict(self)
 
 
+#: :class:`Params` by another name, for :class:`Recommender`, inside which ``Params`` is each model's own class
+ModelParams = Params
+
+
 def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         if isinstance(default, bool):
@@ -96,7 +100,7 @@ class Recommender(ABC):
     iterative: ClassVar[bool] = False
     distributable: ClassVar[bool] = False
 
-    def __init__(self, params: Params, device: str | torch.device = "auto") -> None:
+    def __init__(self, params: ModelParams, device: str | torch.device = "auto") -> None:
         self.params = params
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.history: UserItemMatrix | None = None
@@ -134,11 +138,11 @@ class Recommender(ABC):
 
     @property
     def n_users(self) -> int:
-        return self._require_history().n_users
+        return self.require_history().n_users
 
     @property
     def n_items(self) -> int:
-        return self._require_history().n_items
+        return self.require_history().n_items
 
     def item_embeddings(self) -> torch.Tensor | None:
         """Item vectors where the algorithm has them (factor models), else None."""
@@ -169,7 +173,8 @@ class Recommender(ABC):
         items = torch.where(torch.isfinite(top), items, torch.full_like(items, -1))
         return items.cpu(), top.cpu()
 
-    def _require_history(self) -> UserItemMatrix:
+    def require_history(self) -> UserItemMatrix:
+        """``history``: the matrix the model was fitted on (an EngineError before fitting)."""
         if self.history is None:
             raise EngineError(f"the {self.algo} model has not been fitted")
         return self.history

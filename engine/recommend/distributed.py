@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch.multiprocessing.spawn import ProcessExitedException, ProcessRaisedException, start_processes
 
 from engine.errors import EngineError
 from engine.progress import Cancelled, Progress, no_progress
@@ -70,6 +71,8 @@ def _worker(rank: int, world: int, init_file: str, algo: str, params: dict, devi
     placement = Placement(rank, world)
     dev = join_group(placement, torch.device(device), init_method=f"file://{init_file}")
     model = make_model(algo, params, dev)
+    if not isinstance(model, SampledModel):  # fit_distributed sends only these
+        raise EngineError(f"{algo} does not train under torch.distributed (only bpr and ncf do)")
     model.placement = placement
 
     def report(fraction, message="", metrics=None):
@@ -119,7 +122,7 @@ def fit_distributed(
         args = (world, os.path.join(tmp, "rendezvous"), model.algo, model.params.as_dict(), model.device.type,
                 _plain(train), _plain(validation) if validation is not None else None,
                 str(checkpoint_dir) if checkpoint_dir else None, resume, result_path, messages)
-        workers = mp.start_processes(_worker, args=args, nprocs=world, join=False, start_method="spawn")
+        workers = start_processes(_worker, args=args, nprocs=world, join=False, start_method="spawn")
         try:
             while not workers.join(timeout=POLL_SECONDS):
                 _drain(messages, progress)
@@ -130,9 +133,9 @@ def fit_distributed(
                     process.terminate()
             workers.join()
             raise
-        except mp.ProcessRaisedException as exc:
+        except ProcessRaisedException as exc:
             raise EngineError(f"distributed training failed in a worker: {str(exc).strip().splitlines()[-1]}") from None
-        except mp.ProcessExitedException as exc:
+        except ProcessExitedException as exc:
             raise EngineError(f"a distributed training worker died ({exc})") from None
         result = torch.load(result_path, map_location="cpu", weights_only=True)
     model.history = train

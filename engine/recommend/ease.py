@@ -40,6 +40,7 @@ def ease_bytes(n_items: int) -> int:
 class EASE(Recommender):
     algo = "ease"
     Params = EASEParams
+    params: EASEParams
 
     def fit(self, train: UserItemMatrix, *, progress: Progress = no_progress,
             validation: UserItemMatrix | None = None, checkpoint_dir: Path | None = None,
@@ -75,11 +76,11 @@ class EASE(Recommender):
             )
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
-        return self.history.dense_rows(users, self.device, binary=True) @ self.b
+        return self.require_history().dense_rows(users, self.device, binary=True) @ self.b
 
     def contributions(self, user: int, items: torch.Tensor) -> torch.Tensor:
         """``len(items) × n_items``: what each history item j adds to each item's score (x_uj · B[j, i])."""
-        x = self.history.dense_rows(torch.tensor([user]), self.device, binary=True)
+        x = self.require_history().dense_rows(torch.tensor([user]), self.device, binary=True)
         return self.b[:, items.to(self.device)].t() * x
 
     def state_dict(self) -> dict[str, torch.Tensor]:

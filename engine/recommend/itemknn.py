@@ -40,6 +40,7 @@ class ItemKNNParams(Params):
 class ItemKNN(Recommender):
     algo = "itemknn"
     Params = ItemKNNParams
+    params: ItemKNNParams
 
     def fit(self, train: UserItemMatrix, *, progress: Progress = no_progress,
             validation: UserItemMatrix | None = None, checkpoint_dir: Path | None = None,
@@ -72,17 +73,17 @@ class ItemKNN(Recommender):
 
     def _build(self) -> None:
         """Wᵀ as a sparse CSR matrix: row i holds item i's neighbours j with sim(j, i)."""
-        n = self.history.n_items
+        n = self.require_history().n_items
         self.neighbours = UserItemMatrix.from_pairs(self.target.cpu(), self.source.cpu(), self.weight.cpu(), n, n)
         self.wt = self.neighbours.to_torch(self.device)
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
-        x = self.history.dense_rows(users, self.device, binary=True)
+        x = self.require_history().dense_rows(users, self.device, binary=True)
         return (self.wt @ x.t()).t()
 
     def contributions(self, user: int, items: torch.Tensor) -> torch.Tensor:
         """``len(items) × n_items``: what each history item j adds to each item's score (x_uj · W[j, i])."""
-        x = self.history.dense_rows(torch.tensor([user]), self.device, binary=True)
+        x = self.require_history().dense_rows(torch.tensor([user]), self.device, binary=True)
         return self.neighbours.dense_rows(items, self.device) * x
 
     def state_dict(self) -> dict[str, torch.Tensor]:

@@ -75,13 +75,13 @@ def serve_batch(
 
 def _chosen(model: Recommender, scores: torch.Tensor, k: int, diversity: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-``k`` per row of masked ``scores`` (B × n_items), or MMR over the best candidates."""
-    history = model.history
+    history = model.require_history()
     wanted = min(k, history.n_items)
     if diversity > 0:
         n_cand = min(history.n_items, max(5 * k, MIN_CANDIDATES))
         cand_scores, candidates = top_k(scores, n_cand)
-        vectors = model.item_embeddings()
-        vectors = vectors.detach().to(scores.device) if vectors is not None else exposure.item_users(history)
+        embeddings = model.item_embeddings()
+        vectors = embeddings.detach().to(scores.device) if embeddings is not None else exposure.item_users(history)
         sim = candidate_similarity(candidates, vectors)
         picks = mmr_rerank(cand_scores, candidates, sim.to(scores.device), wanted, diversity)
         found = picks >= 0
@@ -96,7 +96,7 @@ def _chosen(model: Recommender, scores: torch.Tensor, k: int, diversity: float) 
 
 def popularity_scores(model: Recommender, peers: torch.Tensor | None = None) -> torch.Tensor:
     """Training users per item, over ``peers`` (user indices) when given, else over everyone."""
-    history = model.history
+    history = model.require_history()
     if peers is None or len(peers) == 0:
         return history.item_counts().to(torch.float32)
     return history.dense_rows(peers, "cpu", binary=True).sum(0)
@@ -121,7 +121,7 @@ def serve(
         raise EngineError(f"k must be at least 1 (got {k})")
     if not 0.0 <= diversity <= 1.0:
         raise EngineError(f"diversity λ must be between 0 and 1 (got {diversity})")
-    history = model.history
+    history = model.require_history()
     known = user is not None and 0 <= user < history.n_users and len(history.row_items(user)) > 0
     if known:
         items, top = serve_batch(model, torch.tensor([user]), k, blocked=blocked, diversity=diversity)
@@ -140,7 +140,7 @@ def serve(
         items, top = items[0][keep], top[0][keep]
     served = ServedList(items.tolist(), top.tolist(), source)
     if with_reasons:
-        if known:
+        if known and user is not None:
             served.explanation, served.reasons = explain(model, user, items)
         else:
             served.explanation, served.reasons = POPULAR, [[] for _ in range(len(items))]

@@ -22,7 +22,9 @@ and NCF, all of them for BPR, whose warm start saves no epochs); closed-form mod
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import torch
@@ -80,7 +82,7 @@ def child_split(parent: ModelBundle, data: Interactions, users: torch.Tensor, it
                  {**p, "moved_to_train": int(trained.sum())})
 
 
-def _warm_start(parent: Recommender, users: torch.Tensor, items: torch.Tensor):
+def _warm_start(parent: Recommender, users: torch.Tensor, items: torch.Tensor) -> Callable[[EpochModel], None]:
     """A hook that copies the parent's weights into a freshly allocated child, matched by ID."""
     parent_state = parent.state_dict()
 
@@ -116,13 +118,12 @@ def warm_start_update(
         raise EngineError("the new data shares no users or no items with the parent model: train a new model instead")
     split = child_split(parent, data, users, items)
     params = parent.model.params.as_dict()
-    iterative = isinstance(parent.model, EpochModel)
-    if iterative:
+    if isinstance(parent.model, EpochModel):
         params["epochs"] = epochs if epochs is not None else max(1, int(params["epochs"]) // parent.model.update_divisor)
         params["patience"] = 0
     child = make_model(parent.model.algo, params, device)
     fit_progress = scaled(progress, 0.0, 0.85)
-    if iterative:
+    if isinstance(child, EpochModel):  # the parent's algorithm: iterative exactly when the parent is
         report = child.fit(split.train, progress=fit_progress,
                            warm_start=_warm_start(parent.model, users, items))
     else:
@@ -201,7 +202,7 @@ def drift_report(parent: ModelBundle, child: ModelBundle, users: torch.Tensor, i
         overlap.append(same / (2 * k - same))
     test_users = child.split.test_users()
     shared_test = test_users[users[test_users] >= 0]
-    report = {
+    report: dict[str, Any] = {
         "parent_users": parent.train.n_users, "parent_items": parent.train.n_items,
         "users": child.train.n_users, "items": child.train.n_items,
         "new_users": int((users < 0).sum()), "new_items": int((items < 0).sum()),
