@@ -20,7 +20,7 @@ with every metric takes ≤ 0.5 s. And those of issue 16 on synth1m: kpconsole B
 implicit BPR's at an NDCG@10 ≥ implicit BPR's, NCF's fit ≤ 4 × implicit BPR's (the load
 average at the start of the run is printed with them: timings on a shared box are noisy).
 
-    python bench/recommend.py [--datasets qc,platform,synth1m] [--threads 2] [--eval-users 3000]
+    python bench/recommend.py [--datasets qc,platform,synth1m] [--models pop,bpr,…] [--threads 2] [--eval-users 3000]
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def run_implicit(kind: str, train: UserItemMatrix, setup: EvalSetup, threads: in
             "recall": metrics["recall@10"], "ndcg": metrics["ndcg@10"]}
 
 
-def bench_dataset(name: str, threads: int, limit: int) -> dict:
+def bench_dataset(name: str, threads: int, limit: int, algos: list[str]) -> dict:
     events, fmt, source = load(name)
     data = build_interactions(events, default_kinds(events["kind"].unique(), fmt))
     split = make_split(data.matrix, data.pair_ts, "random", test_ratio=0.2, seed=42)
@@ -159,7 +159,7 @@ def bench_dataset(name: str, threads: int, limit: int) -> dict:
     rows = [run_implicit("als", split.train, setup, threads), run_implicit("bpr", split.train, setup, threads)]
     for row in rows:
         print(f"   {row['model']:<13} done in {row['fit']:.1f} s", flush=True)
-    for algo in ALGORITHMS:
+    for algo in algos:
         row = run_kpconsole(algo, split.train, setup)
         rows.append(row)
         print(f"   {row['model']:<13} " + (f"done in {row['fit']:.1f} s" if "fit" in row else "not run"), flush=True)
@@ -213,13 +213,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--eval-users", type=int, default=3000,
                         help="evaluate at most this many test users per dataset (seeded sample; 0: all)")
+    parser.add_argument("--models", default=",".join(ALGORITHMS),
+                        help="comma-separated kpconsole models to train (default all)")
     args = parser.parse_args()
     global LOAD_AT_START
     LOAD_AT_START = os.getloadavg()[0]
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads; implicit "
           f"{__import__('implicit').__version__}; {os.cpu_count()} CPUs; load average {LOAD_AT_START:.2f}", flush=True)
-    results = {name: bench_dataset(name, args.threads, args.eval_users) for name in args.datasets.split(",") if name}
+    algos = [a for a in args.models.split(",") if a]
+    results = {name: bench_dataset(name, args.threads, args.eval_users, algos)
+               for name in args.datasets.split(",") if name}
     eval_seconds = bench_evaluation(args.threads)
 
     print("\n== targets")

@@ -99,9 +99,10 @@ def update_against_retrain(algo: str, users: int, seed: int) -> tuple[float, flo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("algo", "users", "seed", "share"), [("bpr", 1500, 6, 1), ("ncf", 600, 3, 3)])
+@pytest.mark.parametrize(("algo", "users", "seed", "share"), [("bpr", 1500, 6, 1), ("ncf", 600, 3, 1)])
 def test_a_warm_started_bpr_or_ncf_update_is_within_one_percent_of_a_full_retrain(algo, users, seed, share):
-    """BPR needs all of its parent's epochs again (with a third: 97.6 % here); NCF a third."""
+    """BPR needs all of its parent's epochs again (with a third: 97.6 % here); so does NCF at its
+    6 default epochs (with a third, 2: 88.5 %)."""
     updated, retrained, epochs, parent_epochs = update_against_retrain(algo, users, seed)
     assert epochs == parent_epochs // share
     assert updated >= 0.99 * retrained, (updated, retrained)
