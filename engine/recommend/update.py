@@ -6,8 +6,8 @@ seed; a temporal split by ratio gets a new cut). Pairs the parent trained on are
 pairs of the child — they move to its training side — so the child is only scored on
 interactions neither model has seen. Iterative models (iALS, BPR-MF, NCF) start from the
 parent's weights (known users and items copied by ID, new ones freshly initialised) and run
-``epochs`` more epochs (default the parent's ÷ the model's ``update_divisor``: a third for iALS
-and NCF, all of them for BPR, whose warm start saves no epochs); closed-form models
+``epochs`` more epochs (default the parent's ÷ the model's ``update_divisor``: a third for iALS,
+all of them for BPR and NCF, whose warm starts save no epochs); closed-form models
 (popularity, item-kNN, EASE) are simply refitted, which is exact and cheap.
 
 **Drift** against the parent, over users and items both models know:
