@@ -115,7 +115,12 @@ class NeuMF(PairScorer):
         pu, mu, qi, mi, gmf, hidden = (saved[k] for k in ("pu", "mu", "qi", "mi", "gmf", "hidden"))
         factors = pu.shape[1]
         w = self.out.weight[0]
-        dense = {"out.weight": torch.cat([g @ gmf, g @ hidden[-1]])[None, :], "out.bias": g.sum()[None]}
+        # the dense layers' gradients are sums over the whole batch: taken in float64, so that the
+        # same batch split over processes (each summing its slice, then all-reduced) rounds to the
+        # same float32 step as one process
+        g64 = g.double()
+        dense = {"out.weight": torch.cat([g64 @ gmf.double(), g64 @ hidden[-1].double()])[None, :],
+                 "out.bias": g64.sum()[None]}
         # GMF branch: s ⊃ wᵍ · (p_u ⊙ q_i)
         wg = w[:factors]
         grad_pu = (qi.view(b, m, -1) * grad_scores[..., None]).sum(1).mul_(wg)
@@ -124,13 +129,13 @@ class NeuMF(PairScorer):
         delta = _relu_backward(torch.outer(g, w[factors:]), hidden[-1])
         for i in range(len(self.deeper) - 1, -1, -1):
             layer = self.deeper[i]
-            dense[f"deeper.{i}.weight"] = delta.t() @ hidden[i]
-            dense[f"deeper.{i}.bias"] = delta.sum(0)
+            dense[f"deeper.{i}.weight"] = delta.t().double() @ hidden[i].double()
+            dense[f"deeper.{i}.bias"] = delta.sum(0, dtype=torch.float64)
             delta = _relu_backward(delta @ layer.weight, hidden[i])
         delta_user = delta.view(b, m, -1).sum(1)
-        dense["first_item"] = delta.t() @ mi
-        dense["first_user"] = delta_user.t() @ mu
-        dense["first_bias"] = delta_user.sum(0)
+        dense["first_item"] = delta.t().double() @ mi.double()
+        dense["first_user"] = delta_user.t().double() @ mu.double()
+        dense["first_bias"] = delta_user.sum(0, dtype=torch.float64)
         flat = saved["flat"]
         rows = {"gmf_user": (saved["users"], grad_pu.add_(pu, alpha=2 * reg)),
                 "mlp_user": (saved["users"], torch.addmm(mu, delta_user, self.first_user, beta=2 * reg)),

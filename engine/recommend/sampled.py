@@ -234,7 +234,7 @@ class SampledModel(EpochModel):
         self.row_optimizer.step(rows)
         if self.dense_optimizer is not None:
             for name, w in self.dense.items():
-                w.grad = dense[name]
+                w.grad = dense[name].to(w.dtype)
             self.dense_optimizer.step()
         return data.sum(dtype=torch.float64) + p.reg * norms.sum(dtype=torch.float64)
 
