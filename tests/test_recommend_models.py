@@ -20,7 +20,8 @@ from engine.recommend.splits import make_split, validation_split
 from engine.threads import SMALL_CPU_WORK, threads_for
 
 FAST = {"pop": {}, "itemknn": {}, "ease": {}, "als": {"epochs": 6, "factors": 16},
-        "bpr": {"epochs": 3, "factors": 16}, "ncf": {"epochs": 2, "factors": 8, "layers": (16, 8)}}
+        "bpr": {"epochs": 3, "factors": 16}, "ncf": {"epochs": 2, "factors": 8, "layers": (16, 8)},
+        "hybrid": {"epochs": 3, "factors": 16}}
 
 
 @pytest.fixture(scope="module")

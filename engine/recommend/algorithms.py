@@ -9,6 +9,7 @@ ease       EASE closed form (:mod:`.ease`)              items² (refused when it
 als        iALS, batched conjugate gradient (:mod:`.als`)  interactions × factors
 bpr        BPR-MF, sampled pairs (:mod:`.bpr`)          interactions; DDP across processes
 ncf        NeuMF GMF + MLP (:mod:`.ncf`)                interactions; DDP across processes
+hybrid     id + content embeddings (:mod:`.hybrid`)     interactions × features per item
 =========  ==========================================  ==================================
 """
 
@@ -23,11 +24,12 @@ from engine.recommend.als import ALS
 from engine.recommend.base import Recommender
 from engine.recommend.bpr import BPR
 from engine.recommend.ease import EASE
+from engine.recommend.hybrid import HybridMF
 from engine.recommend.itemknn import ItemKNN
 from engine.recommend.ncf import NCF
 from engine.recommend.popularity import Popularity
 
-ALGORITHMS: dict[str, type[Recommender]] = {cls.algo: cls for cls in (Popularity, ItemKNN, EASE, ALS, BPR, NCF)}
+ALGORITHMS: dict[str, type[Recommender]] = {cls.algo: cls for cls in (Popularity, ItemKNN, EASE, ALS, BPR, NCF, HybridMF)}
 
 
 def model_class(algo: str) -> type[Recommender]:

@@ -99,6 +99,8 @@ class Recommender(ABC):
     Params: ClassVar[type[Params]]
     iterative: ClassVar[bool] = False
     distributable: ClassVar[bool] = False
+    #: needs the dataset's item features (:mod:`engine.recommend.features`) set as ``item_features`` before fitting
+    uses_item_features: ClassVar[bool] = False
 
     def __init__(self, params: ModelParams, device: str | torch.device = "auto") -> None:
         self.params = params

@@ -28,13 +28,15 @@ SCORE_BUDGET = 1 << 24
 
 @dataclass(frozen=True)
 class EvalSetup:
-    """What evaluation needs besides the model: the pairs, who is evaluated, item facts."""
+    """What evaluation needs besides the model: the pairs, who is evaluated, item facts, and
+    ``blocked`` items never ranked (a cold-items split ranks only its new items)."""
 
     train: UserItemMatrix
     test: UserItemMatrix
     users: torch.Tensor
     item_creator: torch.Tensor | None = None
     n_creators: int = 0
+    blocked: torch.Tensor | None = None
 
 
 def check_ks(ks: Sequence[int], n_items: int) -> list[int]:
@@ -70,7 +72,7 @@ def evaluate(
     n_relevant_all = setup.test.row_counts()
     for start in range(0, len(users), batch):
         chunk = users[start:start + batch]
-        scores = mask_scores(model.score(chunk), chunk, setup.train, None)
+        scores = mask_scores(model.score(chunk), chunk, setup.train, setup.blocked)
         top, lists = top_k(scores, k_max)
         valid = torch.isfinite(top)
         in_test = setup.test.contains(chunk[:, None].expand_as(lists).reshape(-1), lists.reshape(-1).cpu())

@@ -5,7 +5,14 @@
 * ``temporal`` — every pair first seen at or after a cut time goes to test; the cut is a
   given date, or the time that leaves ``ratio`` of the pairs after it;
 * ``loo`` (leave-last-out) — per user with at least two pairs, the latest pair goes to test
-  (ties broken at random).
+  (ties broken at random);
+* ``cold-items`` — an item is first seen at its earliest pair; items first seen at or after a
+  cut (a given date, or the time that leaves ``ratio`` of the *items* after it) are held out
+  whole: every pair on them goes to test, so every user who touches one is tested on it. The
+  training side keeps every pair before the cut (all on older items); pairs on older items at
+  or after the cut are in neither side. Evaluation ranks only the held-out items (the older
+  ones are :meth:`Split.blocked_items`): the question is which of the *new* items a user
+  takes up, where a model that knows items only by their interactions cannot play.
 
 A pair is in train or in test, never both. Evaluation ranks only for *test users*: users with
 at least one pair in each (a user with test pairs but no history cannot be personalised;
@@ -23,7 +30,8 @@ from engine.errors import EngineError
 from engine.device import generator
 from engine.recommend.matrix import UserItemMatrix
 
-METHODS = ("random", "temporal", "loo")
+METHODS = ("random", "temporal", "loo", "cold-items")
+COLD_ITEMS = "cold-items"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,13 @@ class Split:
         """Users with at least one train pair and one test pair (the ones evaluated)."""
         both = (self.train.row_counts() > 0) & (self.test.row_counts() > 0)
         return torch.nonzero(both).flatten()
+
+    def blocked_items(self) -> torch.Tensor | None:
+        """Items evaluation never ranks (None: none): on a cold-items split, every item with a
+        training pair, so that only the held-out new items compete."""
+        if self.params.get("method") != COLD_ITEMS:
+            return None
+        return torch.nonzero(self.train.item_counts() > 0).flatten()
 
     def describe(self) -> dict:
         has_test = self.test.row_counts() > 0
@@ -101,6 +116,45 @@ def temporal_split(
     return _split(matrix, pair_ts >= cut_us, params)
 
 
+def _cut_us(cut: dt.datetime) -> int:
+    if cut.tzinfo is None:
+        return int(cut.replace(tzinfo=dt.UTC).timestamp() * 1_000_000)
+    return int(cut.timestamp() * 1_000_000)
+
+
+def _iso(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).replace(tzinfo=None).isoformat()
+
+
+def item_first_seen(matrix: UserItemMatrix, pair_ts: torch.Tensor) -> torch.Tensor:
+    """Each item's earliest pair time (µs; int64 max for an item without pairs)."""
+    first = torch.full((matrix.n_items,), torch.iinfo(torch.int64).max, dtype=torch.int64)
+    return first.scatter_reduce(0, matrix.indices, pair_ts.to(torch.int64), reduce="amin")
+
+
+def cold_items_split(
+    matrix: UserItemMatrix, pair_ts: torch.Tensor, *, ratio: float | None = None, cut: dt.datetime | None = None
+) -> Split:
+    """Items first seen at or after ``cut`` held out whole (see the module docstring); without
+    ``cut``, the cut is the first-seen time that leaves ``ratio`` of the items after it."""
+    if (ratio is None) == (cut is None):
+        raise EngineError("a cold-items split needs either a cut date or a test ratio")
+    first = item_first_seen(matrix, pair_ts)
+    if cut is None:
+        _check_ratio(ratio)
+        ordered = torch.sort(first).values
+        cut_us = int(ordered[min(int((1 - ratio) * len(ordered)), len(ordered) - 1)])
+        params: dict = {"method": COLD_ITEMS, "test_ratio": ratio}
+    else:
+        cut_us = _cut_us(cut)
+        params = {"method": COLD_ITEMS}
+    cold = first >= cut_us
+    is_test = cold[matrix.indices]
+    before = pair_ts < cut_us
+    params.update(cut=_iso(cut_us), cold_items=int(cold.sum()), dropped_pairs=int((~is_test & ~before).sum()))
+    return Split(matrix.select(before & ~is_test), matrix.select(is_test), params)
+
+
 def make_split(
     matrix: UserItemMatrix,
     pair_ts: torch.Tensor,
@@ -117,6 +171,8 @@ def make_split(
         split = temporal_split(matrix, pair_ts, ratio=None if cut else test_ratio, cut=cut)
     elif method == "loo":
         split = leave_last_out(matrix, pair_ts, seed)
+    elif method == COLD_ITEMS:
+        split = cold_items_split(matrix, pair_ts, ratio=None if cut else test_ratio, cut=cut)
     else:
         raise EngineError(f"unknown split '{method}' (one of {', '.join(METHODS)})")
     if len(split.test_users()) == 0:

@@ -33,9 +33,9 @@ def train(
         "--param", help="Any other hyper-parameter as NAME=VALUE, e.g. neighbors=50, cg_steps=4, layers=64-32-16. "
                         "Repeatable.")] = None,
     device: Annotated[str, typer.Option("--device", help="auto (cuda, then mps, then cpu), cpu, cuda or cuda:N.")] = "auto",
-    split: Annotated[str, typer.Option("--split", help="random (per user), temporal or loo (leave last out).")] = "random",
+    split: Annotated[str, typer.Option("--split", help="random (per user), temporal, loo (leave last out) or cold-items (new items held out whole).")] = "random",
     test_ratio: Annotated[float, typer.Option("--test-ratio", help="Share of pairs held out for testing.")] = 0.2,
-    cut: Annotated[str | None, typer.Option("--cut", help="Temporal split at this date (ISO) instead of a ratio.")] = None,
+    cut: Annotated[str | None, typer.Option("--cut", help="Temporal or cold-items split at this date (ISO) instead of a ratio.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the model: same seed, same model.")] = 42,
     events: Annotated[list[str] | None, typer.Option(
         "--events", help="Interaction event kinds, space- or comma-separated (e.g. --events answer comment favorite) "

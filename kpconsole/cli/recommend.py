@@ -86,7 +86,8 @@ def _print(result: service.Recommendations, explain: bool) -> None:
     if explain:
         for row, first in zip(rows, firsts, strict=True):
             cited = None if first is None else (f"{first['item_id']} ({first['verb']})" if why == "similar to"
-                                                else f"{first['verb']} {first['item_id']}")
+                                                else f"{first['verb']} {first['noun']} tagged " + first["tag"]
+                                                if "tag" in first else f"{first['verb']} {first['item_id']}")
             row.append(cited)
     common.stdout.print(common.table(None, cols, rows, right=["#", "score"], wrap=["title"]))
     cited = {}

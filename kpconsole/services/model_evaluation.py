@@ -49,7 +49,8 @@ def evaluate(session: Session, model_id: int, ks: list[int], *, user: str | None
             raise ConsoleError(f"user {user} has no test interactions (or no training history) in model {model_id}'s "
                                "split: nothing to evaluate")
         users = torch.tensor([index])
-    setup = EvalSetup(bundle.train, bundle.test, users, bundle.item_creator, len(bundle.creator_ids))
+    setup = EvalSetup(bundle.train, bundle.test, users, bundle.item_creator, len(bundle.creator_ids),
+                      bundle.split.blocked_items())
     metrics = evaluate_model(bundle.model, setup, ks)
     return Evaluation(record.id, record.algo, record.dataset, ks, metrics, int(metrics["users"]), user)
 

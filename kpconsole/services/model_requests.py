@@ -10,7 +10,7 @@ from engine.errors import EngineError
 from engine.recommend.algorithms import make_model, model_class
 from engine.recommend.base import Recommender
 from engine.device import DEVICES
-from engine.recommend.splits import METHODS
+from engine.recommend.splits import COLD_ITEMS, METHODS
 from kpconsole.errors import ConsoleError, InvalidField
 
 DEFAULT_KS = (10, 20)
@@ -73,8 +73,8 @@ class TrainRequest:
             raise InvalidField(f"{{split}} {self.split}: one of {', '.join(METHODS)}", "split")
         if not 0 < self.test_ratio < 1:
             raise InvalidField(f"{{test_ratio}} {self.test_ratio}: must be between 0 and 1", "test_ratio")
-        if self.cut is not None and self.split != "temporal":
-            raise InvalidField("{cut} applies to {split} temporal only", "cut", "split")
+        if self.cut is not None and self.split not in ("temporal", COLD_ITEMS):
+            raise InvalidField("{cut} applies to {split} temporal and cold-items only", "cut", "split")
         self.cut_datetime()
         if any(k < 1 for k in self.ks):
             raise InvalidField(f"{{ks}} {', '.join(map(str, self.ks))}: every k must be at least 1", "ks")

@@ -24,6 +24,7 @@ from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
 from engine.recommend.base import Recommender
 from engine.recommend.distributed import fit_distributed, join_group, placement_from_env
 from engine.recommend.evaluate import EvalSetup, evaluate
+from engine.recommend.features import ItemFeatures, build_item_features
 from engine.recommend.interactions import Interactions, build_interactions, check_kinds, default_kinds
 from engine.recommend.splits import make_split, validation_split
 from engine.recommend.update import warm_start_update
@@ -128,6 +129,14 @@ def interactions_for(session: Session, dataset: str, events: tuple[str, ...], we
     return data, record
 
 
+def item_features_for(record: DatasetRecord, data: Interactions) -> ItemFeatures:
+    """The content features of ``data``'s items (tags, words of titles and bodies, kind, creator,
+    price bucket) from the dataset's ``items`` and, where it has one, ``post_texts`` table."""
+    items = datasets.load(record, "items") if "items" in record.tables else None
+    texts = datasets.load(record, "post_texts") if "post_texts" in record.tables else None
+    return build_item_features(data.item_ids, items, texts)
+
+
 def _fit(model: Recommender, train, request: TrainRequest, progress: Progress, checkpoint_dir: Path | None,
          resume: bool):
     """Fit on one process, on ``request.distributed`` spawned processes, or as this torchrun rank;
@@ -159,6 +168,8 @@ def train(session: Session, request: TrainRequest, progress: Progress = no_progr
         split = make_split(data.matrix, data.pair_ts, request.split, test_ratio=request.test_ratio,
                            seed=request.seed, cut=request.cut_datetime())
         model = request.make_model()
+        if model.uses_item_features:
+            model.item_features = item_features_for(record, data)
         if placement is not None:
             model.placement = placement
             model.device = join_group(placement, model.device)
@@ -166,7 +177,8 @@ def train(session: Session, request: TrainRequest, progress: Progress = no_progr
         fitted_on, fit = _fit(model, split.train, request, scaled(progress, 0.05, 0.9), checkpoint_dir, resume)
         fit_seconds = time.perf_counter() - began
         model.history = split.train
-        setup = EvalSetup(split.train, split.test, split.test_users(), data.item_creator, len(data.creator_ids))
+        setup = EvalSetup(split.train, split.test, split.test_users(), data.item_creator, len(data.creator_ids),
+                          split.blocked_items())
         metrics = evaluate(model, setup, request.ks, progress=scaled(progress, 0.9, 0.99))
         bundle = ModelBundle(model, split, data.user_ids, data.item_ids, data.item_creator, data.creator_ids,
                              data.kinds, data.weights, fit.as_dict())
@@ -210,6 +222,9 @@ def update(session: Session, request: UpdateRequest, progress: Progress = no_pro
     with session.action("model.update", target=str(request.model_id), params=request.as_params()):
         parent_record = get(session, request.model_id)
         parent = load_bundle(parent_record.artifact_path, request.device)
+        if parent.model.uses_item_features:
+            raise ConsoleError(f"model {parent_record.id} ({parent.model.algo}) learns from item features, which a "
+                               "warm-start update does not refresh yet: train a new model on the new data instead")
         data, record = interactions_for(session, request.data, tuple(parent.kinds), dict(parent.weights),
                                         scaled(progress, 0.0, 0.05))
         began = time.perf_counter()
@@ -218,7 +233,7 @@ def update(session: Session, request: UpdateRequest, progress: Progress = no_pro
         fit_seconds = time.perf_counter() - began
         child = result.bundle
         setup = EvalSetup(child.train, child.test, child.split.test_users(), child.item_creator,
-                          len(child.creator_ids))
+                          len(child.creator_ids), child.split.blocked_items())
         ks = {int(k.split("@")[1]) for k in parent_record.metrics if "@" in k}
         ks = sorted(k for k in ks if k <= child.train.n_items) or [min(10, child.train.n_items)]
         metrics = evaluate(child.model, setup, ks)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 import torch
 
-from engine.recommend.explain import EXACT, SIMILAR
+from engine.recommend.explain import EXACT, SIMILAR, TAGS
 from engine.recommend.serving import serve
 from kpconsole.reads import segments as segment_reads
 from kpconsole.errors import ConsoleError, InvalidField
@@ -86,17 +86,39 @@ def recommend(
                "kind": facts.kind(item_ids[item]), "score": score}
         if explain:
             reasons = served.reasons[rank - 1] if served.reasons else []
-            row["reasons"] = [{"item_id": item_ids[r.item], "title": facts.title(item_ids[r.item]),
-                               "verb": facts.verb(item_ids[r.item]), "share": r.share} for r in reasons]
+            if served.explanation == TAGS:
+                row["reasons"] = [_tag_reason(r, item_ids, facts) for r in reasons]
+            else:
+                row["reasons"] = [{"item_id": item_ids[r.item], "title": facts.title(item_ids[r.item]),
+                                   "verb": facts.verb(item_ids[r.item]), "share": r.share} for r in reasons]
             row["because"] = _sentence(served.explanation, row["reasons"], served.source)
         out.items.append(row)
     return out
+
+
+def _tag_reason(reason, item_ids: pl.Series, facts: _DatasetFacts) -> dict:
+    """A tag behind a hybrid recommendation: the tag, its share of the score, and the first of
+    the user's items that carry it (its title and what the user did to it)."""
+    via = item_ids[reason.via[0]] if reason.via else None
+    return {"tag": reason.name, "share": reason.share, "item_id": via,
+            "title": facts.title(via) if via is not None else None,
+            "verb": facts.verb(via) if via is not None else "engaged with",
+            "noun": _plural(facts.kind(via)) if via is not None else "items",
+            "via": [item_ids[i] for i in reason.via]}
+
+
+def _plural(kind: str | None) -> str:
+    if not kind:
+        return "items"
+    return kind + ("es" if kind.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def _sentence(kind: str | None, reasons: list[dict], source: str) -> str:
     if not reasons:
         return source
     first = reasons[0]
+    if kind == TAGS:
+        return f"because you {first['verb']} {first['noun']} tagged {', '.join(r['tag'] for r in reasons)}"
     named = f"“{first['title']}”" if first["title"] else f"item {first['item_id']}"
     if kind == EXACT:
         return f"because you {first['verb']} {named}"

@@ -1,0 +1,113 @@
+"""The hybrid recommender: content features, new items scored from them, tag explanations, round trips."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+import torch
+from conftest import SAMPLE_DATA
+
+from engine.recommend.algorithms import make_model
+from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
+from engine.recommend.evaluate import EvalSetup, evaluate
+from engine.recommend.explain import TAGS, explain
+from engine.recommend.features import build_item_features, user_profiles
+from engine.recommend.interactions import build_interactions, default_kinds
+from engine.recommend.splits import make_split
+
+FAST = {"epochs": 8, "factors": 32}
+
+
+@pytest.fixture(scope="module")
+def platform():
+    events = pl.read_csv(SAMPLE_DATA / "platform" / "events.csv", try_parse_dates=True)
+    items = pl.read_csv(SAMPLE_DATA / "platform" / "items.csv", try_parse_dates=True)
+    data = build_interactions(events, default_kinds(events["kind"].unique()), None, items)
+    return data, items, build_item_features(data.item_ids, items)
+
+
+@pytest.fixture(scope="module")
+def cold(platform):
+    data, _, features = platform
+    split = make_split(data.matrix, data.pair_ts, "cold-items", test_ratio=0.2)
+    model = make_model("hybrid", FAST, "cpu")
+    model.item_features = features
+    model.fit(split.train)
+    return split, model
+
+
+def test_item_features_are_sparse_blocks_of_unit_norm_times_their_weight(platform):
+    data, items, features = platform
+    assert features.matrix.shape[0] == data.n_items
+    assert set(features.describe()) >= {"tag", "word", "kind", "creator", "price"}
+    row = features.matrix[0].toarray()[0]
+    tags = features.columns_of("tag")
+    assert abs(float((row[tags] ** 2).sum()) ** 0.5 - 1.0) < 1e-5  # the tag block at unit norm, weight 1
+    first = items.filter(pl.col("item_id") == data.item_ids[0])
+    assert features.names[tags[row[tags].argmax()]] == f"tag:{first['tags'][0]}"
+
+
+def test_user_profiles_use_only_the_training_history(platform):
+    data, _, features = platform
+    m = data.matrix
+    profiles = user_profiles(m.indptr.numpy(), m.indices.numpy(), features)
+    user = 0
+    theirs = set(features.matrix[m.row_items(user).numpy()].indices.tolist())
+    assert set(profiles[user].indices.tolist()) == theirs
+
+
+def test_an_item_unseen_in_training_is_scored_from_its_features_and_ranks_for_users_of_its_tags(cold, platform):
+    split, model = cold
+    _, _, features = platform
+    new = split.test.indices[0].item()
+    assert split.train.item_counts()[new] == 0
+    scores = model.score(torch.arange(split.train.n_users))
+    assert torch.isfinite(scores[:, new]).all()
+    tag = features.matrix[new].indices[[features.names[j].startswith("tag:") for j in features.matrix[new].indices]][0]
+    carriers = torch.from_numpy(features.matrix[:, tag].toarray()[:, 0] > 0)
+    has_tag = torch.tensor([bool(carriers[split.train.row_items(u)].any()) for u in range(split.train.n_users)])
+    active = split.train.row_counts() > 0
+    # users who engaged with the tag rank the new item higher than the users who never did
+    assert scores[has_tag & active, new].mean() > scores[~has_tag & active, new].mean()
+
+
+def test_the_hybrid_beats_popularity_on_the_new_items_of_the_sample_platform(cold):
+    split, model = cold
+    setup = EvalSetup(split.train, split.test, split.test_users(), blocked=split.blocked_items())
+    pop = make_model("pop", {}, "cpu")
+    pop.fit(split.train)
+    hybrid = evaluate(model, setup, [10], beyond_accuracy=False)["ndcg@10"]
+    popular = evaluate(pop, setup, [10], beyond_accuracy=False)["ndcg@10"]
+    assert hybrid > 3 * popular
+
+
+def test_the_same_seed_gives_the_same_hybrid_and_it_round_trips_through_an_artifact(cold, platform, tmp_path):
+    split, model = cold
+    data, _, features = platform
+    again = make_model("hybrid", FAST, "cpu")
+    again.item_features = features
+    again.fit(split.train)
+    for name, tensor in model.state_dict().items():
+        # the same numbers up to float summation order (the CPU's sparse products run on threads)
+        assert torch.allclose(tensor.float(), again.state_dict()[name].float(), atol=1e-4), name
+    path = tmp_path / "h.pt"
+    save_bundle(ModelBundle(model, split, data.user_ids, data.item_ids, data.item_creator, data.creator_ids,
+                            data.kinds, data.weights), path)
+    loaded = load_bundle(path, "cpu")
+    users = torch.tensor([0, 5, 9])
+    assert torch.allclose(loaded.model.score(users), model.score(users))
+    assert loaded.model.feature_names == features.names
+
+
+def test_explanations_name_tags_the_user_history_carries(cold, platform):
+    split, model = cold
+    _, _, features = platform
+    user = int(split.test_users()[0])
+    items, _ = model.recommend(torch.tensor([user]), 5, exclude=split.train)
+    kind, reasons = explain(model, user, items[0])
+    assert kind == TAGS and any(reasons)
+    history = split.train.row_items(user)
+    for row in reasons:
+        for reason in row:
+            assert features.names[reason.item] == f"tag:{reason.name}" and 0 < reason.share <= 1
+            assert reason.via and set(reason.via) <= set(history.tolist())
