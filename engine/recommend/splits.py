@@ -104,15 +104,12 @@ def temporal_split(
     if (ratio is None) == (cut is None):
         raise EngineError("a temporal split needs either a cut date or a test ratio")
     if cut is None:
-        _check_ratio(ratio)
-        ordered = torch.sort(pair_ts).values
-        cut_us = int(ordered[min(int((1 - ratio) * len(ordered)), len(ordered) - 1)])
+        cut_us = _time_leaving(pair_ts, _check_ratio(ratio))
         params = {"method": "temporal", "test_ratio": ratio}
     else:
-        cut_us = int(cut.replace(tzinfo=dt.UTC).timestamp() * 1_000_000) if cut.tzinfo is None else int(
-            cut.timestamp() * 1_000_000)
+        cut_us = _cut_us(cut)
         params = {"method": "temporal"}
-    params["cut"] = dt.datetime.fromtimestamp(cut_us / 1e6, dt.UTC).replace(tzinfo=None).isoformat()
+    params["cut"] = _iso(cut_us)
     return _split(matrix, pair_ts >= cut_us, params)
 
 
@@ -124,6 +121,12 @@ def _cut_us(cut: dt.datetime) -> int:
 
 def _iso(us: int) -> str:
     return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).replace(tzinfo=None).isoformat()
+
+
+def _time_leaving(times: torch.Tensor, ratio: float) -> int:
+    """The time (µs) at or after which the last ``ratio`` of ``times`` lie (never past the latest one)."""
+    ordered = torch.sort(times).values
+    return int(ordered[min(int((1 - ratio) * len(ordered)), len(ordered) - 1)])
 
 
 def item_first_seen(matrix: UserItemMatrix, pair_ts: torch.Tensor) -> torch.Tensor:
@@ -141,9 +144,7 @@ def cold_items_split(
         raise EngineError("a cold-items split needs either a cut date or a test ratio")
     first = item_first_seen(matrix, pair_ts)
     if cut is None:
-        _check_ratio(ratio)
-        ordered = torch.sort(first).values
-        cut_us = int(ordered[min(int((1 - ratio) * len(ordered)), len(ordered) - 1)])
+        cut_us = _time_leaving(first, _check_ratio(ratio))
         params: dict = {"method": COLD_ITEMS, "test_ratio": ratio}
     else:
         cut_us = _cut_us(cut)
@@ -189,6 +190,8 @@ def validation_split(train: UserItemMatrix, ratio: float, seed: int) -> Split:
     return random_split(train, ratio, seed)
 
 
-def _check_ratio(ratio: float | None) -> None:
+def _check_ratio(ratio: float | None) -> float:
+    """``ratio``, refused unless it is given and strictly between 0 and 1."""
     if ratio is None or not 0 < ratio < 1:
         raise EngineError(f"test ratio {ratio} must be between 0 and 1 (exclusive)")
+    return ratio
