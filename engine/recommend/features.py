@@ -137,10 +137,10 @@ def _block(cells: pl.DataFrame, block: str) -> pl.DataFrame:
                         .alias("name"), pl.col("w").cast(pl.Float64), pl.lit(block).alias("block"))
 
 
-def _word_cells(table: pl.DataFrame, texts, n: int, *, min_df: int, max_df: float, max_words: int,
-                words_per_item: int) -> pl.DataFrame | None:
+def _word_cells(table: pl.DataFrame, texts: pl.LazyFrame | pl.DataFrame | None, n: int, *, min_df: int,
+                max_df: float, max_words: int, words_per_item: int) -> pl.DataFrame | None:
     """(row, value, w): TF-IDF of each item's title and body words (see the module docstring)."""
-    parts = []
+    parts: list[pl.DataFrame] = []
     if "title" in table.columns:
         parts.append(table.select("row", tokens_expr(pl.col("title"), is_html=False).alias("value")))
     if texts is not None:
