@@ -1,5 +1,5 @@
 """The names a front end offers for each choice the core accepts, so a form's list and the
-core's check are one list: algorithms, devices, split and segmentation methods, dataset names.
+core's check are one list: algorithms, devices, split and segmentation methods, question routers, dataset names.
 
 Each comes from the engine or the store that defines it. The engine's are looked up on first
 use (they live beside torch), so a screen that needs only a dataset name loads none of it.
@@ -16,6 +16,7 @@ _FROM_ENGINE = {
     "DEVICES": ("engine.device", "DEVICES"),
     "SPLITS": ("engine.recommend.splits", "METHODS"),             # train/test splits
     "SEGMENTATIONS": ("engine.segment.run", "METHODS"),           # segmentation methods
+    "ROUTERS": ("engine.community.route", "ROUTERS"),             # question routers: learned, then baselines
 }
 
 def __getattr__(name: str) -> tuple[str, ...]:

@@ -209,3 +209,89 @@ def test_the_router_beats_mostpop_mrr_on_bicycles_meta(tmp_path):
     ev = evaluate_routing(posts, cut_at(posts, 0.67), seed=0, bootstrap=500)
     assert ev.questions == 50
     assert ev.router["mrr"] >= 1.3 * ev.baselines["mostpop"]["mrr"]
+
+
+# --- unanswered questions ---------------------------------------------------------------------
+
+def test_routing_several_questions_at_once_equals_routing_each(qc):
+    from engine.community.route import route_many
+
+    model = fit_router(qc, seed=0)
+    profiles = profiles_at(qc, qc.span[1])
+    questions = qc.questions.tail(4)
+    tags, tokens = questions["tags"].to_list(), questions["tokens"].to_list()
+    askers = questions["user_id"].to_list()
+    for by in ("router", "tagpop", "mostpop"):
+        together = route_many(model, profiles, tags, tokens, askers, k=5, by=by)
+        alone = [route(model, profiles, t, w, asker=a, k=5, by=by) for t, w, a in zip(tags, tokens, askers, strict=True)]
+        assert together == alone
+
+
+def test_baseline_routers_rank_as_their_evaluation_does(qc):
+    from engine.community.route import router_scores
+
+    model = fit_router(qc, seed=0)
+    profiles = profiles_at(qc, qc.span[1])
+    question = qc.questions.tail(1)
+    tags = question["tags"].to_list()
+    x = question_features(profiles, tags, question["tokens"].to_list(), np.asarray([-1]))
+    tagpop, tie = router_scores("tagpop", model, profiles, x)
+    expected = np.asarray(profiles.answer_tags[:, [profiles.tags[t] for t in tags[0] if t in profiles.tags]].sum(axis=1)).ravel()
+    assert tagpop[0] == pytest.approx(expected) and tie is profiles.answers
+    mostpop, none = router_scores("mostpop", model, profiles, x)
+    assert list(mostpop[0]) == list(profiles.answers) and none is None
+    top = route(model, profiles, tags[0], [], k=3, by="mostpop")
+    assert [s.user_id for s in top] == [int(profiles.users[i]) for i in np.lexsort((np.arange(len(profiles.users)),
+                                                                                      -profiles.answers))[:3]]
+
+
+def test_unanswered_lists_the_newest_questions_without_an_answer_with_answerers(route_ws, cli):
+    import glob
+
+    items = pl.read_parquet(glob.glob(str(route_ws / "data" / "qc-*" / "items.parquet"))[0])
+    answered = items.filter(pl.col("parent_id").is_not_null()).select(pl.col("parent_id").alias("item_id")).unique()
+    open_questions = (items.filter(pl.col("kind") == "question").join(answered, on="item_id", how="anti")
+                      .sort("created_at", "item_id", descending=True))
+    shown = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "-n", "4", "-k", "2", "--json")
+    assert shown.code == 0, shown.stderr
+    got = shown.json()
+    assert got["total"] == open_questions.height == 43 and got["by"] == "router"
+    assert [q["question_id"] for q in got["questions"]] == open_questions["item_id"].head(4).to_list()
+    assert [q["title"] for q in got["questions"]] == open_questions["title"].head(4).to_list()
+    assert all(len(q["suggestions"]) == 2 for q in got["questions"])
+    by_tags = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "-n", "1", "--by", "tagpop",
+                  "--json").json()
+    first = by_tags["questions"][0]
+    assert by_tags["by"] == "tagpop" and set(first["suggestions"][0]["shared_tags"]) <= set(first["tags"])
+    assert first["suggestions"][0]["shared_tags"], "tagpop's best answerer shares a tag"
+    table = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "-n", "2")
+    assert table.code == 0 and "43 unanswered questions in 'qc'" in table.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--by", "nope"], "--by: 'nope' is not a router (one of router, mostpop, recentpop, tagpop, bm25)"),
+    (["-n", "0"], "--limit: 0 is not a positive number of questions"),
+    (["-k", "0"], "--k: 0 is not a positive number of users"),
+])
+def test_bad_unanswered_requests_are_one_line_naming_the_field(route_ws, cli, args, message):
+    done = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", *args)
+    assert done.code == 1 and done.stderr == f"kpconsole: {message}\n"
+
+
+def test_unanswered_exports_one_row_per_question_and_answerer_atomically(route_ws, cli, tmp_path):
+    out = tmp_path / "answerers.parquet"
+    done = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "--all", "-k", "2",
+               "--out", str(out), "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["rows"] == 86  # 43 unanswered questions × 2
+    rows = pl.read_parquet(out)
+    listed = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "--all", "-k", "2",
+                 "--json").json()
+    assert rows["question_id"].unique(maintain_order=True).to_list() == [q["question_id"] for q in listed["questions"]]
+    first = listed["questions"][0]["suggestions"][0]
+    assert rows.row(0, named=True)["user_id"] == first["user_id"] and rows["rank"].head(2).to_list() == [1, 2]
+    assert rows.row(0, named=True)["shared_tags"] == ",".join(f"{t}:{n}" for t, n in first["shared_tags"].items())
+    refused = cli("--workspace", str(route_ws), "route", "unanswered", "--data", "qc", "--by", "nope",
+                  "--out", str(out))
+    assert refused.code == 1 and pl.read_parquet(out).height == 86  # the old file is kept whole
+    assert [p.name for p in tmp_path.iterdir()] == ["answerers.parquet"]

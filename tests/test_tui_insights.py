@@ -103,3 +103,30 @@ async def test_value_screen_shows_a_fit_its_curves_and_a_customers_scores(sessio
         await settle(pilot)
         first_key = next(iter(shown))
         assert first_key.replace("_", " ") in screen_text(app)
+
+
+@run_async
+async def test_community_screen_suggests_answerers_for_the_newest_unanswered_questions(session):
+    from kpconsole.services import route
+
+    datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
+    expected = route.unanswered(session, "qc", limit=8, k=3)
+    by_mostpop = route.unanswered(session, "qc", limit=8, k=3, by="mostpop")
+    app = console(session)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await pilot.press("7")
+        await settle(pilot)
+        app.screen.query_one("#community-data").value = "qc"
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"Unanswered: {expected.total} questions; the newest 8, suggested answerers by router" in text
+        first = expected.questions[0]
+        assert str(first.question_id) in text and route.answerer_words(first.suggestions[0]).split(" (")[0] in text
+        await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "suggested answerers by mostpop (r: next router)" in text
+        assert route.answerer_words(by_mostpop.questions[0].suggestions[0]).split(" (")[0] in text
+        app.screen.query_one("#community-data").value = "platform"
+        await settle(pilot)
+        assert "Unanswered:" not in screen_text(app)  # no Q&A there, so nothing to route

@@ -52,3 +52,31 @@ async def test_a_user_looked_up_gets_the_services_list_with_reasons_and_lambda_c
         cold = recommend(session, model.id, "someone-new", 15, explain=True, diversity=0.3)
         assert f"user someone-new (not in the model's data) · model #{model.id} · {cold.source}" in screen_text(app)
         assert shown_items(app) == [str(row["item_id"]) for row in cold.items]
+
+
+@run_async
+async def test_a_hybrid_model_explains_its_list_in_the_tags_of_what_the_user_did(tmp_path):
+    from test_tui_support import SAMPLE
+
+    from kpconsole.services import datasets
+    from kpconsole.services.datasets import IngestRequest
+    from kpconsole.services.recommend import NO_PERSONAL_REASON
+
+    session = platform_workspace(tmp_path / "ws")
+    datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
+    model = models.train(session, TrainRequest(data="qc", algo="hybrid", params={"epochs": 3}))
+    expected = recommend(session, model.id, "1837", 10, explain=True)
+    because = [row["because"] for row in expected.items]
+    assert all(b.startswith("because you ") and " questions tagged " in b or b == NO_PERSONAL_REASON
+               for b in because) and sum(" questions tagged " in b for b in because) >= 8, because
+    app = console(session)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        app.screen.query_one("#recommend-model").value = model.id
+        await settle(pilot)
+        await pilot.press("slash", *"1837", "enter")
+        await settle(pilot)
+        table = app.screen.query_one("#recommend-items", DataTable)
+        assert shown_items(app) == [str(row["item_id"]) for row in expected.items]
+        assert [table.get_row_at(i)[5] for i in range(table.row_count)] == [row["because"] for row in expected.items]

@@ -226,18 +226,62 @@ class Suggestion:
                 "days_since_seen": round(self.days_since_seen, 2)}
 
 
+#: The ways to rank answerers: the learned router and the baselines it is judged against.
+ROUTERS = ("router", "mostpop", "recentpop", "tagpop", "bm25")
+
+
+def router_scores(by: str, model: RouterModel, profiles: Profiles, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Questions × users scores of router ``by`` from the questions' features ``x`` (see
+    :func:`~engine.community.route_features.question_features`), and the tie-break (higher
+    first) — ``None`` where ties go straight to the lower user id, as the learned router's do.
+    The baselines: MostPop (answers), RecentPop (answers in the last 90 days), TagPop (answers
+    on questions with the question's tags), BM25 (the question's words against each user's
+    answers); every baseline but MostPop breaks its ties by MostPop."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    shape = x.shape[:2]
+    if by == "router":
+        return model.score(x), None
+    if by == "mostpop":
+        return np.broadcast_to(profiles.answers, shape), None
+    if by == "recentpop":
+        return np.broadcast_to(profiles.answers_90, shape), profiles.answers
+    if by == "tagpop":
+        return np.expm1(x[..., col["tag_answers"]]), profiles.answers
+    if by == "bm25":
+        return np.expm1(x[..., col["bm25_log"]]), profiles.answers
+    raise EngineError(f"unknown router {by!r} (one of {', '.join(ROUTERS)})")
+
+
 def route(model: RouterModel, profiles: Profiles, tags: list[str], tokens: list[str], *, asker: int | None = None,
-          k: int = 10, hybrid: np.ndarray | None = None, days_since_active: np.ndarray | None = None) -> list[Suggestion]:
-    """The ``k`` profiled users most likely to answer a question with these tags and tokens.
+          k: int = 10, hybrid: np.ndarray | None = None, days_since_active: np.ndarray | None = None,
+          by: str = "router") -> list[Suggestion]:
+    """The ``k`` profiled users most likely to answer a question with these tags and tokens
+    (ranked by ``by``, one of :data:`ROUTERS`).
 
     ``days_since_active`` (per profiled user) says how long ago each was last seen for the
     *active* flag — pass it from the data's end to ask "still active?" of an old question;
     by default it is the profiles' own (days before the moment profiled)."""
+    return route_many(model, profiles, [tags], [tokens], [asker], k=k,
+                      hybrid=None if hybrid is None else hybrid[None, :], days_since_active=days_since_active,
+                      by=by)[0]
+
+
+def route_many(model: RouterModel, profiles: Profiles, tag_lists: list[list[str]], tokens: list[list[str]],
+               askers: list[int | None], *, k: int = 10, hybrid: np.ndarray | None = None,
+               days_since_active: np.ndarray | None = None, by: str = "router") -> list[list[Suggestion]]:
+    """:func:`route` for several questions at once (their features built in one pass)."""
     seen = profiles.days_since_active if days_since_active is None else days_since_active
-    x = question_features(profiles, [tags], [tokens], np.asarray([-1 if asker is None else asker]),
-                          None if hybrid is None else hybrid[None, :])[0]
-    scores = model.score(x)
-    order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+    x = question_features(profiles, tag_lists, tokens, np.asarray([-1 if a is None else a for a in askers]), hybrid)
+    primary, secondary = router_scores(by, model, profiles, x)
+    second = np.zeros(len(profiles.users)) if secondary is None else secondary
+    users = np.arange(len(profiles.users))
+    return [_suggestions(profiles, tags, primary[q], np.lexsort((users, -second, -primary[q]))[:k], seen)
+            for q, tags in enumerate(tag_lists)]
+
+
+def _suggestions(profiles: Profiles, tags: list[str], scores: np.ndarray, order: np.ndarray,
+                 seen: np.ndarray) -> list[Suggestion]:
+    """The users at ``order`` (rows of ``profiles``) with why."""
     known = [t for t in dict.fromkeys(tags) if t in profiles.tags]
     per_tag = profiles.answer_tags[:, [profiles.tags[t] for t in known]].toarray() if known else None
     out = []

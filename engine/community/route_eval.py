@@ -30,13 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.community.route import RouterModel, fit_router
+from engine.community.route import ROUTERS, RouterModel, fit_router, router_scores
 from engine.community.route_features import FEATURES, Profiles, QAPosts, profiles_at, question_features
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
 METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
-BASELINES = ("mostpop", "recentpop", "tagpop", "bm25")
+BASELINES = ROUTERS[1:]  # mostpop, recentpop, tagpop, bm25
 BATCH = 256
 
 
@@ -110,24 +110,18 @@ class RoutingEvaluation:
 
 
 def _score_tables(model: RouterModel, profiles: Profiles, test: pl.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Per method: (questions × users primary scores, tie-breaking secondary or None)."""
-    col = {name: i for i, name in enumerate(FEATURES)}
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("router", "tagpop", "bm25")}
+    """Per router (:data:`~engine.community.route.ROUTERS`): (questions × users primary scores,
+    tie-breaking secondary or None), the questions' features built in batches."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ROUTERS}
+    seconds: dict[str, np.ndarray | None] = {}
     for start in range(0, test.height, BATCH):
         chunk = test.slice(start, BATCH)
         x = question_features(profiles, chunk["tags"].to_list(), chunk["tokens"].to_list(),
                               chunk["user_id"].fill_null(-1).to_numpy())
-        parts["router"].append(model.score(x))
-        parts["tagpop"].append(np.expm1(x[..., col["tag_answers"]]))
-        parts["bm25"].append(np.expm1(x[..., col["bm25_log"]]))
-    n_q = test.height
-    pop = profiles.answers
-    tables: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
-        name: (np.concatenate(p), pop) for name, p in parts.items()}
-    tables["router"] = (tables["router"][0], None)
-    tables["mostpop"] = (np.broadcast_to(pop, (n_q, len(pop))), None)
-    tables["recentpop"] = (np.broadcast_to(profiles.answers_90, (n_q, len(pop))), pop)
-    return tables
+        for name in ROUTERS:
+            primary, seconds[name] = router_scores(name, model, profiles, x)
+            parts[name].append(primary)
+    return {name: (np.concatenate(p), seconds[name]) for name, p in parts.items()}
 
 
 def _summaries(tables: dict, relevant: list[np.ndarray], n_relevant: np.ndarray, *, samples: int, seed: int) -> dict:

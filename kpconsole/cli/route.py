@@ -2,6 +2,8 @@
 
 * ``kpconsole route QUESTION_ID --data NAME [-k 10] [--json]`` — a question in the data;
 * ``kpconsole route --data NAME --title … --tags a,b [--body-file F]`` — a question not yet asked;
+* ``kpconsole route unanswered --data NAME [--limit 10|--all] [-k 3] [--by router] [--out F] [--json]`` —
+  the newest questions nobody answered yet, each with who should see it (``--out``: as a file);
 * ``kpconsole route evaluate --data NAME --cut 0.67|YYYY-MM-DD [--json]`` — the temporal protocol
   with the MostPop, RecentPop, TagPop and BM25 baselines.
 
@@ -17,7 +19,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from kpconsole.cli import common, completion
+from kpconsole.cli import common, completion, exporting
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 
@@ -87,6 +89,44 @@ def print_suggestions(result) -> None:  # noqa: ANN001 — a RouteResult
         common.stdout.print(f"answered by: {', '.join(map(str, result.answered_by)) or 'nobody yet'}")
     common.stderr.print("status: ✓ an event in the last 90 days of the data; 30 d: answers in the 30 days before; "
                         "the hybrid recommender's score is a slot, 0 until it exists")
+
+
+@app.command("unanswered")
+def unanswered(
+    data: DataOpt,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many questions, newest first.")] = 10,
+    every: Annotated[bool, typer.Option("--all", help="Every unanswered question (instead of --limit).")] = False,
+    k: Annotated[int, typer.Option("-k", "--k", help="How many users per question.")] = 3,
+    by: Annotated[str, typer.Option("--by", help="Rank by the learned router, or a baseline: mostpop, "
+                                                 "recentpop, tagpop, bm25.")] = "router",
+    out: exporting.OutOpt = None,
+    fmt: exporting.FormatOpt = None,
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """The newest questions nobody has answered yet, each with who should see it and why; --out
+    writes one row per (question, suggested answerer) for the platform to notify them."""
+    session = common.session(workspace)
+    questions = None if every else limit
+    if out is not None:
+        from kpconsole.services import exports
+
+        exporting.run_export(f"answerers for '{data}'", out, fmt, lambda target, progress: exports.export_unanswered(
+            session, data, target, limit=questions, k=k, by=by, progress=progress), as_json)
+        return
+    report = service.unanswered(session, data, limit=questions, k=k, by=by)
+    common.emit(report, as_json, lambda: print_unanswered(report))
+
+
+def print_unanswered(report) -> None:  # noqa: ANN001 — an UnansweredReport
+    common.stdout.print(f"{report.total:,} unanswered questions in '{report.dataset}'; the newest "
+                        f"{len(report.questions)}, routed by {report.by} at {report.at:%Y-%m-%d %H:%M}; "
+                        f"text: {report.text}")
+    rows = [(q.question_id, f"{q.asked_at:%Y-%m-%d}", q.title or "–", ", ".join(q.tags) or "–",
+             "; ".join(service.answerer_words(s) for s in q.suggestions) or "nobody to suggest")
+            for q in report.questions]
+    common.stdout.print(common.table(None, ["question", "asked", "title", "tags", "suggested answerers (why)"], rows,
+                                     right=["question"], wrap=["title", "tags", "suggested answerers (why)"]))
 
 
 @app.command("evaluate")

@@ -11,6 +11,8 @@ simulation series), so all of them behave alike:
   Polars IO source, never gathered whole;
 * a summary: path, format, rows, seconds (:class:`ExportSummary`).
 
+Suggested answerers of unanswered questions: :func:`export_unanswered`.
+
 Recommendation lists for many users: :mod:`kpconsole.services.recommend_batches`.
 
 Bad requests are :class:`InvalidExport` errors naming the field (``out``, ``format``, ``users``,
@@ -263,3 +265,30 @@ def export_simulation(session: Session, run_id: int, target: ExportTarget, metri
                      pl.col("value").cast(pl.Float64))
              .sort("day", "kpi", "replicate"))
     return write_export(target, dict(frame.schema), frames_of(frame), progress)
+
+
+# --- suggested answerers of unanswered questions ------------------------------------------------
+
+UNANSWERED_SCHEMA: dict[str, pl.DataType] = {
+    "question_id": pl.Int64(), "asked_at": pl.Datetime("us"), "title": pl.String(), "tags": pl.String(),
+    "rank": pl.Int32(), "user_id": pl.Int64(), "score": pl.Float64(), "shared_tags": pl.String(),
+    "recent_answers": pl.Int64(), "answers": pl.Int64(), "acceptance_rate": pl.Float64(), "active": pl.Boolean(),
+}
+
+
+def export_unanswered(session: Session, data: str, target: ExportTarget, *, limit: int | None = None, k: int = 3,
+                      by: str = "router", progress: Progress = no_progress) -> ExportSummary:
+    """The suggested answerers of the newest ``limit`` unanswered questions (``None``: all), one
+    row per (question, answerer) — as ``route unanswered`` lists them; ``shared_tags`` as
+    ``tag:answers`` pairs joined by commas, ``tags`` the question's, joined likewise."""
+    from kpconsole.services.route import unanswered
+
+    progress(0.0, f"routing the unanswered questions of '{data}'")
+    report = unanswered(session, data, limit=limit, k=k, by=by)
+    rows = [{"question_id": q.question_id, "asked_at": q.asked_at, "title": q.title, "tags": ",".join(q.tags),
+             "rank": rank, "user_id": s.user_id, "score": s.score,
+             "shared_tags": ",".join(f"{tag}:{n}" for tag, n in s.shared_tags.items()),
+             "recent_answers": s.recent_answers, "answers": s.answers, "acceptance_rate": s.acceptance_rate,
+             "active": s.active}
+            for q in report.questions for rank, s in enumerate(q.suggestions, 1)]
+    return write_export(target, UNANSWERED_SCHEMA, frames_of(pl.DataFrame(rows, schema=UNANSWERED_SCHEMA)), progress)

@@ -113,9 +113,14 @@ def _plural(kind: str | None) -> str:
     return kind + ("es" if kind.endswith(("s", "x", "ch", "sh")) else "s")
 
 
+#: Why a personal model recommended an item that none of the user's own interactions explains
+#: (a factor model's collaborative part: the user's vector, not one item or tag of theirs).
+NO_PERSONAL_REASON = "users with a history like yours engaged with it"
+
+
 def _sentence(kind: str | None, reasons: list[dict], source: str) -> str:
     if not reasons:
-        return source
+        return NO_PERSONAL_REASON if source == "model" else source
     first = reasons[0]
     if kind == TAGS:
         return f"because you {first['verb']} {first['noun']} tagged {', '.join(r['tag'] for r in reasons)}"

@@ -3,6 +3,8 @@
 :func:`suggest` ranks the users most likely to answer a question of a Q&A dataset (a Stack
 Exchange dump) — one already in the data, by id, or a new one from its title, tags and body —
 with why (shared tags, recent answers, acceptance rate) and whether each is still active.
+:func:`unanswered` lists the newest questions nobody has answered yet, each with its suggested
+answerers, by the learned router or one of its baselines (the Community screen shows it).
 :func:`evaluate` runs the temporal protocol of :mod:`engine.community.route_eval` at a cut.
 
 The router is fitted on the fly, not registered as a model: its weights are a dozen numbers
@@ -47,9 +49,14 @@ class RouteInputError(InvalidField):
         super().__init__(f"{{{field}}}: {reason}", field)
 
 
+def is_qa_dump(record: DatasetRecord) -> bool:
+    """Whether a dataset holds questions and their answers to route (a Stack Exchange dump)."""
+    return "items" in record.tables and "parent_id" in record.schema.get("items", {})
+
+
 def _qa_record(session: Session, data: str) -> DatasetRecord:
     record = datasets.get(session, data)
-    if "items" not in record.tables or "parent_id" not in record.schema.get("items", {}):
+    if not is_qa_dump(record):
         raise RouteInputError("data", f"dataset '{record.name}' is not a Q&A dump (it has no questions and answers "
                                       "to route: ingest a Stack Exchange dump)")
     return record
@@ -151,13 +158,95 @@ def suggest(session: Session, data: str, question_id: int | None = None, *, titl
                        "titles, tags and bodies" if posts.has_bodies else "titles and tags (the dump has no bodies)")
 
 
-def _title(record: DatasetRecord, question_id: int) -> str | None:
+def _titles(record: DatasetRecord, question_ids: list[int]) -> dict[int, str]:
+    """The titles of these questions (none when the dataset keeps no titles)."""
     import polars as pl
 
-    if "title" not in record.schema.get("items", {}):
-        return None
-    titles = datasets.load(record, "items").filter(pl.col("item_id") == question_id).select("title").collect()
-    return titles["title"][0] if titles.height else None
+    if "title" not in record.schema.get("items", {}) or not question_ids:
+        return {}
+    rows = (datasets.load(record, "items").filter(pl.col("item_id").is_in(question_ids))
+            .select("item_id", "title").collect())
+    return {int(i): t for i, t in rows.iter_rows() if t is not None}
+
+
+def _title(record: DatasetRecord, question_id: int) -> str | None:
+    return _titles(record, [question_id]).get(question_id)
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question nobody has answered yet, and who should see it."""
+
+    question_id: int
+    title: str | None
+    tags: list[str]
+    asked_at: dt.datetime
+    suggestions: list[Suggestion]
+
+    def as_dict(self) -> dict:
+        return {"question_id": self.question_id, "title": self.title, "tags": self.tags,
+                "asked_at": self.asked_at.isoformat(), "suggestions": [s.as_dict() for s in self.suggestions]}
+
+
+@dataclass(frozen=True)
+class UnansweredReport:
+    """The newest unanswered questions of a dataset (``total`` of them in all), routed ``at`` the
+    data's end by router ``by``."""
+
+    dataset: str
+    by: str
+    at: dt.datetime
+    total: int
+    questions: list[OpenQuestion]
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "by": self.by, "at": self.at.isoformat(), "total": self.total,
+                "text": self.text, "questions": [q.as_dict() for q in self.questions]}
+
+
+def answerer_words(suggestion: Suggestion) -> str:
+    """One suggested answerer in a few words: ``1837 (quantum-gate 33, 27 in 30 d)`` — two of
+    the tags they share with the question (their answers in each), their recent answers, and
+    ``inactive`` when they have not been seen for a while."""
+    why = [f"{tag} {n}" for tag, n in list(suggestion.shared_tags.items())[:2]]
+    if suggestion.recent_answers:
+        why.append(f"{suggestion.recent_answers} in 30 d")
+    if not suggestion.active:
+        why.append("inactive")
+    return f"{suggestion.user_id}" + (f" ({', '.join(why)})" if why else "")
+
+
+def unanswered(session: Session, data: str, *, limit: int | None = 10, k: int = 3, by: str = "router") -> UnansweredReport:
+    """The ``limit`` newest questions of ``data`` without an answer (``None``: all), each with the ``k`` users
+    most likely to answer it now (profiled over the whole dataset, the asker not counted), ranked
+    by ``by`` (:data:`engine.community.route.ROUTERS`: the learned router, then its baselines)."""
+    if limit is not None and limit < 1:
+        raise RouteInputError("limit", f"{limit} is not a positive number of questions")
+    if k < 1:
+        raise RouteInputError("k", f"{k} is not a positive number of users")
+    from engine.community.route import ROUTERS, route_many
+    from engine.community.route_features import profiles_at
+
+    if by not in ROUTERS:
+        raise RouteInputError("by", f"{by!r} is not a router (one of {', '.join(ROUTERS)})")
+
+    record = _qa_record(session, data)
+    posts = load_posts(record)
+    model = fitted_router(record, posts)
+    end = posts.span[1] + dt.timedelta(microseconds=1)
+    open_questions = (posts.questions.join(posts.answers.select("question_id").unique(), on="question_id", how="anti")
+                      .sort("created_at", "question_id", descending=True))
+    newest = open_questions.head(limit) if limit is not None else open_questions
+    profiles = profiles_at(posts, end)
+    ranked = route_many(model, profiles, [list(t) for t in newest["tags"].to_list()],
+                        [list(t) for t in newest["tokens"].to_list()], newest["user_id"].to_list(), k=k, by=by)
+    titles = _titles(record, newest["question_id"].to_list())
+    questions = [OpenQuestion(int(q["question_id"]), titles.get(int(q["question_id"])), list(q["tags"]),
+                              q["created_at"], suggestions)
+                 for q, suggestions in zip(newest.iter_rows(named=True), ranked, strict=True)]
+    return UnansweredReport(record.name, by, end, open_questions.height, questions,
+                            "titles, tags and bodies" if posts.has_bodies else "titles and tags (the dump has no bodies)")
 
 
 def parse_cut(text: str, posts: QAPosts) -> dt.datetime:

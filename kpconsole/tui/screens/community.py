@@ -1,5 +1,6 @@
-"""7 Community: Area 51 ratings with their targets, Q&A figures and their weekly series, and a
-platform's monetisation (ARPU, paying ratio, MRR roll-forward, creator income concentration)."""
+"""7 Community: Area 51 ratings with their targets, Q&A figures and their weekly series, the newest
+unanswered questions with who should see each (by the learned router or a baseline, r to change),
+and a platform's monetisation (ARPU, paying ratio, MRR roll-forward, creator income concentration)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Select, Static
 
-from kpconsole.services import community, datasets
+from kpconsole import choices
+from kpconsole.services import community, datasets, route
 from kpconsole.services.community import CommunityReport
+from kpconsole.services.route import UnansweredReport
 from kpconsole.tui.formatting import percent, short
 from kpconsole.tui.screens.base import ConsoleScreen
 from kpconsole.tui.widgets.chart import Chart, Series
 
+OPEN_QUESTIONS = 8  # the newest unanswered questions shown
+ANSWERERS = 3  # suggested answerers per question
 WEEKLY = ("questions", "answered_pct", "first_answer_median_hours", "answers", "posters", "new_users")
 MONTHLY = ("net_revenue", "mrr", "active_users", "paying_ratio", "arpu")
 
@@ -30,6 +35,26 @@ class DatasetsListed(Message):
 @dataclass
 class Reported(Message):
     report: CommunityReport
+
+
+@dataclass
+class Routed(Message):
+    dataset: str
+    report: UnansweredReport | None  # None: the dataset has no questions and answers to route
+
+
+def open_questions_table(report: UnansweredReport) -> Table:
+    """The newest unanswered questions, each with its suggested answerers and why."""
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left", title_style="bold",
+                  title=f"Unanswered: {report.total:,} questions; the newest {len(report.questions)}, "
+                        f"suggested answerers by {report.by} (r: next router)")
+    for name, justify, ratio in (("question", "right", None), ("asked", "left", None), ("title", "left", 3),
+                                 ("suggested answerers (shared tags, answers in 30 d)", "left", 4)):
+        table.add_column(name, justify=justify, ratio=ratio)
+    for q in report.questions:
+        table.add_row(str(q.question_id), f"{q.asked_at:%Y-%m-%d}", q.title or ", ".join(q.tags) or "–",
+                      "; ".join(route.answerer_words(s) for s in q.suggestions) or "nobody to suggest")
+    return table
 
 
 def area51_table(rows: list[dict]) -> Table:
@@ -75,12 +100,16 @@ class CommunityScreen(ConsoleScreen):
     BINDINGS = [
         Binding("w", "series", "Series", tooltip="Show: next weekly or monthly series", id="community.series"),
         Binding("d", "dataset", "Dataset", tooltip="Choose: dataset", id="community.dataset"),
+        Binding("r", "router", "Router", tooltip="Show: suggested answerers by the next router",
+                id="community.router"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.report: CommunityReport | None = None
         self.series_at = 0
+        self.router = "router"
+        self.routable = False  # whether the dataset shown has questions to route
 
     def compose_body(self) -> ComposeResult:
         yield Select([], prompt="dataset", id="community-data", compact=True)
@@ -89,6 +118,7 @@ class CommunityScreen(ConsoleScreen):
                 yield Static(id="community-area51")
                 yield Static(id="community-figures")
             yield Chart("", id="community-chart")
+            yield Static(id="community-open")
             yield Static(id="community-money")
 
     def on_screen_resume(self) -> None:
@@ -114,6 +144,8 @@ class CommunityScreen(ConsoleScreen):
     def on_reported(self, message: Reported) -> None:
         self.report = report = message.report
         area, figures, money = (self.query_one(f"#community-{n}", Static) for n in ("area51", "figures", "money"))
+        self.query_one("#community-open", Static).update("")
+        self.route_open_questions()
         if report.qa is not None:
             area.update(area51_table(report.qa.area51))
             figures.update(figures_table("Q&A", report.qa.figures, QA_FIGURES))
@@ -123,6 +155,43 @@ class CommunityScreen(ConsoleScreen):
         money.update(figures_table("Monetisation", report.money.figures, MONEY_FIGURES) if report.money else "")
         self.series_at = 0
         self.show_series()
+
+    def route_open_questions(self) -> None:
+        """Suggest answerers for the newest unanswered questions (fitting the router the first time
+        takes about a second, so it runs in a worker)."""
+        value = self.query_one("#community-data", Select).value
+        if not isinstance(value, str):
+            return
+        name, by = value, self.router
+
+        def work() -> None:
+            routable = route.is_qa_dump(datasets.get(self.session, name))
+            self.post_message(Routed(name, route.unanswered(self.session, name, limit=OPEN_QUESTIONS, k=ANSWERERS,
+                                                            by=by) if routable else None))
+
+        self.in_thread(work, group="route")
+
+    def on_routed(self, message: Routed) -> None:
+        report = message.report
+        if self.report is None or message.dataset != self.report.dataset or (report and report.by != self.router):
+            return  # an answer to an earlier choice
+        self.routable = report is not None
+        panel = self.query_one("#community-open", Static)
+        panel.display = self.routable
+        if report is not None:
+            panel.update(open_questions_table(report) if report.questions else
+                         "Unanswered: none — every question has an answer.")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "router" and not self.routable:
+            return False  # no questions to route: the key is left out of the footer
+        return super().check_action(action, parameters)
+
+    def action_router(self) -> None:
+        routers = choices.ROUTERS
+        self.router = routers[(routers.index(self.router) + 1) % len(routers)]
+        self.route_open_questions()
 
     def series_names(self) -> list[tuple[str, str]]:
         report = self.report
