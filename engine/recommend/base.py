@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import torch
 
@@ -70,8 +70,14 @@ class Params:
         return asdict(self)
 
 
-#: :class:`Params` by another name, for :class:`Recommender`, inside which ``Params`` is each model's own class
-ModelParams = Params
+class ModelParams(Protocol):
+    """What code that handles any model reads of its parameters (every :class:`Params` has it).
+
+    A model class narrows its ``params`` to its own :class:`Params` class; code shared by a family
+    of models, to a protocol of the fields it reads (:class:`engine.recommend.training.EpochParams`).
+    """
+
+    def as_dict(self) -> dict: ...
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -97,6 +103,7 @@ class Recommender(ABC):
 
     algo: ClassVar[str]
     Params: ClassVar[type[Params]]
+    params: ModelParams
     iterative: ClassVar[bool] = False
     distributable: ClassVar[bool] = False
     #: needs the dataset's item features (:mod:`engine.recommend.features`) set as ``item_features`` before fitting

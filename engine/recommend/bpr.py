@@ -77,6 +77,8 @@ class MFNet(PairScorer):
 class BPR(SampledModel):
     algo = "bpr"
     Params = BPRParams
+    params: BPRParams
+    net: MFNet
     user_tensors = ("user",)
     item_tensors = ("item", "bias")
     #: A warm start saves BPR no epochs: from the parent's weights, a third of its epochs fell

@@ -185,14 +185,14 @@ class HybridMF(EpochModel):
 
     algo = "hybrid"
     Params = HybridParams
+    params: HybridParams
     uses_item_features = True
     update_divisor = 1
 
     def __init__(self, params: HybridParams, device: str | torch.device = "auto") -> None:
         super().__init__(params, device)
         self.item_features: ItemFeatures | None = None
-        self._items: torch.Tensor | None = None  # cached q_i of every item
-        self._item_bias: torch.Tensor | None = None
+        self._catalog: tuple[torch.Tensor, torch.Tensor] | None = None  # cached (q_i, b_i) of every item
 
     # --- training ------------------------------------------------------------------------
 
@@ -281,15 +281,14 @@ class HybridMF(EpochModel):
         return q, b[:, 0]
 
     def _invalidate(self) -> None:
-        self._items = self._item_bias = None
+        self._catalog = None
 
     def _all_items(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._items is None:
+        if self._catalog is None:
             parts = [self._item_vectors(torch.arange(lo, min(lo + ITEM_CHUNK, len(self.warm)), device=self.device))
                      for lo in range(0, len(self.warm), ITEM_CHUNK)]
-            self._items = torch.cat([q for q, _ in parts])
-            self._item_bias = torch.cat([b for _, b in parts])
-        return self._items, self._item_bias
+            self._catalog = torch.cat([q for q, _ in parts]), torch.cat([b for _, b in parts])
+        return self._catalog
 
     # --- scoring -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -62,13 +63,18 @@ class NeuMF(PairScorer):
         self.out = nn.Linear(factors + layers[-1], 1)
         self.step_width = 2 * (factors + layers[0] * half + sum(a * b for a, b in itertools.pairwise(layers)))
 
+    def linears(self) -> list[nn.Linear]:
+        """The layers after the first (``deeper``): ``nn.ModuleList`` types its items as plain
+        ``Module``, whose attributes mypy cannot see, so they are cast back to what was put in."""
+        return [cast(nn.Linear, layer) for layer in self.deeper]
+
     def init(self, rng: torch.Generator) -> NeuMF:
         with torch.no_grad():
             for emb in (self.gmf_user, self.gmf_item, self.mlp_user, self.mlp_item):
                 nn.init.normal_(emb, std=0.01, generator=rng)
             for w in (self.first_user, self.first_item):
                 nn.init.xavier_uniform_(w, generator=rng)
-            for layer in self.deeper:
+            for layer in self.linears():
                 nn.init.xavier_uniform_(layer.weight, generator=rng)
                 layer.bias.zero_()
             nn.init.uniform_(self.out.weight, -0.1, 0.1, generator=rng)
@@ -77,7 +83,7 @@ class NeuMF(PairScorer):
 
     def _head(self, gmf: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
         h = F.relu(first)
-        for layer in self.deeper:
+        for layer in self.linears():
             h = F.relu(layer(h))
         return self.out(torch.cat([gmf, h], dim=-1)).squeeze(-1)
 
@@ -98,7 +104,7 @@ class NeuMF(PairScorer):
         gmf = torch.mul(pu[:, None, :], qi.view(b, m, -1)).view(b * m, -1)
         first = torch.addmm(self.first_bias, mu, self.first_user.t())
         hidden = [torch.addmm(first.repeat_interleave(m, 0), mi, self.first_item.t()).relu_()]
-        for layer in self.deeper:
+        for layer in self.linears():
             hidden.append(torch.addmm(layer.bias, hidden[-1], layer.weight.t()).relu_())
         w = self.out.weight[0]
         factors = pu.shape[1]
@@ -127,8 +133,9 @@ class NeuMF(PairScorer):
         grad_qi = torch.mul(g[:, None], pu.mul(wg).repeat_interleave(m, 0))
         # MLP branch
         delta = _relu_backward(torch.outer(g, w[factors:]), hidden[-1])
-        for i in range(len(self.deeper) - 1, -1, -1):
-            layer = self.deeper[i]
+        deeper = self.linears()
+        for i in range(len(deeper) - 1, -1, -1):
+            layer = deeper[i]
             dense[f"deeper.{i}.weight"] = delta.t().double() @ hidden[i].double()
             dense[f"deeper.{i}.bias"] = delta.sum(0, dtype=torch.float64)
             delta = _relu_backward(delta @ layer.weight, hidden[i])
@@ -165,6 +172,8 @@ def _relu_backward(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
 class NCF(SampledModel):
     algo = "ncf"
     Params = NCFParams
+    params: NCFParams
+    net: NeuMF
     user_tensors = ("gmf_user", "mlp_user")
     item_tensors = ("gmf_item", "mlp_item")
     #: With 6 epochs by default (15 before issue 16), a third of them (2) from the parent's weights

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +37,7 @@ from torch import nn
 
 from engine.errors import EngineError
 from engine.recommend.matrix import UserItemMatrix
-from engine.recommend.training import EpochModel
+from engine.recommend.training import EpochModel, EpochParams
 from engine.threads import threads_for
 
 NEGATIVE_REDRAWS = 3
@@ -155,10 +156,29 @@ class RowAdagrad:
             t.copy_(state["sum"][name].to(t.device))
 
 
-class SampledModel(EpochModel):
-    """A :class:`PairScorer` trained on sampled negatives; Params need ``lr``, ``reg``,
-    ``batch_size``, ``negatives`` and ``loss`` besides ``epochs``/``seed``/``patience``."""
+class SampledParams(EpochParams, Protocol):
+    """The parameters :class:`SampledModel` reads besides ``epochs``/``seed``/``patience``."""
 
+    @property
+    def lr(self) -> float: ...
+
+    @property
+    def reg(self) -> float: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def negatives(self) -> int: ...
+
+    @property
+    def loss(self) -> str: ...
+
+
+class SampledModel(EpochModel):
+    """A :class:`PairScorer` trained on sampled negatives (its ``Params``: :class:`SampledParams`)."""
+
+    params: SampledParams
     distributable = True
     placement = Placement()
 
@@ -243,10 +263,10 @@ class SampledModel(EpochModel):
         return self.net.all_scores(users.to(torch.int64).to(self.device))
 
     def training_state(self) -> dict:
-        state = {"weights": self.state_dict(), "optimizers": {"tables": self.row_optimizer.state_dict()}}
+        optimizers = {"tables": self.row_optimizer.state_dict()}
         if self.dense_optimizer is not None:
-            state["optimizers"]["dense"] = self.dense_optimizer.state_dict()
-        return state
+            optimizers["dense"] = self.dense_optimizer.state_dict()
+        return {"weights": self.state_dict(), "optimizers": optimizers}
 
     def load_training_state(self, state: dict) -> None:
         self.load_state_dict(state["weights"])

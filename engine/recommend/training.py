@@ -16,12 +16,13 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
-from engine.recommend.base import FitReport, Recommender
+from engine.recommend.base import FitReport, ModelParams, Recommender
 from engine.device import generator
 from engine.recommend.matrix import UserItemMatrix
 
@@ -29,9 +30,23 @@ CHECKPOINT = "checkpoint.pt"
 VALIDATION_K = 10
 
 
+class EpochParams(ModelParams, Protocol):
+    """The parameters :func:`run_epochs` reads."""
+
+    @property
+    def epochs(self) -> int: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def patience(self) -> int: ...
+
+
 class EpochModel(Recommender):
     """A model trained epoch by epoch; its ``Params`` have ``epochs``, ``seed`` and ``patience``."""
 
+    params: EpochParams
     iterative = True
     #: names in :meth:`state_dict` whose rows are users / items (a warm start maps them by ID)
     user_tensors: tuple[str, ...] = ()
@@ -94,7 +109,7 @@ def run_epochs(
     from engine.recommend.evaluate import EvalSetup, evaluate
 
     params = model.params
-    epochs, patience = int(params.epochs), int(getattr(params, "patience", 0))
+    epochs, patience = int(params.epochs), int(params.patience)
     if epochs < 1:
         raise EngineError(f"epochs must be at least 1 (got {epochs})")
     rng = generator(params.seed)
