@@ -88,7 +88,7 @@ class DatabaseSource:
     def scrub(self, text: str) -> str:
         """``text`` without the password (plain or URL-encoded) or the whole URL in it."""
         text = text.replace(self.url, self.label)
-        for secret in {self.password, urlsplit(self.url).password} - {None, ""}:
+        for secret in {s for s in (self.password, urlsplit(self.url).password) if s}:
             text = text.replace(secret, "***")
         return text
 
