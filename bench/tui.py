@@ -297,18 +297,11 @@ def key_latencies(workspace: Path, events: pl.DataFrame, keys: int, settled: str
         term.close()
 
 
-def start_load_job(session, record, source: Path) -> tuple[int, str]:
-    from kpconsole.jobs import job_kinds, start_job
+def start_load_job(session, record) -> tuple[int, str]:
+    from kpconsole.jobs import start_job
 
-    kinds = {k.name for k in job_kinds()}
-    if "train" in kinds:
-        params = {"data": record.name, "algo": "bpr", "epochs": 200, "factors": 64}
-        return start_job(session, "train", params), "train (bpr, 64 factors)"
-    from kpconsole.jobs.ingest import request_params
-    from kpconsole.services.datasets import IngestRequest
-
-    params = request_params(IngestRequest(path=source, name="copy"))
-    return start_job(session, "ingest", params), "ingest (no train kind registered)"
+    params = {"data": record.name, "algo": "bpr", "params": {"epochs": 200, "factors": 64}}
+    return start_job(session, "train", params), "train (bpr, 64 factors)"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -354,7 +347,7 @@ def main() -> None:
             return
 
         idle = key_latencies(session.ws.root, events, args.keys, users)
-        job_id, what = start_load_job(session, record, source)
+        job_id, what = start_load_job(session, record)
         time.sleep(2.0)  # let the job get going
         busy = key_latencies(session.ws.root, events, args.keys, users)
         job = jobs.show_job(session, job_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import SAMPLE_DATA, tree_state
-from kpconsole.jobs.ingest import request_from_params, request_params
 from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models, segments
 from kpconsole.services.datasets import IngestRequest
@@ -151,5 +150,5 @@ def test_append_and_replace_together_is_a_usage_error(platform, kp, tmp_path):
 
 def test_an_append_job_carries_the_append_flag():
     request = IngestRequest(path=SAMPLE_DATA / "platform", name="platform", append=True)
-    assert request_from_params(request_params(request)).append is True
-    assert "append" not in IngestRequest(path=SAMPLE_DATA, name="x").params()
+    assert IngestRequest.from_params(request.as_params(), "ingest").append is True
+    assert IngestRequest(path=SAMPLE_DATA, name="x").as_params()["append"] is False

@@ -101,10 +101,9 @@ def test_a_detached_ingest_refuses_a_password_and_records_none(cli, workspace, p
                  "--detach")
     assert result.code == 1 and len(result.stderr.splitlines()) == 1
     assert "PGPASSWORD" in result.stderr and PASSWORD not in result.stderr
-    from kpconsole.jobs.ingest import request_params
     from kpconsole.services.datasets import IngestRequest
 
-    params = request_params(IngestRequest(path=None, name="pg", url=platform_db.url(), query=QUERY))
+    params = IngestRequest(path=None, name="pg", url=platform_db.url(), query=QUERY).as_params()
     assert PASSWORD not in json.dumps(params) and params["url"] == platform_db.url("***")
 
 

@@ -18,7 +18,7 @@ import pytest
 import test_jobs_kinds
 from kpconsole.errors import ConsoleError, PermissionDenied
 from kpconsole.identity import Actor, Role
-from kpconsole.jobs import processes, register_job_kind, service
+from kpconsole.jobs import JobKind, add_job_kind, processes, service
 from kpconsole.jobs.runner import checkpoint_dir
 from kpconsole.session import Session
 from store import audit, catalog
@@ -286,17 +286,19 @@ def test_jobs_cli_reports_bad_input_in_one_line(workspace, kp):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_registering_job_kinds_checks_name_action_and_duplicates():
-    def other(session, params, ctx):
-        """Another function."""
+def test_adding_job_kinds_checks_name_action_and_duplicates():
+    def kind(name: str, run: str = "test_jobs:other", action: str = "jobs.start") -> JobKind:
+        return JobKind(name, request="test_jobs_kinds:WalkRequest", run=run, action=action)
 
     with pytest.raises(ValueError, match="lower-case"):
-        register_job_kind("Bad-Name", other)
+        kind("Bad-Name")
     with pytest.raises(ValueError, match="not in kpconsole.policy"):
-        register_job_kind("fine", other, action="no.such.action")
-    with pytest.raises(ValueError, match="already registered"):
-        register_job_kind("walk", other)
-    assert register_job_kind("walk", test_jobs_kinds.walk_job).action == "jobs.start"
+        kind("fine", action="no.such.action")
+    with pytest.raises(ValueError, match="already defined"):
+        add_job_kind(kind("walk"))
+    with pytest.raises(ValueError, match="already defined"):
+        add_job_kind(kind("train"))
+    assert add_job_kind(kind("walk", run="test_jobs_kinds:walk_job")).action == "jobs.start"
 
 
 def test_reaper_leaves_no_zombie_in_a_long_lived_launcher(session):

@@ -20,7 +20,8 @@ WRITER = r"""
 import os, sys, time
 from pathlib import Path
 from kpconsole.identity import Actor, Role
-from kpconsole.jobs import JobResult, register_job_kind, runner, service
+from dataclasses import dataclass
+from kpconsole.jobs import JobKind, JobRequest, JobResult, add_job_kind, runner, service
 from kpconsole.services import datasets
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.session import Session
@@ -29,12 +30,16 @@ from store.workspace import Workspace
 runner.HEARTBEAT_S, runner.PROGRESS_EVERY_S = 0.02, 0.0
 root, n, duration = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 
-def tick(session, params, ctx):
+@dataclass(frozen=True)
+class TickRequest(JobRequest):
+    n: int
+
+def tick(session, request, ctx):
     for i in range(5):
         ctx.progress((i + 1) / 5, f"tick {i}", {"i": i})
-    return JobResult("tick", str(params["n"]))
+    return JobResult("tick", str(request.n))
 
-register_job_kind("tick", tick)
+add_job_kind(JobKind("tick", request="__main__:TickRequest", run="__main__:tick"))
 session = Session(Workspace.open(root), Actor(f"writer{n}", Role.OPERATOR, "w"))
 events = root.parent / f"events{n}.csv"
 events.write_text("user_id,item_id,kind,ts\n1,10,view,2024-01-01T00:00:00\n2,11,like,2024-01-02T00:00:00\n")

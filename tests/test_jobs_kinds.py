@@ -1,7 +1,7 @@
-"""Test-only job kinds, registered when this module is imported.
+"""Test-only job kinds, declared in :data:`JOB_KINDS` (nothing registers on import).
 
-Detached job processes import it through ``KPCONSOLE_JOB_MODULES=test_jobs_kinds`` with
-``tests/`` on ``PYTHONPATH`` (see :func:`job_env`). Nothing here imports pytest, so that a job
+Test processes and detached job processes read them through ``KPCONSOLE_JOB_MODULES=test_jobs_kinds``
+with ``tests/`` on ``PYTHONPATH`` (see :func:`job_env`). Nothing here imports pytest, so that a job
 process stays light.
 
 * ``walk``: a seeded random walk that checkpoints its whole state (step, tensor, generator
@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from kpconsole.errors import ConsoleError
-from kpconsole.jobs import JobContext, JobResult, register_job_kind
+from kpconsole.jobs import JobContext, JobKind, JobRequest, JobResult
 from kpconsole.session import Session
 
 TESTS = Path(__file__).resolve().parent
@@ -34,11 +35,32 @@ def job_env() -> dict[str, str]:
             "PYTHONPATH": f"{TESTS}{os.pathsep}{path}" if path else str(TESTS)}
 
 
-def walk_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+@dataclass(frozen=True)
+class WalkRequest(JobRequest):
+    steps: int = 20
+    seed: int = 0
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class GateRequest(JobRequest):
+    gate: Path
+    silent: bool = False
+    timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class StubbornRequest(JobRequest):
+    ready: Path
+    ignore_term: bool = False
+    seconds: float = 60.0
+
+
+def walk_job(session: Session, request: WalkRequest, ctx: JobContext) -> JobResult:
     """A seeded random walk, checkpointed every step."""
     import torch  # here, so that the other kinds' job processes start faster
 
-    steps, seed, delay = int(params.get("steps", 20)), int(params.get("seed", 0)), float(params.get("delay_s", 0))
+    steps, seed, delay = request.steps, request.seed, request.delay_s
     checkpoint = ctx.checkpoint_dir / "walk.pt"
     generator = torch.Generator().manual_seed(seed)
     x, start = torch.zeros(8, dtype=torch.float64), 0
@@ -57,10 +79,10 @@ def walk_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     return JobResult("walk", f"{float(x.sum()):.12f}")
 
 
-def gate_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def gate_job(session: Session, request: GateRequest, ctx: JobContext) -> JobResult:
     """Wait until the file ``gate`` exists (at most ``timeout_s``)."""
-    gate, silent = Path(params["gate"]), bool(params.get("silent", False))
-    deadline = time.monotonic() + float(params.get("timeout_s", 60))
+    gate, silent = request.gate, request.silent
+    deadline = time.monotonic() + request.timeout_s
     while not gate.exists():
         if time.monotonic() > deadline:
             raise ConsoleError(f"gate {gate} never opened")
@@ -71,23 +93,28 @@ def gate_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     return JobResult("gate", gate.read_text().strip() or "open")
 
 
-def stubborn_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def stubborn_job(session: Session, request: StubbornRequest, ctx: JobContext) -> JobResult:
     """Sleep without ever reporting (so without noticing a cancel request)."""
-    if params.get("ignore_term"):
+    if request.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    Path(params["ready"]).write_text("ready")
-    time.sleep(float(params.get("seconds", 60)))
+    request.ready.write_text("ready")
+    time.sleep(request.seconds)
     return JobResult("stubborn", "done")
 
 
-register_job_kind("walk", walk_job)
-register_job_kind("gate", gate_job)
-register_job_kind("stubborn", stubborn_job)
+JOB_KINDS = (
+    JobKind("walk", request="test_jobs_kinds:WalkRequest", run="test_jobs_kinds:walk_job"),
+    JobKind("gate", request="test_jobs_kinds:GateRequest", run="test_jobs_kinds:gate_job"),
+    JobKind("stubborn", request="test_jobs_kinds:StubbornRequest", run="test_jobs_kinds:stubborn_job"),
+)
 
 
-def test_walk_is_deterministic_for_a_seed(session):
+def test_walk_is_deterministic_for_a_seed(session, monkeypatch):
     """The reference the resume test relies on: same seed, same walk; another seed, another."""
     from kpconsole.jobs import show_job, start_job
+
+    for key, value in job_env().items():
+        monkeypatch.setenv(key, value)
 
     runs = [start_job(session, "walk", {"steps": 5, "seed": s}, detach=False) for s in (3, 3, 4)]
     results = [show_job(session, job_id).result_id for job_id in runs]

@@ -112,7 +112,7 @@ def test_runs_are_audited_and_analysts_are_refused(platform):
 
 
 def test_segment_job_kind_runs_and_names_its_result(platform):
-    params = segments.SegmentRequest(data="platform", method="lifecycle").params()
+    params = segments.SegmentRequest(data="platform", method="lifecycle").as_params()
     job_id = start_job(platform, "segment", params, detach=False)
     job = show_job(platform, job_id)
     assert job.status == "succeeded" and job.result_kind == "segmentation"

@@ -122,7 +122,7 @@ def test_sbg_on_the_platform_memberships(session):
 
 def test_value_fit_job_kind_runs_inline(session):
     datasets.ingest(session, IngestRequest(path=SAMPLE_DATA / "platform", name="platform"))
-    params = value.ValueRequest(data="platform", model="paretonbd").params()
+    params = value.ValueRequest(data="platform", model="paretonbd").as_params()
     job = show_job(session, start_job(session, "value_fit", params, detach=False))
     assert job.status == "succeeded" and job.result_kind == "value_fit"
     record = value_reads.show(session, int(job.result_id)).record

@@ -13,7 +13,7 @@ from kpconsole.cli import common, completion
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 from kpconsole.jobs import runner, service
-from kpconsole.jobs.registry import job_kinds
+from kpconsole.jobs.kinds import job_kinds
 from kpconsole.session import Session, resolve_workspace
 from store.jobs import JobRecord
 

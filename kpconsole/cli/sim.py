@@ -69,8 +69,9 @@ def run(
     session = common.session(workspace)
     options = {"replicates": replicates, "days": days, "seed": seed, "device": device}
     if detach:
-        job_id = _simulate().start_run(session, scenario, **options)
-        _print_job(job_id, as_json)
+        simulate = _simulate()
+        request = simulate.SimRunRequest.from_file(scenario, replicates=replicates, days=days, seed=seed, device=device)
+        _print_job(simulate.start_run(session, request), as_json)
         return
     with common.progress_bar(f"simulate {scenario.name}") as progress:
         record = _simulate().run_file(session, scenario, progress=progress, **options)
@@ -114,10 +115,13 @@ def backtest(
     options = {"replicates": replicates, "seed": seed, "device": device}
     try:
         if detach:
+            simulate = _simulate()
+            requests = [simulate.BacktestRequest(data, text, replicates=replicates, seed=seed, device=device)
+                        for text in ([cut] if cut is not None else simulate.parse_cuts(cuts))]
+            ids = simulate.start_backtests(session, requests)
             if cut is not None:
-                _print_job(_simulate().start_backtest(session, data, cut, **options), as_json)
+                _print_job(ids[0], as_json)
             else:
-                ids = _simulate().start_backtests(session, data, cuts, **options)
                 common.emit({"job_ids": ids}, as_json, lambda: common.note(
                     f"backtesting as jobs {', '.join(map(str, ids))}: kpconsole jobs list"))
             return

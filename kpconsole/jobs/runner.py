@@ -24,7 +24,8 @@ from engine.progress import Cancelled, Progress
 from kpconsole import access
 from kpconsole.errors import USER_ERRORS, ConsoleError
 from kpconsole.identity import Actor, Role, os_user
-from kpconsole.jobs.registry import JobContext, JobResult, get_job_kind
+from kpconsole.jobs.context import JobContext, JobResult
+from kpconsole.jobs.kinds import get_job_kind
 from kpconsole.session import Session, local_actor
 from store import jobs as jobs_store
 from store.clock import now
@@ -150,7 +151,8 @@ def run_job(session: Session, job_id: int, *, resume: bool = False, forward: Pro
     try:
         if job.cancel_requested:
             raise Cancelled("cancel requested before it started")
-        result = get_job_kind(job.kind).func(session, dict(job.params), ctx)
+        spec = get_job_kind(job.kind)
+        result = spec.run_function()(session, spec.read_request(job.params), ctx)
         if result is not None and not isinstance(result, JobResult):
             raise TypeError(f"job kind {job.kind} returned {type(result).__name__}, not JobResult or None")
         status = "succeeded"

@@ -21,7 +21,7 @@ from engine.progress import Progress
 from kpconsole.errors import ConsoleError, PermissionDenied, Remedy
 from kpconsole.identity import Role
 from kpconsole.jobs import detach, processes, runner
-from kpconsole.jobs.registry import JobKind, get_job_kind
+from kpconsole.jobs.kinds import JobKind, get_job_kind
 from kpconsole.session import Session
 from store import jobs as jobs_store
 from store.clock import parse
@@ -85,10 +85,12 @@ def start_job(session: Session, kind: str, params: dict, *, detach: bool = True,
     ``detach=True`` (the default) starts a detached process and returns at once; ``False``
     runs it here (still recorded as a job, ``progress`` receiving its reports) and returns
     when it has ended — see its status with :func:`show_job`. Audited as ``jobs.start``.
+    Parameters that do not read as the kind's request are refused before a job is recorded.
     """
     spec = get_job_kind(kind)
     params = _json_params(params)
     refuse_unless_allowed(session, spec, kind, params)
+    spec.read_request(params)
     audited: dict = {"params": params, "detach": detach}
     with session.action("jobs.start", target=kind, params=audited):
         job_id = jobs_store.create_job(session.ws, kind, params, session.actor.name, actor=session.actor.as_dict())

@@ -75,7 +75,7 @@ def append(session: Session, request: IngestRequest, progress: Progress = no_pro
     from engine.data.tabular import ingest_tables
 
     catalog.check_name(request.name)
-    params = {**request.params(), "append": True}
+    params = {**request.as_params(), "append": True}
     with session.action("data.ingest", target=request.name, params=params):
         current = existing(session, request.name)
         if request.url:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.progress import Progress, no_progress
 from kpconsole.errors import ConsoleError, InvalidField
+from kpconsole.jobs.request import DATABASE_URL, JobRequest
 from kpconsole.session import Session
 from store import catalog
 from store.catalog import DatasetRecord
@@ -33,10 +34,11 @@ SYNTH_DEFAULTS = {"users": 1_000, "days": 180, "seed": 7}
 
 
 @dataclass(frozen=True)
-class IngestRequest:
-    """What ``kpconsole data ingest`` asks for, in plain values. A database source gives ``url``
-    and ``query`` instead of ``path``: the URL lives only in memory, :meth:`params` (what the
-    catalog, the audit log and a job record) holds it without its password."""
+class IngestRequest(JobRequest):
+    """What ``kpconsole data ingest`` asks for, in plain values (also an ``ingest`` job's
+    parameters). A database source gives ``url`` and ``query`` instead of ``path``: the URL
+    lives only in memory, :meth:`as_params` (what the catalog, the audit log and a job record)
+    holds it without its password."""
 
     path: Path | None
     name: str
@@ -48,7 +50,7 @@ class IngestRequest:
     ts_format: str | None = None
     replace: bool = False
     append: bool = False  # add to the existing dataset as its next version (kpconsole.services.dataset_append)
-    url: str | None = None  # a database: postgresql://… or sqlite:///… (engine.data.database)
+    url: str | None = field(default=None, metadata=DATABASE_URL)  # a database: postgresql://… or sqlite:///… (engine.data.database)
     query: str | None = None  # the SELECT whose rows are the events
 
     @property
@@ -57,20 +59,6 @@ class IngestRequest:
         from engine.data.database import redact
 
         return redact(self.url) if self.url else str(self.path)
-
-    def params(self) -> dict:
-        if self.url:
-            return {"url": self.source_label, "query": self.query, "format": "database",
-                    "mapping": self.mapping or {}, "kind": self.kind,
-                    "users": str(self.users) if self.users else None,
-                    "items": str(self.items) if self.items else None, "ts_format": self.ts_format,
-                    "replace": self.replace, **({"append": True} if self.append else {})}
-        out = {
-            "path": str(self.path), "format": self.format, "mapping": self.mapping or {}, "kind": self.kind,
-            "users": str(self.users) if self.users else None, "items": str(self.items) if self.items else None,
-            "ts_format": self.ts_format, "replace": self.replace,
-        }
-        return {**out, "append": True} if self.append else out
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -137,7 +125,7 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
     from engine.data.tabular import ingest_tables
 
     catalog.check_name(request.name)
-    with session.action("data.ingest", target=request.name, params=request.params()):
+    with session.action("data.ingest", target=request.name, params=request.as_params()):
         if catalog.dataset_exists(session.ws, request.name) and not request.replace:
             raise already_exists(request.name)
         if request.url:
@@ -167,7 +155,7 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
             return catalog.register_dataset(
                 session.ws, request.name, staging, replace=request.replace, format=fmt, source=str(path.resolve()),
                 tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
-                params={**request.params(), **extra}, created_by=session.actor.name,
+                params={**request.as_params(), **extra}, created_by=session.actor.name,
             )
 
 
@@ -201,7 +189,7 @@ def _ingest_database(session: Session, request: IngestRequest, progress: Progres
         return catalog.register_dataset(
             session.ws, request.name, staging, replace=request.replace, format="database", source=source.label,
             tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
-            params=request.params(), created_by=session.actor.name,
+            params=request.as_params(), created_by=session.actor.name,
         )
 
 

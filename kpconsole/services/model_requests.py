@@ -1,10 +1,10 @@
 """What ``model train`` and ``model update`` ask for, as plain values that also travel as job
-parameters (JSON), checked with one-line errors."""
+parameters (JSON, :class:`~kpconsole.jobs.request.JobRequest`), checked with one-line errors."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from engine.errors import EngineError
 from engine.recommend.algorithms import make_model, model_class
@@ -12,6 +12,7 @@ from engine.recommend.base import Recommender
 from engine.device import DEVICES
 from engine.recommend.splits import COLD_ITEMS, METHODS
 from kpconsole.errors import ConsoleError, InvalidField
+from kpconsole.jobs.request import JobRequest
 
 DEFAULT_KS = (10, 20)
 
@@ -50,7 +51,7 @@ def split_words(values: list[str] | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class TrainRequest:
+class TrainRequest(JobRequest):
     """A training run: data, algorithm, hyper-parameters, split, evaluation cut-offs."""
 
     data: str
@@ -62,7 +63,7 @@ class TrainRequest:
     cut: str | None = None
     seed: int = 42
     events: tuple[str, ...] = ()
-    weights: dict = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
     ks: tuple[int, ...] = DEFAULT_KS
     patience: int = 0
     distributed: int = 0
@@ -115,30 +116,9 @@ class TrainRequest:
         except EngineError as exc:
             raise ConsoleError(str(exc)) from None
 
-    def as_params(self) -> dict:
-        out = asdict(self)
-        out["events"] = list(self.events)
-        out["ks"] = list(self.ks)
-        return out
-
-    @classmethod
-    def from_params(cls, params: dict) -> TrainRequest:
-        try:
-            return cls(
-                data=str(params["data"]), algo=str(params["algo"]), params=dict(params.get("params") or {}),
-                device=str(params.get("device", "auto")), split=str(params.get("split", "random")),
-                test_ratio=float(params.get("test_ratio", 0.2)), cut=params.get("cut"),
-                seed=int(params.get("seed", 42)), events=tuple(params.get("events") or ()),
-                weights={str(k): float(v) for k, v in (params.get("weights") or {}).items()},
-                ks=tuple(int(k) for k in params.get("ks") or DEFAULT_KS), patience=int(params.get("patience", 0)),
-                distributed=int(params.get("distributed", 0)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConsoleError(f"train job parameters: missing or invalid {exc} (need data and algo)") from None
-
 
 @dataclass(frozen=True)
-class UpdateRequest:
+class UpdateRequest(JobRequest):
     """A warm-start update of a registered model with a dataset's events."""
 
     model_id: int
@@ -151,15 +131,3 @@ class UpdateRequest:
             raise InvalidField(f"{{epochs}} {self.epochs}: must be at least 1", "epochs")
         if self.device.split(":")[0] not in DEVICES:
             raise InvalidField(f"{{device}} {self.device}: one of {', '.join(DEVICES)} (or cuda:N)", "device")
-
-    def as_params(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_params(cls, params: dict) -> UpdateRequest:
-        try:
-            epochs = params.get("epochs")
-            return cls(model_id=int(params["model_id"]), data=str(params["data"]),
-                       epochs=int(epochs) if epochs is not None else None, device=str(params.get("device", "auto")))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConsoleError(f"update job parameters: missing or invalid {exc} (need model_id and data)") from None

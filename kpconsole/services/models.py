@@ -29,8 +29,8 @@ from engine.recommend.interactions import Interactions, build_interactions, chec
 from engine.recommend.splits import make_split, validation_split
 from engine.recommend.update import warm_start_update
 from kpconsole.errors import ConsoleError
-from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
-from kpconsole.jobs.registry import get_job_kind
+from kpconsole.jobs import JobContext, JobResult, start_job
+from kpconsole.jobs.kinds import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
 from kpconsole.reads.models import get
@@ -246,9 +246,8 @@ def update(session: Session, request: UpdateRequest, progress: Progress = no_pro
 # --- as jobs ------------------------------------------------------------------------------
 
 
-def train_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def train_job(session: Session, request: TrainRequest, ctx: JobContext) -> JobResult:
     """Train a recommender (checkpointed every epoch; ``jobs resume`` continues it)."""
-    request = TrainRequest.from_params(params)
     ctx.log(f"training {request.algo} on '{request.data}'")
     record = train(session, request, ctx.progress, checkpoint_dir=ctx.checkpoint_dir, resume=ctx.resume,
                    job_id=ctx.job_id)
@@ -256,9 +255,8 @@ def train_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     return JobResult("model", str(record.id))
 
 
-def update_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def update_job(session: Session, request: UpdateRequest, ctx: JobContext) -> JobResult:
     """Update a recommender with new events (warm start) and report drift."""
-    request = UpdateRequest.from_params(params)
     record = update(session, request, ctx.progress, job_id=ctx.job_id)
     return JobResult("model", str(record.id))
 
@@ -300,7 +298,3 @@ def model_from_job(session: Session, job_id: int) -> ModelRecord:
         raise ConsoleError(f"job {job_id} is {job.status}" + (f": {job.error}" if job.error else "") + "; no model")
     return get(session, int(job.result_id))
 
-
-register_job_kind("train", train_job, action="model.train", description="train a recommender")
-register_job_kind("model_update", update_job, action="model.update",
-                  description="update a recommender with new events (warm start)")

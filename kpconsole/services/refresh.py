@@ -29,7 +29,8 @@ from pathlib import Path
 
 from engine.progress import Progress, no_progress
 from kpconsole.errors import ConsoleError, InvalidField, USER_ERRORS
-from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
+from kpconsole.jobs import JobContext, JobResult, start_job
+from kpconsole.jobs.request import DATABASE_URL, JobRequest
 from kpconsole.session import Session
 
 KIND = "refresh"
@@ -40,11 +41,12 @@ _RESULTS: dict[int, "RefreshResult"] = {}
 
 
 @dataclass(frozen=True)
-class RefreshRequest:
-    """What ``kpconsole refresh`` asks for, in plain values."""
+class RefreshRequest(JobRequest):
+    """What ``kpconsole refresh`` asks for, in plain values (also the ``refresh`` job's
+    parameters, which hold the source without its password)."""
 
     data: str
-    source: str  # a file or folder, or a database URL
+    source: str = field(metadata=DATABASE_URL)  # a file or folder, or a database URL
     query: str | None = None  # a database's SELECT; default: the one the dataset was ingested with
     since_column: str | None = None
     models: str | None = "latest"  # "latest", "ID,ID,…" or None (update no model)
@@ -58,13 +60,6 @@ class RefreshRequest:
             return [int(part) for part in self.models.split(",") if part.strip()]
         except ValueError:
             raise InvalidField(f"{{models}} {self.models!r}: give latest or model ids such as 3,7", "models") from None
-
-    def params(self) -> dict:
-        from engine.data.database import redact
-
-        return {"data": self.data, "source": redact(self.source), "query": self.query,
-                "since_column": self.since_column, "models": self.models,
-                "export": str(self.export) if self.export else None}
 
 
 @dataclass
@@ -143,7 +138,7 @@ def refresh(session: Session, request: RefreshRequest, progress: Progress = no_p
         result.steps.append(entry)
         progress(0.0, f"{entry['step']}: {entry['detail']}")
 
-    with session.action("refresh.run", target=request.data, params=request.params()):
+    with session.action("refresh.run", target=request.data, params=request.as_params()):
         try:
             began = time.perf_counter()
             entry, changed = _append(session, request, url or request.source, progress)
@@ -161,14 +156,16 @@ def refresh(session: Session, request: RefreshRequest, progress: Progress = no_p
                 if newest:
                     step = f"segment (as segmentation {newest[0].id})"
                     params = {**newest[0].params, "as_of": None, "model_id": None}
-                    seg = segments.run(session, SegmentRequest.from_params(params), job_id=job_id)
+                    seg = segments.run(session, SegmentRequest.from_params(params, "segment"), job_id=job_id)
                     note({"step": "segment", "detail": f"segmentation {seg.id} (as {newest[0].id})",
                           "segmentation": seg.id})
                 fits = value_store.list_value_fits(session.ws, dataset=request.data, limit=1)
                 if fits:
                     step = f"value (as fit {fits[0].id})"
+                    # the fit's settings are its request's, with the observation end it found
                     settings = {**fits[0].settings, "calibration_end": None}
-                    fit = value.fit(session, ValueRequest.from_params(settings), job_id=job_id)
+                    settings.pop("observation_end", None)
+                    fit = value.fit(session, ValueRequest.from_params(settings, "value_fit"), job_id=job_id)
                     note({"step": "value", "detail": f"value fit {fit.id} (as {fits[0].id})", "value_fit": fit.id})
             if request.export is not None:
                 step = "export"
@@ -208,14 +205,8 @@ def _export(session: Session, request: RefreshRequest, model_ids: list[int]) -> 
     return out
 
 
-def refresh_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def refresh_job(session: Session, request: RefreshRequest, ctx: JobContext) -> JobResult:
     """Append, update, segment, value, export (see :mod:`kpconsole.services.refresh`)."""
-    try:
-        request = RefreshRequest(data=str(params["data"]), source=str(params["source"]), query=params.get("query"),
-                                 since_column=params.get("since_column"), models=params.get("models"),
-                                 export=Path(params["export"]) if params.get("export") else None)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConsoleError(f"refresh job parameters: missing or invalid {exc} (need data and source)") from None
     result = refresh(session, request, ctx.progress, url=_URLS.get(request.source), job_id=ctx.job_id)
     _RESULTS[ctx.job_id] = result
     for line in result.lines:
@@ -239,12 +230,9 @@ def run_refresh(session: Session, request: RefreshRequest,
         raise InvalidField(f"{{source}} {request.source}: no such file or folder", "source")
     _URLS[redact(request.source)] = request.source
     try:
-        job_id = start_job(session, KIND, request.params(), detach=False, progress=progress)
+        job_id = start_job(session, KIND, request.as_params(), detach=False, progress=progress)
     finally:
         _URLS.pop(redact(request.source), None)
     job = show_job(session, job_id)
     return job_id, _RESULTS.pop(job_id, None), job.error if job.status != "succeeded" else None
 
-
-register_job_kind(KIND, refresh_job, action="refresh.run",
-                  description="append new events, update models, rerun segments and value, export")

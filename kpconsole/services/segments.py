@@ -21,8 +21,8 @@ from engine.segment.interests import segment_interests
 from engine.segment.lifecycle import LifecycleThresholds
 from engine.segment.run import METHODS, SegmentationResult, segment_users
 from kpconsole.errors import ConsoleError, InvalidField
-from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
-from kpconsole.jobs.registry import get_job_kind
+from kpconsole.jobs import JobContext, JobRequest, JobResult, start_job
+from kpconsole.jobs.kinds import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
 from kpconsole.session import Session
@@ -46,8 +46,8 @@ def parse_k(text: str | int) -> int | str:
 
 
 @dataclass(frozen=True)
-class SegmentRequest:
-    """What ``kpconsole segment run`` asks for, in plain values."""
+class SegmentRequest(JobRequest):
+    """What ``kpconsole segment run`` asks for, in plain values (also a ``segment`` job's parameters)."""
 
     data: str
     method: str
@@ -57,14 +57,14 @@ class SegmentRequest:
     device: str = "auto"
     resamples: int = 10
     model_id: int | None = None  # CF model for interests; None = the newest with embeddings
-    thresholds: dict = field(default_factory=dict)  # lifecycle overrides, e.g. {"active_days": 14}
+    thresholds: dict[str, float] = field(default_factory=dict)  # lifecycle overrides, e.g. {"active_days": 14}
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConsoleError(f"unknown method '{self.method}' (one of {', '.join(METHODS)})")
         if self.device not in DEVICES:
             raise ConsoleError(f"unknown device '{self.device}' (one of {', '.join(DEVICES)})")
-        parse_k(self.k)
+        object.__setattr__(self, "k", parse_k(self.k))  # "7" reads as 7, "AUTO" as auto
         if self.resamples < 0:
             raise InvalidField("{resamples} must be 0 or more", "resamples")
         known = {f.name for f in fields(LifecycleThresholds)}
@@ -72,38 +72,16 @@ class SegmentRequest:
         if unknown:
             raise ConsoleError(f"unknown lifecycle threshold(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
-    def params(self) -> dict:
-        return {"data": self.data, "method": self.method, "k": self.k,
-                "as_of": self.as_of.isoformat() if self.as_of else None, "seed": self.seed, "device": self.device,
-                "resamples": self.resamples, "model_id": self.model_id, "thresholds": dict(self.thresholds)}
-
-    @classmethod
-    def from_params(cls, params: dict) -> SegmentRequest:
-        try:
-            request = cls(
-                data=str(params["data"]), method=str(params["method"]), k=parse_k(params.get("k", "auto")),
-                as_of=dt.datetime.fromisoformat(params["as_of"]) if params.get("as_of") else None,
-                seed=int(params.get("seed", 0)), device=str(params.get("device", "auto")),
-                resamples=int(params.get("resamples", 10)),
-                model_id=int(params["model_id"]) if params.get("model_id") is not None else None,
-                thresholds={k: float(v) for k, v in (params.get("thresholds") or {}).items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConsoleError(f"segment job parameters: missing or invalid {exc} (need data and method)") from None
-        request.check()
-        return request
-
 
 def run(session: Session, request: SegmentRequest, progress: Progress = no_progress, *,
         job_id: int | None = None) -> SegmentationRecord:
     """Segment a dataset's users and register the result; audited as ``segment.run``."""
-    request.check()
-    with session.action("segment.run", target=request.data, params=request.params()):
+    with session.action("segment.run", target=request.data, params=request.as_params()):
         record = datasets.get(session, request.data)
         users = datasets.load(record, "users") if "users" in record.tables else None
         items = datasets.load(record, "items") if "items" in record.tables else None
         result = segment_users(
-            datasets.load(record, "events"), users, items, method=request.method, k=parse_k(request.k),
+            datasets.load(record, "events"), users, items, method=request.method, k=request.k,
             as_of=request.as_of, seed=request.seed, device=request.device, resamples=request.resamples,
             thresholds=LifecycleThresholds(**request.thresholds), progress=progress,
         )
@@ -116,7 +94,7 @@ def run(session: Session, request: SegmentRequest, progress: Progress = no_progr
             ids = result.users.select(pl.col("user_id").cast(pl.String), "segment_id")
             return store.register_segmentation(
                 session.ws, staged, dataset=record.name, dataset_hash=record.content_hash, method=request.method,
-                params=request.params(), metrics=metrics, model=result.model, as_of=result.as_of.isoformat(),
+                params=request.as_params(), metrics=metrics, model=result.model, as_of=result.as_of.isoformat(),
                 segments=profiles, assignments=ids.iter_rows(), created_by=session.actor.name, job_id=job_id,
             )
 
@@ -159,9 +137,8 @@ def _titles(items, item_ids: pl.Series) -> dict:
     return dict(frame.iter_rows())
 
 
-def segment_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def segment_job(session: Session, request: SegmentRequest, ctx: JobContext) -> JobResult:
     """Segment a dataset's users (rfm, lifecycle, kmeans or gmm)."""
-    request = SegmentRequest.from_params(params)
     ctx.log(f"segmenting '{request.data}' by {request.method} (k={request.k})")
     record = run(session, request, ctx.progress, job_id=ctx.job_id)
     ctx.log(f"segmentation {record.id}: {record.k} segments over {record.n_users:,} users")
@@ -170,11 +147,8 @@ def segment_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
 
 def start(session: Session, request: SegmentRequest) -> int:
     """Check the role, the request and the dataset, then start a detached segment job."""
-    request.check()
-    params = request.params()
+    params = request.as_params()
     refuse_unless_allowed(session, get_job_kind(JOB_KIND), request.data, params)
     datasets.get(session, request.data)
     return start_job(session, JOB_KIND, params)
 
-
-register_job_kind(JOB_KIND, segment_job, action="segment.run", description="segment a dataset's users")

@@ -14,7 +14,7 @@ the simulated users with it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from engine.simulate.scenario import (
 from engine.simulate.world import World
 from kpconsole.reads import segments as segment_reads
 from kpconsole.errors import ConsoleError, InvalidField, Remedy
-from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
+from kpconsole.jobs import JobContext, JobRequest, JobResult, start_job
 from kpconsole.reads import models as model_reads
 from kpconsole.services import datasets, models
 from kpconsole.session import Session
@@ -356,27 +356,60 @@ def totals(record: RunRecord, values: dict[str, np.ndarray]) -> dict[str, np.nda
 # --- jobs ---------------------------------------------------------------------------------
 
 
-def run_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
-    """A scenario run as a job: ``params`` holds the scenario text, its source and overrides."""
-    try:
-        text, source = str(params["text"]), str(params.get("source", "scenario"))
-    except KeyError:
-        raise ConsoleError("sim_run job: params need 'text' (the scenario)") from None
-    ctx.log(f"simulating {source}")
-    record = run(session, text, source, replicates=params.get("replicates"), days=params.get("days"),
-                 seed=params.get("seed"), device=params.get("device", "auto"), progress=ctx.progress)
+@dataclass(frozen=True)
+class SimRunRequest(JobRequest):
+    """A scenario run as a job: the scenario's text (so the job never rereads a file that may
+    have changed), where it came from, and the settings it overrides (None: the scenario's)."""
+
+    text: str
+    source: str = "scenario"
+    replicates: int | None = None
+    days: int | None = None
+    seed: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for key in ("replicates", "days"):
+            value = getattr(self, key)
+            if value is not None and value <= 0:
+                raise InvalidField(f"{{{key}}} {value}: must be greater than 0", key)
+
+    @classmethod
+    def from_file(cls, path: Path, *, replicates: int | None = None, days: int | None = None,
+                  seed: int | None = None, device: str = "auto") -> SimRunRequest:
+        """The run of scenario file ``path`` (read and validated now)."""
+        _, text = load_scenario(path)
+        return cls(text, str(path), replicates=replicates, days=days, seed=seed, device=device)
+
+
+@dataclass(frozen=True)
+class BacktestRequest(JobRequest):
+    """A backtest of dataset ``data`` at ``cut`` (a date or a ratio of its time span) as a job."""
+
+    data: str
+    cut: str
+    replicates: int = 16
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _parse_cut(self.cut)
+
+
+def run_job(session: Session, request: SimRunRequest, ctx: JobContext) -> JobResult:
+    """A scenario run as a job."""
+    ctx.log(f"simulating {request.source}")
+    record = run(session, request.text, request.source, replicates=request.replicates, days=request.days,
+                 seed=request.seed, device=request.device, progress=ctx.progress)
     ctx.log(f"run {record.id}: {record.days} days × {record.replicates} replicates")
     return JobResult("simulation", str(record.id))
 
 
-def backtest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
-    try:
-        data, cut = str(params["data"]), str(params["cut"])
-    except KeyError:
-        raise ConsoleError("sim_backtest job: params need 'data' and 'cut'") from None
-    ctx.log(f"backtesting {data} at {cut}")
-    record = backtest(session, data, cut, replicates=int(params.get("replicates", 16)), seed=int(params.get("seed", 0)),
-                      device=str(params.get("device", "auto")), progress=ctx.progress)
+def backtest_job(session: Session, request: BacktestRequest, ctx: JobContext) -> JobResult:
+    """A backtest as a job."""
+    ctx.log(f"backtesting {request.data} at {request.cut}")
+    record = backtest(session, request.data, request.cut, replicates=request.replicates, seed=request.seed,
+                      device=request.device, progress=ctx.progress)
     bt = record.summary["backtest"]
     ctx.log(f"run {record.id}: daily actives MAPE {bt['mape_actives']}")
     ctx.log(f"run {record.id}: weekly actives MAPE {bt['mape_actives_weekly']}, best baseline {bt['best_baseline']}, "
@@ -385,34 +418,17 @@ def backtest_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
     return JobResult("simulation", str(record.id))
 
 
-def start_run(session: Session, path: Path, **overrides) -> int:
-    """Validate the scenario here, then run it as a detached ``sim_run`` job; returns the job id."""
-    scenario, text = load_scenario(path)
+def start_run(session: Session, request: SimRunRequest) -> int:
+    """Validate the scenario here (errors name ``request.source``), then run it as a detached
+    ``sim_run`` job; returns the job id. An edited scenario runs without being written first."""
+    scenario = parse_scenario(request.text, request.source)
     datasets.get(session, scenario.data)
-    return start_job(session, RUN_JOB, {"text": text, "source": str(path), **overrides})
+    return start_job(session, RUN_JOB, request.as_params())
 
 
-def start_run_text(session: Session, text: str, source: str = "scenario", **overrides) -> int:
-    """:func:`start_run` for scenario ``text`` rather than a file (an edited scenario runs without
-    being written first): validated as a file's text is, errors naming ``source``; returns the job id."""
-    scenario = parse_scenario(text, source)
-    datasets.get(session, scenario.data)
-    return start_job(session, RUN_JOB, {"text": text, "source": source, **overrides})
-
-
-def start_backtest(session: Session, data: str, cut: str, **options) -> int:
-    _parse_cut(cut)
-    datasets.get(session, data)
-    return start_job(session, BACKTEST_JOB, {"data": data, "cut": cut, **options})
-
-
-def start_backtests(session: Session, data: str, cuts: str | list[str], **options) -> list[int]:
-    """:func:`start_backtest` for each of several cuts (checked first): one job per cut."""
-    texts = parse_cuts(cuts)
-    datasets.get(session, data)
-    return [start_job(session, BACKTEST_JOB, {"data": data, "cut": text, **options}) for text in texts]
-
-
-register_job_kind(RUN_JOB, run_job, action="sim.run", description="simulate a scenario")
-register_job_kind(BACKTEST_JOB, backtest_job, action="sim.backtest", description="backtest the simulator on a dataset")
-
+def start_backtests(session: Session, requests: list[BacktestRequest]) -> list[int]:
+    """Check each backtest's dataset, then start one detached ``sim_backtest`` job per request
+    (several cuts: rolling origins); returns the job ids in order."""
+    for data in dict.fromkeys(r.data for r in requests):
+        datasets.get(session, data)
+    return [start_job(session, BACKTEST_JOB, request.as_params()) for request in requests]

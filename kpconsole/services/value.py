@@ -31,8 +31,8 @@ from engine.value.report import fit_transactions
 from engine.value.subscriptions import spells_to_durations, subscription_spells
 from engine.value.summary import repeat_purchase_summary
 from kpconsole.errors import ConsoleError, InvalidField
-from kpconsole.jobs import JobContext, JobResult, register_job_kind, start_job
-from kpconsole.jobs.registry import get_job_kind
+from kpconsole.jobs import JobContext, JobRequest, JobResult, start_job
+from kpconsole.jobs.kinds import get_job_kind
 from kpconsole.jobs.service import refuse_unless_allowed
 from kpconsole.services import datasets
 from kpconsole.services.value_customers import plain_rows
@@ -48,8 +48,8 @@ RETENTION_PERIODS = 12
 
 
 @dataclass(frozen=True)
-class ValueRequest:
-    """What ``kpconsole value fit`` asks for, in plain values."""
+class ValueRequest(JobRequest):
+    """What ``kpconsole value fit`` asks for, in plain values (also a ``value_fit`` job's parameters)."""
 
     data: str
     model: str
@@ -59,13 +59,11 @@ class ValueRequest:
     horizon_days: float = 365.0
     discount_rate: float = 0.10
 
-    @property
-    def period(self) -> float:
-        return self.period_days or (30.0 if self.model == "sbg" else 7.0)
-
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise ConsoleError(f"unknown model '{self.model}' (one of {', '.join(MODELS)})")
+        if not self.period_days:  # resolved here, so that the fit's settings record the period used
+            object.__setattr__(self, "period_days", 30.0 if self.model == "sbg" else 7.0)
         if self.period <= 0 or self.horizon_days <= 0:
             raise InvalidField("{period_days} and {horizon_days} must be positive", "period_days", "horizon_days")
         if self.discount_rate <= -1:
@@ -73,26 +71,10 @@ class ValueRequest:
         if not self.kinds:
             raise InvalidField("{kinds} needs at least one event kind", "kinds")
 
-    def params(self) -> dict:
-        return {"data": self.data, "model": self.model,
-                "calibration_end": self.calibration_end.isoformat() if self.calibration_end else None,
-                "kinds": list(self.kinds), "period_days": self.period, "horizon_days": self.horizon_days,
-                "discount_rate": self.discount_rate}
-
-    @classmethod
-    def from_params(cls, params: dict) -> ValueRequest:
-        try:
-            request = cls(
-                data=str(params["data"]), model=str(params["model"]),
-                calibration_end=dt.date.fromisoformat(params["calibration_end"]) if params.get("calibration_end") else None,
-                kinds=tuple(params.get("kinds") or ("purchase",)), period_days=params.get("period_days"),
-                horizon_days=float(params.get("horizon_days", 365.0)),
-                discount_rate=float(params.get("discount_rate", 0.10)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConsoleError(f"value job parameters: missing or invalid {exc} (need data and model)") from None
-        request.check()
-        return request
+    @property
+    def period(self) -> float:
+        """The period in days (``period_days``, resolved)."""
+        return float(self.period_days or 0.0)
 
 
 @dataclass
@@ -108,13 +90,12 @@ class _Fitted:
 def fit(session: Session, request: ValueRequest, progress: Progress = no_progress, *,
         job_id: int | None = None) -> ValueFitRecord:
     """Fit ``request.model`` on a dataset and register it; audited as ``value.fit``."""
-    request.check()
-    with session.action("value.fit", target=request.data, params=request.params()):
+    with session.action("value.fit", target=request.data, params=request.as_params()):
         record = datasets.get(session, request.data)
         events = datasets.load(record, "events")
         data_end = _data_end(record)
         calibration_end = request.calibration_end or data_end
-        settings = {**request.params(), "calibration_end": calibration_end.isoformat(),
+        settings = {**request.as_params(), "calibration_end": calibration_end.isoformat(),
                     "observation_end": data_end.isoformat() if data_end > calibration_end else None}
         if request.model in ("auto", "bgnbd", "paretonbd"):
             fitted = _transactions(events, request, calibration_end, data_end, progress)
@@ -226,9 +207,8 @@ def _observed_survival(spells: pl.DataFrame, periods: int) -> list[float | None]
     return out
 
 
-def value_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
+def value_job(session: Session, request: ValueRequest, ctx: JobContext) -> JobResult:
     """Fit a customer-value model (bgnbd, paretonbd, gammagamma or sbg)."""
-    request = ValueRequest.from_params(params)
     ctx.log(f"fitting {request.model} on '{request.data}'")
     record = fit(session, request, ctx.progress, job_id=ctx.job_id)
     ctx.log(f"value fit {record.id}: log-likelihood {record.log_likelihood:.2f}")
@@ -237,11 +217,8 @@ def value_job(session: Session, params: dict, ctx: JobContext) -> JobResult:
 
 def start(session: Session, request: ValueRequest) -> int:
     """Check the role, the request and the dataset, then start a detached value-fit job."""
-    request.check()
-    params = request.params()
+    params = request.as_params()
     refuse_unless_allowed(session, get_job_kind(JOB_KIND), request.data, params)
     datasets.get(session, request.data)
     return start_job(session, JOB_KIND, params)
 
-
-register_job_kind(JOB_KIND, value_job, action="value.fit", description="fit a customer-value model")

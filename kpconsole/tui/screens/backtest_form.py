@@ -57,12 +57,14 @@ class BacktestFormScreen(DatasetFormScreen[int | None]):
         cut = self.text("cut")
         if not cut:
             raise ConsoleError("backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)")
-        options = {"replicates": at_least_one("replicates", self.text("replicates"), "16"),
-                   "seed": int(number("seed", self.text("seed") or "0", int)), "device": str(self.choice("device"))}
-        self.in_thread(self._start, str(data), cut, options, group="backtest-start")
+        request = simulate.BacktestRequest(str(data), cut, replicates=at_least_one("replicates", self.text("replicates"), "16"),
+                                           seed=int(number("seed", self.text("seed") or "0", int)),
+                                           device=str(self.choice("device")))
+        self.in_thread(self._start, request, group="backtest-start")
 
-    def _start(self, data: str, cut: str, options: dict) -> None:
-        self.post_message(BacktestStarted(simulate.start_backtest(self.app.session, data, cut, **options), data))
+    def _start(self, request: simulate.BacktestRequest) -> None:
+        [job_id] = simulate.start_backtests(self.app.session, [request])
+        self.post_message(BacktestStarted(job_id, request.data))
 
     def on_backtest_started(self, message: BacktestStarted) -> None:
         self.notify(f"backtest of '{message.data}' started as job {message.job_id}")

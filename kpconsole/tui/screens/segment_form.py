@@ -44,12 +44,10 @@ class SegmentFormScreen(DatasetFormScreen[int | None]):
         data = self.choice("data")
         if data is None:
             raise ConsoleError("segment: no dataset chosen (ingest one first: Data → i)")
-        request = SegmentRequest(data=str(data), method=str(self.choice("method")),
-                                 k=segments.parse_k(self.text("k") or "auto"),
-                                 seed=int(number("seed", self.text("seed") or "0", int)),
-                                 resamples=int(number("resamples", self.text("resamples") or "10", int)))
-        request.check()
-        return request
+        return SegmentRequest(data=str(data), method=str(self.choice("method")),
+                              k=segments.parse_k(self.text("k") or "auto"),
+                              seed=int(number("seed", self.text("seed") or "0", int)),
+                              resamples=int(number("resamples", self.text("resamples") or "10", int)))
 
     def submit(self) -> None:
         self.in_thread(self._start, self.request(), group="segment-start")

@@ -1,6 +1,6 @@
 """The run form (Simulate → r): a scenario with optional overrides → a ``sim_run`` job, as
 ``kpconsole sim run FILE --detach`` starts it, after the same checks. A scenario edited on the
-screen runs as it stands (``simulate.start_run_text``), without being saved to a file first."""
+screen runs as it stands (``simulate.start_run`` of its text), without being saved to a file first."""
 
 from __future__ import annotations
 
@@ -64,10 +64,11 @@ class SimRunFormScreen(FormScreen[int | None]):
     def _start(self, overrides: dict[str, int]) -> None:
         session = self.app.session
         if self.edited is None:
-            self.post_message(RunStarted(simulate.start_run(session, self.path, **overrides), self.path.name))
+            request = simulate.SimRunRequest.from_file(self.path, **overrides)
+            self.post_message(RunStarted(simulate.start_run(session, request), self.path.name))
         else:
-            job_id = simulate.start_run_text(session, self.edited, edited_source(self.path), **overrides)
-            self.post_message(RunStarted(job_id, f"{self.path.name} (edited)"))
+            request = simulate.SimRunRequest(self.edited, edited_source(self.path), **overrides)
+            self.post_message(RunStarted(simulate.start_run(session, request), f"{self.path.name} (edited)"))
 
     def on_run_started(self, message: RunStarted) -> None:
         self.notify(f"simulation of {message.what} started as job {message.job_id}")

@@ -56,14 +56,12 @@ class ValueFormScreen(DatasetFormScreen[int | None]):
         data = self.choice("data")
         if data is None:
             raise ConsoleError("value fit: no dataset chosen (ingest one first: Data → i)")
-        request = ValueRequest(
+        return ValueRequest(
             data=str(data), model=str(self.choice("model")), calibration_end=calibration_end(self.text("calibration_end")),
             kinds=split_words([self.text("kinds")]) or ("purchase",),
             horizon_days=float(number("horizon days", self.text("horizon") or "365", float)),
             discount_rate=float(number("discount rate", self.text("discount") or "0.10", float)),
         )
-        request.check()
-        return request
 
     def submit(self) -> None:
         self.in_thread(self._start, self.request(), group="value-start")
