@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from store.errors import NameTaken, NotFound, Remedy
+from store.tables import ACCESS_GRANTS, SSH_KEYS, SSH_TICKETS
 from store.workspace import Workspace
 
 
@@ -96,23 +97,21 @@ def upsert_grant(
             ).fetchone()
             if other:
                 raise NameTaken(f"OS user '{os_user}' is already granted to '{other[0]}'")
-        conn.execute(
-            "INSERT INTO access_grants (person, role, os_user, created_at, created_by, updated_at, updated_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (person) DO UPDATE SET role = excluded.role,"
-            " os_user = COALESCE(excluded.os_user, access_grants.os_user),"
-            " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            (person, role, os_user, stamp, by, stamp, by),
-        )
+        existing = conn.execute("SELECT id FROM access_grants WHERE person = ?", (person,)).fetchone()
+        if existing is None:
+            ACCESS_GRANTS.insert(ws, {"person": person, "role": role, "os_user": os_user, "created_at": stamp,
+                                      "created_by": by, "updated_at": stamp, "updated_by": by})
+        else:
+            changes = {"role": role, "updated_at": stamp, "updated_by": by}
+            ACCESS_GRANTS.update(ws, existing[0], changes if os_user is None else {**changes, "os_user": os_user})
         if key is not None:
             owner = conn.execute("SELECT person FROM ssh_keys WHERE fingerprint = ?", (key.fingerprint,)).fetchone()
             if owner and owner[0] != person:
                 raise NameTaken(f"key {key.fingerprint} is already registered to '{owner[0]}'")
             if not owner:
-                conn.execute(
-                    f"INSERT INTO ssh_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (person, key.key_type, key.public_key, key.comment, key.fingerprint, stamp, by),
-                )
+                SSH_KEYS.insert(ws, {"person": person, "key_type": key.key_type, "public_key": key.public_key,
+                                     "comment": key.comment, "fingerprint": key.fingerprint, "added_at": stamp,
+                                     "added_by": by})
     return get_grant(ws, person)
 
 
@@ -150,10 +149,9 @@ def list_grants(ws: Workspace) -> list[GrantRecord]:
 def delete_grant(ws: Workspace, person: str) -> GrantRecord:
     """Remove a grant and its keys; returns what was removed."""
     grant = get_grant(ws, person)
-    with ws.transaction() as conn:
-        conn.execute("DELETE FROM ssh_keys WHERE person = ?", (person,))
-        conn.execute("DELETE FROM ssh_tickets WHERE person = ?", (person,))
-        conn.execute("DELETE FROM access_grants WHERE person = ?", (person,))
+    with ws.transaction():
+        for table in (SSH_KEYS, SSH_TICKETS, ACCESS_GRANTS):
+            table.delete_where(ws, "person = ?", [person])
     return grant
 
 
@@ -163,18 +161,17 @@ def create_ticket(
     """Store a ticket (by the hash of its token) that one session process may redeem once."""
     created = dt.datetime.now(dt.UTC)
     expires = (created + dt.timedelta(seconds=ttl_s)).isoformat(timespec="milliseconds")
-    with ws.transaction() as conn:
-        conn.execute("DELETE FROM ssh_tickets WHERE expires_at < ?", (ws.now(),))
-        conn.execute(
-            "INSERT INTO ssh_tickets (token_sha256, person, ssh_key, remote_addr, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (token_sha256, ticket.person, ticket.ssh_key, ticket.remote_addr,
-             created.isoformat(timespec="milliseconds"), expires),
-        )
+    with ws.transaction():
+        SSH_TICKETS.delete_where(ws, "expires_at < ?", [ws.now()])
+        SSH_TICKETS.insert(ws, {"token_sha256": token_sha256, "person": ticket.person, "ssh_key": ticket.ssh_key,
+                                "remote_addr": ticket.remote_addr,
+                                "created_at": created.isoformat(timespec="milliseconds"), "expires_at": expires})
 
 
 def redeem_ticket(ws: Workspace, token_sha256: str) -> Ticket | None:
     """Delete the ticket and return it, if it exists and has not expired; else None."""
+    # SQL, not the Table API: DELETE … RETURNING takes the ticket and reads it in one statement,
+    # and runs in each SSH session's process, which must not load sqlite-utils for it.
     with ws.transaction() as conn:
         rows = conn.execute(
             "DELETE FROM ssh_tickets WHERE token_sha256 = ? RETURNING person, ssh_key, remote_addr, expires_at",

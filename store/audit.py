@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from store import registry
+from store.tables import AUDIT
 from store.workspace import Workspace
 
 OUTCOMES = ("ok", "error", "refused")
@@ -47,14 +46,22 @@ def record(
     """Append one entry; returns its id."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}")
+    # Plain SQL, not the Table API: every SSH login and every command over SSH writes an entry
+    # before it runs, and loading sqlite-utils for it would cost each of them (and the first
+    # frame of a console opened over SSH) a quarter of a second; see Workspace.query.
     with ws.transaction() as conn:
+        row = AUDIT.encode({
+            "at": ws.now(), "actor": actor, "role": role, "os_user": os_user, "ssh_key": ssh_key,
+            "remote_addr": remote_addr, "action": action, "target": target, "params": params or {},
+            "outcome": outcome, "detail": detail,
+        })
         cur = conn.execute(
             "INSERT INTO audit (at, actor, role, os_user, ssh_key, remote_addr, action, target, params, outcome, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (ws.now(), actor, role, os_user, ssh_key, remote_addr, action, target,
-             json.dumps(params or {}, default=str), outcome, detail),
-        )
-        return registry.inserted_id(cur)
+            " VALUES (:at, :actor, :role, :os_user, :ssh_key, :remote_addr, :action, :target, :params, :outcome,"
+            " :detail)", row)
+    if cur.lastrowid is None:
+        raise RuntimeError("the insert into audit made no row")
+    return cur.lastrowid
 
 
 def entries(
@@ -74,9 +81,4 @@ def entries(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    out = []
-    for row in ws.query(sql, args):
-        row = dict(row)
-        row["params"] = json.loads(row["params"])
-        out.append(AuditEntry(**row))
-    return out
+    return [AuditEntry(**row) for row in AUDIT.rows(ws, sql, args)]

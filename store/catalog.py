@@ -25,6 +25,7 @@ from pathlib import Path
 
 from store import registry
 from store.errors import InvalidName, NameTaken, NotFound, Remedy, StoreError
+from store.tables import DATASET_VERSIONS, DATASETS
 from store.workspace import Workspace
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -145,21 +146,19 @@ def register_dataset(
     digest = content_hash(staging)
     old_path: Path | None = None
     with registry.publish(ws, staging, name) as (conn, artifact):
-        row = conn.execute("SELECT id, path FROM datasets WHERE name = ?", (name,)).fetchone()
+        row = conn.execute("SELECT id, path, version FROM datasets WHERE name = ?", (name,)).fetchone()
         if row is not None and not replace:
             raise NameTaken(f"dataset '{name}' already exists (pass --replace to overwrite it)")
         values = {
-            "name": name, "format": format, "source": source, "path": artifact,
-            "content_hash": digest, "tables": json.dumps(tables), "schema": json.dumps(schema),
-            "profile": json.dumps(profile), "params": json.dumps(params),
+            "name": name, "format": format, "source": source, "path": artifact, "content_hash": digest,
+            "tables": tables, "schema": schema, "profile": profile, "params": params,
             "created_at": ws.now(), "created_by": created_by,
         }
         if row is None:
-            registry.insert(conn, "datasets", values)
+            DATASETS.insert(ws, values)
         else:
             old_path = ws.data_dir / row[1]
-            sets = ", ".join(f"{k} = :{k}" for k in values)
-            conn.execute(f"UPDATE datasets SET {sets}, version = version + 1 WHERE id = :id", {**values, "id": row[0]})
+            DATASETS.update(ws, row[0], {**values, "version": row[2] + 1})
     if old_path is not None:
         shutil.rmtree(old_path, ignore_errors=True)
     return get_dataset(ws, name)
@@ -188,18 +187,15 @@ def register_version(
         row = conn.execute("SELECT id, version FROM datasets WHERE name = ?", (current.name,)).fetchone()
         if row is None or (row[0], row[1]) != (current.id, current.version):
             raise VersionMoved(f"dataset '{current.name}' changed while this version was being made; try again")
-        conn.execute(
-            "INSERT INTO dataset_versions (dataset_id, version, path, content_hash, tables, profile, created_at,"
-            " created_by, superseded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (current.id, current.version, current.path.name, current.content_hash, json.dumps(current.tables),
-             json.dumps(current.profile), current.created_at, current.created_by, ws.now()),
-        )
-        conn.execute(
-            "UPDATE datasets SET path = ?, content_hash = ?, tables = ?, schema = ?, profile = ?, params = ?,"
-            " created_at = ?, created_by = ?, version = version + 1 WHERE id = ?",
-            (artifact, digest, json.dumps(tables), json.dumps(schema), json.dumps(profile), json.dumps(params),
-             ws.now(), created_by, current.id),
-        )
+        DATASET_VERSIONS.insert(ws, {
+            "dataset_id": current.id, "version": current.version, "path": current.path.name,
+            "content_hash": current.content_hash, "tables": current.tables, "profile": current.profile,
+            "created_at": current.created_at, "created_by": current.created_by, "superseded_at": ws.now(),
+        })
+        DATASETS.update(ws, current.id, {
+            "path": artifact, "content_hash": digest, "tables": tables, "schema": schema, "profile": profile,
+            "params": params, "created_at": ws.now(), "created_by": created_by, "version": current.version + 1,
+        })
     return get_dataset(ws, current.name)
 
 
@@ -211,19 +207,8 @@ def kept_versions(ws: Workspace, name: str | None = None) -> list[DatasetVersion
     if name is not None:
         sql += " WHERE d.name = ?"
         args.append(name)
-    rows = ws.query(sql + " ORDER BY d.name, v.version", args)
-    return [DatasetVersion(r["dataset"], r["version"], ws.data_dir / r["path"], r["content_hash"],
-                           json.loads(r["tables"]), json.loads(r["profile"]), r["created_at"], r["created_by"],
-                           r["superseded_at"]) for r in rows]
-
-
-def version_of_hash(ws: Workspace, name: str, digest: str) -> int | None:
-    """Which version of dataset ``name`` had content hash ``digest`` (current or kept), if known."""
-    row = ws.conn.execute(
-        "SELECT version FROM datasets WHERE name = ? AND content_hash = ? UNION ALL "
-        "SELECT v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id "
-        "WHERE d.name = ? AND v.content_hash = ?", (name, digest, name, digest)).fetchone()
-    return int(row[0]) if row else None
+    rows = DATASET_VERSIONS.rows(ws, sql + " ORDER BY d.name, v.version", args)
+    return [DatasetVersion(**{**row, "path": ws.data_dir / row["path"]}) for row in rows]
 
 
 def prune_versions(ws: Workspace, name: str | None = None, keep: int = 0) -> list[DatasetVersion]:
@@ -236,23 +221,17 @@ def prune_versions(ws: Workspace, name: str | None = None, keep: int = 0) -> lis
     for version in kept:
         by_dataset.setdefault(version.dataset, []).append(version)
     pruned = [v for versions in by_dataset.values() for v in versions[:max(0, len(versions) - keep)]]
-    with ws.transaction() as conn:
+    with ws.transaction():
         for v in pruned:
-            conn.execute("DELETE FROM dataset_versions WHERE version = ? AND dataset_id = "
-                         "(SELECT id FROM datasets WHERE name = ?)", (v.version, v.dataset))
+            DATASET_VERSIONS.delete_where(ws, "version = ? AND dataset_id = (SELECT id FROM datasets WHERE name = ?)",
+                                          [v.version, v.dataset])
     for v in pruned:
         shutil.rmtree(v.path, ignore_errors=True)
     return pruned
 
 
 def _record(ws: Workspace, row: dict) -> DatasetRecord:
-    return DatasetRecord(
-        id=row["id"], name=row["name"], format=row["format"], source=row["source"],
-        path=ws.data_dir / row["path"], content_hash=row["content_hash"],
-        tables=json.loads(row["tables"]), schema=json.loads(row["schema"]),
-        profile=json.loads(row["profile"]), params=json.loads(row["params"]),
-        created_at=row["created_at"], created_by=row["created_by"], version=row.get("version", 1),
-    )
+    return DatasetRecord(**{**row, "path": ws.data_dir / row["path"]})
 
 
 def dataset_exists(ws: Workspace, name: str) -> bool:
@@ -260,7 +239,7 @@ def dataset_exists(ws: Workspace, name: str) -> bool:
 
 
 def get_dataset(ws: Workspace, name: str) -> DatasetRecord:
-    rows = list(ws.query("SELECT * FROM datasets WHERE name = ?", [name]))
+    rows = DATASETS.rows(ws, "SELECT * FROM datasets WHERE name = ?", [name])
     if not rows:
         names = [r.name for r in list_datasets(ws)]
         if names:
@@ -270,15 +249,15 @@ def get_dataset(ws: Workspace, name: str) -> DatasetRecord:
 
 
 def list_datasets(ws: Workspace) -> list[DatasetRecord]:
-    return [_record(ws, row) for row in ws.query("SELECT * FROM datasets ORDER BY name")]
+    return [_record(ws, row) for row in DATASETS.rows(ws, "SELECT * FROM datasets ORDER BY name")]
 
 
 def delete_dataset(ws: Workspace, name: str) -> None:
     """Remove a dataset, the versions it keeps and all their folders."""
     record = get_dataset(ws, name)
     kept = kept_versions(ws, name)
-    with ws.transaction() as conn:
-        conn.execute("DELETE FROM dataset_versions WHERE dataset_id = ?", (record.id,))
-        conn.execute("DELETE FROM datasets WHERE id = ?", (record.id,))
+    with ws.transaction():
+        DATASET_VERSIONS.delete_where(ws, "dataset_id = ?", [record.id])
+        DATASETS.delete_where(ws, "id = ?", [record.id])
     for path in [record.path, *(v.path for v in kept)]:
         shutil.rmtree(path, ignore_errors=True)

@@ -2,15 +2,19 @@
 
 Status moves queued → running → succeeded | failed | cancelled; a running job whose process
 is gone and whose heartbeat is stale becomes ``lost`` (see :func:`mark_lost`).
+
+Each move of that state machine stays one SQL ``UPDATE … WHERE id = ? AND status …`` (with
+``COALESCE`` where a value is kept): its row count says whether this process made the move, and
+sqlite-utils' Table API updates a row by its key only. The other writes go through
+:data:`store.tables.JOBS`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from store import registry
 from store.errors import NotFound
+from store.tables import JOBS
 from store.workspace import Workspace
 
 ACTIVE = ("queued", "running")
@@ -48,31 +52,21 @@ class JobRecord:
 
 
 def _record(row: dict) -> JobRecord:
-    row = dict(row)
-    row["params"] = json.loads(row["params"])
-    row["metrics"] = json.loads(row["metrics"])
-    row["cancel_requested"] = bool(row["cancel_requested"])
-    if "actor" in row:
-        row["actor"] = json.loads(row["actor"] or "{}")
-    return JobRecord(**row)
+    return JobRecord(**{**row, "cancel_requested": bool(row["cancel_requested"])})
 
 
 def create_job(
     ws: Workspace, kind: str, params: dict, started_by: str, log_path: str | None = None, actor: dict | None = None
 ) -> int:
     """Insert a queued job; ``actor`` (name, role, os_user, ssh_key, remote_addr) is who it acts as."""
-    with ws.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO jobs (kind, params, status, started_by, created_at, log_path, actor)"
-            " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-            (kind, json.dumps(params, default=str), started_by, ws.now(), log_path, json.dumps(actor or {})),
-        )
-        return registry.inserted_id(cur)
+    with ws.transaction():
+        return JOBS.insert(ws, {"kind": kind, "params": params, "status": "queued", "started_by": started_by,
+                                "created_at": ws.now(), "log_path": log_path, "actor": actor or {}})
 
 
 def active_jobs(ws: Workspace) -> list[JobRecord]:
     """Every queued or running job, oldest first."""
-    return [_record(r) for r in ws.query("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+    return [_record(r) for r in JOBS.rows(ws, "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
 
 
 def set_pid(ws: Workspace, job_id: int, pid: int) -> None:
@@ -103,13 +97,13 @@ def requeue(ws: Workspace, job_id: int, actor: dict) -> bool:
         cur = conn.execute(
             "UPDATE jobs SET status = 'queued', pid = NULL, heartbeat_at = NULL, finished_at = NULL, error = NULL,"
             " cancel_requested = 0, actor = ? WHERE id = ? AND status IN ('lost', 'failed', 'cancelled')",
-            (json.dumps(actor), job_id),
+            (JOBS.encode({"actor": actor})["actor"], job_id),
         )
         return cur.rowcount > 0
 
 
 def get_job(ws: Workspace, job_id: int) -> JobRecord:
-    rows = list(ws.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    rows = JOBS.rows(ws, "SELECT * FROM jobs WHERE id = ?", [job_id])
     if not rows:
         raise NotFound(f"no job {job_id}")
     return _record(rows[0])
@@ -122,32 +116,22 @@ def list_jobs(ws: Workspace, *, status: str | None = None, limit: int = 50) -> l
         args.append(status)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    return [_record(r) for r in ws.query(sql, args)]
+    return [_record(r) for r in JOBS.rows(ws, sql, args)]
 
 
 def set_log_path(ws: Workspace, job_id: int, log_path: str) -> None:
-    with ws.transaction() as conn:
-        conn.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (log_path, job_id))
+    with ws.transaction():
+        JOBS.update(ws, job_id, {"log_path": log_path})
 
 
 def report_progress(
     ws: Workspace, job_id: int, fraction: float | None, message: str, metrics: dict | None = None
 ) -> bool:
     """Record progress and a heartbeat; returns whether cancellation has been requested."""
+    kept_when_none = {"progress": fraction, "metrics": metrics}
     with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET progress = COALESCE(?, progress), message = ?, metrics = COALESCE(?, metrics),"
-            " heartbeat_at = ? WHERE id = ?",
-            (fraction, message, json.dumps(metrics) if metrics is not None else None, ws.now(), job_id),
-        )
-        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return bool(row and row[0])
-
-
-def heartbeat(ws: Workspace, job_id: int) -> bool:
-    """Touch the heartbeat; returns whether cancellation has been requested."""
-    with ws.transaction() as conn:
-        conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?", (ws.now(), job_id))
+        JOBS.update(ws, job_id, {"message": message, "heartbeat_at": ws.now(),
+                                 **{column: value for column, value in kept_when_none.items() if value is not None}})
         row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return bool(row and row[0])
 

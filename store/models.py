@@ -8,16 +8,14 @@ was. The store keeps the artifact as bytes: what is inside is the engine's busin
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ContextManager
 
 from store import registry
 from store.errors import NotFound, Remedy
+from store.tables import MODELS
 from store.workspace import Workspace
-
-JSON_FIELDS = ("params", "interactions", "split", "metrics", "fit", "drift")
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class ModelRecord:
 
 
 def _record(ws: Workspace, row: dict) -> ModelRecord:
-    return ModelRecord(**registry.decode_json(row, JSON_FIELDS), models_dir=ws.models_dir)
+    return ModelRecord(**row, models_dir=ws.models_dir)
 
 
 def staging_file(ws: Workspace, suffix: str = ".pt") -> ContextManager[Path]:
@@ -89,21 +87,20 @@ def register_model(
     with registry.publish(ws, staged, algo) as (conn, artifact):
         if parent_id is not None and conn.execute("SELECT 1 FROM models WHERE id = ?", (parent_id,)).fetchone() is None:
             raise NotFound(f"no model {parent_id} (the parent of this update)")
-        model_id = registry.insert(conn, "models", {
-            "algo": algo, "params": json.dumps(params), "dataset": dataset, "dataset_hash": dataset_hash,
-            "interactions": json.dumps(interactions), "split": json.dumps(split), "metrics": json.dumps(metrics),
-            "fit": json.dumps(fit), "n_users": n_users, "n_items": n_items, "n_train": n_train, "device": device,
-            "fit_seconds": fit_seconds, "artifact": artifact, "parent_id": parent_id,
-            "drift": json.dumps(drift) if drift is not None else None, "job_id": job_id,
-            "created_at": ws.now(), "created_by": created_by,
+        model_id = MODELS.insert(ws, {
+            "algo": algo, "params": params, "dataset": dataset, "dataset_hash": dataset_hash,
+            "interactions": interactions, "split": split, "metrics": metrics, "fit": fit,
+            "n_users": n_users, "n_items": n_items, "n_train": n_train, "device": device,
+            "fit_seconds": fit_seconds, "artifact": artifact, "parent_id": parent_id, "drift": drift,
+            "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
         })
     return get_model(ws, model_id)
 
 
 def get_model(ws: Workspace, model_id: int) -> ModelRecord:
-    row = registry.row_by_id(ws, "models", model_id)
+    row = registry.row_by_id(ws, MODELS, model_id)
     if row is None:
-        remedy = (Remedy("list them with", "model list") if registry.has_rows(ws, "models")
+        remedy = (Remedy("list them with", "model list") if registry.has_rows(ws, MODELS)
                   else Remedy("train one with", "model train", (("data", "NAME"),)))
         raise NotFound(f"no model {model_id}", remedy)
     return _record(ws, row)
@@ -111,4 +108,4 @@ def get_model(ws: Workspace, model_id: int) -> ModelRecord:
 
 def list_models(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[ModelRecord]:
     """Newest first, optionally only those trained on ``dataset``."""
-    return [_record(ws, row) for row in registry.newest_rows(ws, "models", dataset=dataset, limit=limit)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, MODELS, dataset=dataset, limit=limit)]

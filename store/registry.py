@@ -10,14 +10,14 @@ is removed and the tables are as they were.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from store.tables import Table
 from store.workspace import Workspace
 
 STAGING_PREFIX = ".staging-"
@@ -59,43 +59,22 @@ def publish(ws: Workspace, staged: Path | None, prefix: str) -> Iterator[tuple[s
         raise
 
 
-def inserted_id(cursor: sqlite3.Cursor) -> int:
-    """The id of the row an INSERT through ``cursor`` made."""
-    if cursor.lastrowid is None:
-        raise RuntimeError("the INSERT made no row")
-    return int(cursor.lastrowid)
-
-
-def insert(conn: sqlite3.Connection, table: str, values: dict) -> int:
-    """Insert one row from a column → value mapping; returns its id."""
-    columns = ", ".join(values)
-    placeholders = ", ".join(":" + name for name in values)
-    return inserted_id(conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values))
-
-
-def row_by_id(ws: Workspace, table: str, row_id: int) -> dict | None:
-    rows = list(ws.query(f"SELECT * FROM {table} WHERE id = ?", [row_id]))
+def row_by_id(ws: Workspace, table: Table, row_id: int) -> dict | None:
+    """The row of ``table`` with this id, decoded; None when there is none."""
+    rows = table.rows(ws, f"SELECT * FROM {table.name} WHERE id = ?", [row_id])
     return rows[0] if rows else None
 
 
-def has_rows(ws: Workspace, table: str) -> bool:
-    return ws.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+def has_rows(ws: Workspace, table: Table) -> bool:
+    return ws.conn.execute(f"SELECT 1 FROM {table.name} LIMIT 1").fetchone() is not None
 
 
-def newest_rows(ws: Workspace, table: str, *, dataset: str | None = None, limit: int = 200) -> list[dict]:
-    """Rows newest first, optionally only those of ``dataset``."""
-    sql, args = f"SELECT * FROM {table}", list[object]()
+def newest_rows(ws: Workspace, table: Table, *, dataset: str | None = None, limit: int = 200) -> list[dict]:
+    """Rows newest first, decoded, optionally only those of ``dataset``."""
+    sql, args = f"SELECT * FROM {table.name}", list[object]()
     if dataset:
         sql += " WHERE dataset = ?"
         args.append(dataset)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    return list(ws.query(sql, args))
-
-
-def decode_json(row: dict, fields: Iterable[str]) -> dict:
-    """A copy of ``row`` with the JSON text of ``fields`` parsed (NULL stays None)."""
-    out = dict(row)
-    for name in fields:
-        out[name] = json.loads(out[name]) if out[name] is not None else None
-    return out
+    return table.rows(ws, sql, args)

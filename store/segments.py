@@ -9,7 +9,6 @@ file is removed and the tables are as they were.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,10 @@ from typing import ContextManager
 
 from store import registry
 from store.errors import NotFound, Remedy
+from store.tables import SEGMENT_ASSIGNMENTS, SEGMENTATIONS, SEGMENTS
 from store.workspace import Workspace
 
 FOLDER = "segments"
-JSON_FIELDS = ("params", "metrics", "model")
 
 
 @dataclass(frozen=True)
@@ -89,34 +88,30 @@ def register_segmentation(
 ) -> SegmentationRecord:
     """Move ``staged`` into place and insert the row, its ``segments`` (dicts with segment_id,
     name, users and the rest as profile) and ``assignments`` ((user_id, segment_id) pairs)."""
-    with registry.publish(ws, staged, method) as (conn, artifact):
-        seg_id = registry.insert(conn, "segmentations", {
+    with registry.publish(ws, staged, method) as (_, artifact):
+        seg_id = SEGMENTATIONS.insert(ws, {
             "dataset": dataset, "dataset_hash": dataset_hash, "method": method, "k": len(segments),
-            "params": json.dumps(params), "metrics": json.dumps(metrics), "model": json.dumps(model),
+            "params": params, "metrics": metrics, "model": model,
             "n_users": sum(int(s["users"]) for s in segments), "as_of": as_of, "artifact": artifact,
             "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
         })
-        conn.executemany(
-            "INSERT INTO segments (segmentation_id, segment_id, name, users, profile) VALUES (?, ?, ?, ?, ?)",
-            [(seg_id, int(s["segment_id"]), str(s["name"]), int(s["users"]),
-              json.dumps({k: v for k, v in s.items() if k not in ("segment_id", "name", "users")}, default=str))
-             for s in segments],
-        )
-        conn.executemany(
-            "INSERT INTO segment_assignments (segmentation_id, user_id, segment_id) VALUES (?, ?, ?)",
-            ((seg_id, user, int(segment)) for user, segment in assignments),
-        )
+        SEGMENTS.insert_all(ws, ({
+            "segmentation_id": seg_id, "segment_id": int(s["segment_id"]), "name": str(s["name"]),
+            "users": int(s["users"]), "profile": {k: v for k, v in s.items() if k not in ("segment_id", "name", "users")},
+        } for s in segments))
+        SEGMENT_ASSIGNMENTS.insert_all(ws, ({"segmentation_id": seg_id, "user_id": user, "segment_id": int(segment)}
+                                            for user, segment in assignments))
     return get_segmentation(ws, seg_id)
 
 
 def _record(ws: Workspace, row: dict) -> SegmentationRecord:
-    return SegmentationRecord(**registry.decode_json(row, JSON_FIELDS), folder=folder(ws))
+    return SegmentationRecord(**row, folder=folder(ws))
 
 
 def get_segmentation(ws: Workspace, segmentation_id: int) -> SegmentationRecord:
-    row = registry.row_by_id(ws, "segmentations", segmentation_id)
+    row = registry.row_by_id(ws, SEGMENTATIONS, segmentation_id)
     if row is None:
-        remedy = (Remedy("list them with", "segment list") if registry.has_rows(ws, "segmentations")
+        remedy = (Remedy("list them with", "segment list") if registry.has_rows(ws, SEGMENTATIONS)
                   else Remedy("make one with", "segment run", (("data", "NAME"), ("method", "rfm"))))
         raise NotFound(f"no segmentation {segmentation_id}", remedy)
     return _record(ws, row)
@@ -124,16 +119,16 @@ def get_segmentation(ws: Workspace, segmentation_id: int) -> SegmentationRecord:
 
 def list_segmentations(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[SegmentationRecord]:
     """Newest first, optionally only those of ``dataset``."""
-    return [_record(ws, row) for row in registry.newest_rows(ws, "segmentations", dataset=dataset, limit=limit)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, SEGMENTATIONS, dataset=dataset, limit=limit)]
 
 
 def segments_of(ws: Workspace, segmentation_id: int) -> list[SegmentRecord]:
     """The segments of a segmentation, by segment_id."""
-    rows = ws.query(
-        "SELECT segment_id, name, users, profile FROM segments WHERE segmentation_id = ? ORDER BY segment_id",
+    rows = SEGMENTS.rows(
+        ws, "SELECT segment_id, name, users, profile FROM segments WHERE segmentation_id = ? ORDER BY segment_id",
         [segmentation_id],
     )
-    return [SegmentRecord(r["segment_id"], r["name"], r["users"], json.loads(r["profile"])) for r in rows]
+    return [SegmentRecord(**row) for row in rows]
 
 
 def segment_of_user(ws: Workspace, segmentation_id: int, user_id: str) -> int | None:

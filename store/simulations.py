@@ -9,7 +9,6 @@ removed and the tables are as they were.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import ContextManager
 
 from store import registry
 from store.errors import NotFound, Remedy
+from store.tables import SIM_CALIBRATIONS, SIM_RUNS, SIM_SERIES
 from store.workspace import Workspace
 
 FOLDER = "simulations"
@@ -73,22 +73,20 @@ def staging_file(ws: Workspace, suffix: str) -> ContextManager[Path]:
 def save_calibration(ws: Workspace, staged: Path, *, dataset: str, dataset_hash: str, cut: str | None,
                      segments: str, tastes: str, summary: dict, created_by: str) -> CalibrationRecord:
     """Move the staged world into place and record it; all of it happens, or none."""
-    with registry.publish(ws, staged, "calibration") as (conn, artifact):
-        new_id = registry.insert(conn, "sim_calibrations", {
+    with registry.publish(ws, staged, "calibration") as (_, artifact):
+        new_id = SIM_CALIBRATIONS.insert(ws, {
             "dataset": dataset, "dataset_hash": dataset_hash, "cut": cut, "segments": segments, "tastes": tastes,
-            "summary": json.dumps(summary), "path": artifact, "created_at": ws.now(), "created_by": created_by,
+            "summary": summary, "path": artifact, "created_at": ws.now(), "created_by": created_by,
         })
     return get_calibration(ws, new_id)
 
 
 def _calibration(ws: Workspace, row: dict) -> CalibrationRecord:
-    row = registry.decode_json(row, ("summary",))
-    row["path"] = folder(ws) / row["path"]
-    return CalibrationRecord(**row)
+    return CalibrationRecord(**{**row, "path": folder(ws) / row["path"]})
 
 
 def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
-    row = registry.row_by_id(ws, "sim_calibrations", calibration_id)
+    row = registry.row_by_id(ws, SIM_CALIBRATIONS, calibration_id)
     if row is None:
         raise NotFound(f"no calibration {calibration_id}", Remedy("list them with", "sim list", (("calibrations", None),)))
     return _calibration(ws, row)
@@ -96,14 +94,15 @@ def get_calibration(ws: Workspace, calibration_id: int) -> CalibrationRecord:
 
 def latest_calibration(ws: Workspace, dataset: str, dataset_hash: str) -> CalibrationRecord | None:
     """The newest calibration of ``dataset`` on all its events at this content hash, if any."""
-    rows = list(ws.query(
-        "SELECT * FROM sim_calibrations WHERE dataset = ? AND dataset_hash = ? AND cut IS NULL ORDER BY id DESC LIMIT 1",
-        [dataset, dataset_hash]))
+    rows = SIM_CALIBRATIONS.rows(
+        ws, "SELECT * FROM sim_calibrations WHERE dataset = ? AND dataset_hash = ? AND cut IS NULL ORDER BY id DESC LIMIT 1",
+        [dataset, dataset_hash])
     return _calibration(ws, rows[0]) if rows else None
 
 
 def list_calibrations(ws: Workspace, limit: int = 50) -> list[CalibrationRecord]:
-    return [_calibration(ws, r) for r in ws.query("SELECT * FROM sim_calibrations ORDER BY id DESC LIMIT ?", [limit])]
+    rows = SIM_CALIBRATIONS.rows(ws, "SELECT * FROM sim_calibrations ORDER BY id DESC LIMIT ?", [limit])
+    return [_calibration(ws, r) for r in rows]
 
 
 def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str, calibration_id: int,
@@ -111,26 +110,24 @@ def save_run(ws: Workspace, staged: Path, *, kind: str, name: str, dataset: str,
              summary: dict, series: Iterable[tuple[str, int, float, float, float]], created_by: str) -> RunRecord:
     """Move the staged values into place and record the run with its series
     ``(metric, day, mean, low, high)``; all of it happens, or none."""
-    with registry.publish(ws, staged, kind) as (conn, artifact):
-        run_id = registry.insert(conn, "sim_runs", {
+    with registry.publish(ws, staged, kind) as (_, artifact):
+        run_id = SIM_RUNS.insert(ws, {
             "kind": kind, "name": name, "dataset": dataset, "calibration_id": calibration_id,
-            "scenario_text": scenario_text, "scenario": json.dumps(scenario), "days": days, "replicates": replicates,
-            "seed": seed, "device": device, "summary": json.dumps(summary), "path": artifact,
+            "scenario_text": scenario_text, "scenario": scenario, "days": days, "replicates": replicates,
+            "seed": seed, "device": device, "summary": summary, "path": artifact,
             "created_at": ws.now(), "created_by": created_by,
         })
-        conn.executemany("INSERT INTO sim_series (run_id, metric, day, mean, low, high) VALUES (?, ?, ?, ?, ?, ?)",
-                         ((run_id, *row) for row in series))
+        SIM_SERIES.insert_all(ws, ({"run_id": run_id, "metric": metric, "day": day, "mean": mean, "low": low, "high": high}
+                                   for metric, day, mean, low, high in series))
     return get_run(ws, run_id)
 
 
 def _run(ws: Workspace, row: dict) -> RunRecord:
-    row = registry.decode_json(row, ("scenario", "summary"))
-    row["path"] = folder(ws) / row["path"]
-    return RunRecord(**row)
+    return RunRecord(**{**row, "path": folder(ws) / row["path"]})
 
 
 def get_run(ws: Workspace, run_id: int) -> RunRecord:
-    row = registry.row_by_id(ws, "sim_runs", run_id)
+    row = registry.row_by_id(ws, SIM_RUNS, run_id)
     if row is None:
         known = [str(r["id"]) for r in ws.query("SELECT id FROM sim_runs ORDER BY id DESC LIMIT 5")]
         if known:
@@ -140,7 +137,7 @@ def get_run(ws: Workspace, run_id: int) -> RunRecord:
 
 
 def list_runs(ws: Workspace, limit: int = 50) -> list[RunRecord]:
-    return [_run(ws, r) for r in ws.query("SELECT * FROM sim_runs ORDER BY id DESC LIMIT ?", [limit])]
+    return [_run(ws, r) for r in SIM_RUNS.rows(ws, "SELECT * FROM sim_runs ORDER BY id DESC LIMIT ?", [limit])]
 
 
 def run_series(ws: Workspace, run_id: int, metrics: Iterable[str] | None = None) -> list[dict]:

@@ -8,17 +8,16 @@ row in one transaction, removing the file if the insert fails.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ContextManager
 
 from store import registry
 from store.errors import NotFound, Remedy
+from store.tables import VALUE_FITS
 from store.workspace import Workspace
 
 FOLDER = "value"
-JSON_FIELDS = ("params", "fit", "settings", "results")
 
 
 @dataclass(frozen=True)
@@ -79,24 +78,23 @@ def register_value_fit(
     job_id: int | None = None,
 ) -> ValueFitRecord:
     """Move ``staged`` (if any) into place and insert the fit's row; both happen, or neither."""
-    with registry.publish(ws, staged, model) as (conn, artifact):
-        fit_id = registry.insert(conn, "value_fits", {
-            "dataset": dataset, "dataset_hash": dataset_hash, "model": model, "params": json.dumps(params),
-            "log_likelihood": log_likelihood, "fit": json.dumps(fit), "settings": json.dumps(settings, default=str),
-            "results": json.dumps(results, default=str), "n": n, "artifact": artifact,
-            "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
+    with registry.publish(ws, staged, model) as (_, artifact):
+        fit_id = VALUE_FITS.insert(ws, {
+            "dataset": dataset, "dataset_hash": dataset_hash, "model": model, "params": params,
+            "log_likelihood": log_likelihood, "fit": fit, "settings": settings, "results": results, "n": n,
+            "artifact": artifact, "job_id": job_id, "created_at": ws.now(), "created_by": created_by,
         })
     return get_value_fit(ws, fit_id)
 
 
 def _record(ws: Workspace, row: dict) -> ValueFitRecord:
-    return ValueFitRecord(**registry.decode_json(row, JSON_FIELDS), folder=folder(ws))
+    return ValueFitRecord(**row, folder=folder(ws))
 
 
 def get_value_fit(ws: Workspace, fit_id: int) -> ValueFitRecord:
-    row = registry.row_by_id(ws, "value_fits", fit_id)
+    row = registry.row_by_id(ws, VALUE_FITS, fit_id)
     if row is None:
-        remedy = (Remedy("list them with", "value list") if registry.has_rows(ws, "value_fits")
+        remedy = (Remedy("list them with", "value list") if registry.has_rows(ws, VALUE_FITS)
                   else Remedy("make one with", "value fit", (("data", "NAME"), ("model", "bgnbd"))))
         raise NotFound(f"no value fit {fit_id}", remedy)
     return _record(ws, row)
@@ -104,5 +102,5 @@ def get_value_fit(ws: Workspace, fit_id: int) -> ValueFitRecord:
 
 def list_value_fits(ws: Workspace, *, dataset: str | None = None, limit: int = 200) -> list[ValueFitRecord]:
     """Newest first, optionally only those of ``dataset``."""
-    return [_record(ws, row) for row in registry.newest_rows(ws, "value_fits", dataset=dataset, limit=limit)]
+    return [_record(ws, row) for row in registry.newest_rows(ws, VALUE_FITS, dataset=dataset, limit=limit)]
 
