@@ -112,7 +112,8 @@ class _Rows:
         which, pos = self._positions(rows)
         picked = torch.sparse_coo_tensor(torch.stack([which, self.indices[pos]]), self.data[pos],
                                          (len(rows), self.n_cols), is_coalesced=True)
-        return torch.sparse.mm(picked, take.table(name))
+        product: torch.Tensor = torch.sparse.mm(picked, take.table(name))
+        return product
 
     def dense(self, rows: torch.Tensor) -> torch.Tensor:
         """The rows as a dense ``len(rows) × n_cols`` tensor."""

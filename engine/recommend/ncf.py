@@ -85,7 +85,8 @@ class NeuMF(PairScorer):
         h = F.relu(first)
         for layer in self.linears():
             h = F.relu(layer(h))
-        return self.out(torch.cat([gmf, h], dim=-1)).squeeze(-1)
+        logits: torch.Tensor = self.out(torch.cat([gmf, h], dim=-1))
+        return logits.squeeze(-1)
 
     def pair_scores(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user[users][:, None, :] * self.gmf_item[items]
@@ -166,7 +167,8 @@ class NeuMF(PairScorer):
 
 def _relu_backward(grad: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
     """The gradient through a ReLU, given its output: ``grad`` where the output is > 0, else 0."""
-    return torch.ops.aten.threshold_backward(grad, output, 0.0)
+    through: torch.Tensor = torch.ops.aten.threshold_backward(grad, output, 0.0)
+    return through
 
 
 class NCF(SampledModel):

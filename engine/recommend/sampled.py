@@ -119,7 +119,8 @@ def unique_rows(index: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.T
     the index is short next to the table, else by marking the rows (linear in the table, and
     four times quicker than the sort at 10 k rows of a 19 k-row table)."""
     if len(index) * 8 < n_rows:
-        return torch.unique(index, return_inverse=True)
+        rows, inverse = torch.unique(index, return_inverse=True)
+        return rows, inverse
     marked = torch.zeros(n_rows, dtype=torch.bool, device=index.device)
     marked[index] = True
     return marked.nonzero().squeeze(1), torch.cumsum(marked, 0).sub_(1).index_select(0, index)

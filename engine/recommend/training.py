@@ -175,6 +175,6 @@ def _load_checkpoint(path: Path, signature: dict) -> dict:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: say so in one line
         raise EngineError(f"checkpoint {path} cannot be read ({type(exc).__name__}); remove it to start over") from None
-    if saved.get("signature") != signature:
+    if not isinstance(saved, dict) or saved.get("signature") != signature:
         raise EngineError(f"checkpoint {path} belongs to another training run (other data or parameters)")
     return saved
