@@ -70,6 +70,17 @@ class ConsoleScreen(Screen):
             return None  # shown greyed out in the footer; left out of the palette
         return True
 
+    def offer_export(self, what: str, export: Callable[..., Any], suggested: str) -> None:
+        """Open the export form for ``what`` (``export(target, progress)`` writes it, as the CLI's
+        ``--out`` does); the file written is announced in one line."""
+        from kpconsole.tui.screens.export_form import ExportFormScreen
+
+        def done(summary: Any) -> None:
+            if summary is not None:
+                self.notify(summary.line)
+
+        self.app.push_screen(ExportFormScreen(what, export, suggested), done)
+
     def in_thread(self, work: Callable[..., Any], *args: Any, group: str, name: str = "") -> Worker:
         """Run ``work(*args)`` in a thread worker; the newest call in ``group`` wins."""
         return self.run_worker(partial(work, *args), thread=True, group=group, exclusive=True,

@@ -102,6 +102,8 @@ class CommunityScreen(ConsoleScreen):
         Binding("d", "dataset", "Dataset", tooltip="Choose: dataset", id="community.dataset"),
         Binding("r", "router", "Router", tooltip="Show: suggested answerers by the next router",
                 id="community.router"),
+        Binding("o", "export", "Export", tooltip="Export: suggested answerers of every unanswered question…",
+                id="community.export"),
     ]
 
     def __init__(self) -> None:
@@ -184,9 +186,17 @@ class CommunityScreen(ConsoleScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "router" and not self.routable:
+        if action in ("router", "export") and not self.routable:
             return False  # no questions to route: the key is left out of the footer
         return super().check_action(action, parameters)
+
+    def action_export(self) -> None:
+        from kpconsole.services import exports
+
+        name, by = self.report.dataset if self.report else "", self.router
+        self.offer_export(f"the suggested answerers of '{name}' (by {by})", lambda target, progress:
+                          exports.export_unanswered(self.session, name, target, k=ANSWERERS, by=by, progress=progress),
+                          f"answerers-{name}.csv")
 
     def action_router(self) -> None:
         routers = choices.ROUTERS

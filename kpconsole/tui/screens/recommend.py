@@ -65,6 +65,8 @@ class RecommendScreen(ConsoleScreen):
         Binding("p", "purchased", "Hide bought", tooltip="Toggle: hide what the user bought", id="recommend.purchased"),
         Binding("plus", "more", "K+5", tooltip="More: items (K + 5)", id="recommend.more"),
         Binding("minus", "fewer", "K−5", tooltip="Fewer: items (K − 5)", id="recommend.fewer"),
+        Binding("o", "export", "Export", tooltip="Export: every user's list from this model to a file…",
+                id="recommend.export"),
     ]
 
     def __init__(self) -> None:
@@ -152,6 +154,21 @@ class RecommendScreen(ConsoleScreen):
                                     row.get("kind") or "–", f"{row['score']:.4g}", row.get("because") or ""))
                 for row in result.items]
         sync_rows(self.query_one("#recommend-items", DataTable), rows)
+
+    def action_export(self) -> None:
+        """Every user's list with the K, diversity and hiding of what they bought set here (no reasons: a
+        reason per row costs more than the list; the CLI's --explain adds them)."""
+        if self.model_id is None:
+            self.notify("no model to export from: train one on the Models screen (3, t)", severity="warning")
+            return
+        from kpconsole.services import recommend_batches
+
+        request = recommend_batches.RecommendationExport(model_id=self.model_id, k=self.k,
+                                                         diversity=self.diversity,
+                                                         exclude_purchased=self.exclude_purchased)
+        self.offer_export(f"model {self.model_id}'s lists (K {self.k})", lambda target, progress:
+                          recommend_batches.export_recommendations(self.session, request, target, progress),
+                          f"recommendations-{self.model_id}.parquet")
 
     def action_lookup(self) -> None:
         self.query_one("#recommend-user", Input).focus()

@@ -56,6 +56,7 @@ class SegmentsScreen(ConsoleScreen):
         Binding("r", "run", "Run", tooltip="Segment: users…", id="segments.run"),
         Binding("slash", "lookup", "User", tooltip="Explain: a user's segment", id="segments.lookup"),
         Binding("b", "bars", "Bars", tooltip="Show: bars by users / revenue / events", id="segments.bars"),
+        Binding("o", "export", "Export", tooltip="Export: every user's segment to a file…", id="segments.export"),
     ]
 
     def __init__(self) -> None:
@@ -153,6 +154,17 @@ class SegmentsScreen(ConsoleScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.show_selected(event.value.strip())
+
+    def action_export(self) -> None:
+        key = cursor_key(self.query_one("#segmentations", DataTable))
+        if key not in self.runs:
+            self.notify("no segmentation to export: run one with r", severity="warning")
+            return
+        from kpconsole.services import exports
+
+        run_id = self.runs[key].id
+        self.offer_export(f"segmentation {run_id}", lambda target, progress: exports.export_segments(
+            self.session, run_id, target, progress), f"segments-{run_id}.parquet")
 
     def action_run(self) -> None:
         key = cursor_key(self.query_one("#segmentations", DataTable))

@@ -105,6 +105,8 @@ class SimulateScreen(ConsoleScreen):
         Binding("m", "metric", "Metric", tooltip="Show: next KPI", id="simulate.metric"),
         Binding("space", "mark", "Mark", tooltip="Mark: run for comparison", id="simulate.mark"),
         Binding("c", "compare", "Compare", tooltip="Compare: two marked runs", id="sim_reads.compare"),
+        Binding("o", "export", "Export", tooltip="Export: the highlighted run's daily series to a file…",
+                id="simulate.export"),
         Binding("f", "folder", "Folder", tooltip="Choose: scenario folder", id="simulate.folder"),
         Binding("x", "close_panel", "Close panel", tooltip="Close: panel below the runs", id="simulate.close_panel"),
     ]
@@ -236,6 +238,17 @@ class SimulateScreen(ConsoleScreen):
         if key in self.runs:
             return self.runs[key].dataset
         return self.dataset_names[0] if self.dataset_names else None
+
+    def action_export(self) -> None:
+        key = cursor_key(self.query_one("#sim-runs", DataTable))
+        if key not in self.runs:
+            self.notify("no run to export: run a scenario with r", severity="warning")
+            return
+        from kpconsole.services import exports
+
+        run_id = self.runs[key].id
+        self.offer_export(f"simulation run {run_id}", lambda target, progress: exports.export_simulation(
+            self.session, run_id, target, progress=progress), f"run-{run_id}.csv")
 
     def action_calibrate(self) -> None:
         self.app.push_screen(CalibrateFormScreen(self.dataset_names, self.dataset), self._calibrated)

@@ -73,6 +73,7 @@ class ValueScreen(ConsoleScreen):
     BINDINGS = [
         Binding("f", "fit", "Fit", tooltip="Fit: customer-value model…", id="value.fit"),
         Binding("slash", "lookup", "Customer", tooltip="Score: a customer", id="value.lookup"),
+        Binding("o", "export", "Export", tooltip="Export: every customer's scores to a file…", id="value.export"),
     ]
 
     def __init__(self) -> None:
@@ -152,6 +153,17 @@ class ValueScreen(ConsoleScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.show_selected(event.value.strip())
+
+    def action_export(self) -> None:
+        key = cursor_key(self.query_one("#value-fits", DataTable))
+        if key not in self.fits:
+            self.notify("no value fit to export: fit one with f", severity="warning")
+            return
+        from kpconsole.services import exports
+
+        fit_id = self.fits[key].id
+        self.offer_export(f"value fit {fit_id}", lambda target, progress: exports.export_value(
+            self.session, fit_id, target, progress=progress), f"value-{fit_id}.parquet")
 
     def action_fit(self) -> None:
         key = cursor_key(self.query_one("#value-fits", DataTable))
