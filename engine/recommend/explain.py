@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.recommend.base import Recommender, top_k
+from engine.recommend.capabilities import ExactlyExplainable, FeatureExplainable
 
 EXACT, SIMILAR, TAGS, POPULAR = "exact", "similar", "tags", "popular"
 TAG_PREFIX = "tag:"
@@ -43,9 +44,10 @@ class Reason:
 
 
 def explanation_kind(model: Recommender) -> str:
-    if hasattr(model, "feature_contributions") and any(n.startswith(TAG_PREFIX) for n in model.feature_names):
+    """Which kind of answer ``model`` gives: what it can say (its capabilities), best first."""
+    if isinstance(model, FeatureExplainable) and any(n.startswith(TAG_PREFIX) for n in model.feature_names):
         return TAGS
-    if hasattr(model, "contributions"):
+    if isinstance(model, ExactlyExplainable):
         return EXACT
     if model.item_embeddings() is not None:
         return SIMILAR
@@ -54,20 +56,19 @@ def explanation_kind(model: Recommender) -> str:
 
 def explain(model: Recommender, user: int, items: torch.Tensor, top: int = 3) -> tuple[str, list[list[Reason]]]:
     """For each of ``items`` (recommended to ``user``), up to ``top`` history items with the
-    largest positive contribution (``exact``) or similarity (``similar``); equal weights go to
-    the lower item index."""
+    largest positive contribution (``exact``) or similarity (``similar``), or tags (``tags``);
+    equal weights go to the lower item index."""
     kind = explanation_kind(model)
     history = model.history.row_items(user) if model.history is not None else torch.zeros(0, dtype=torch.int64)
-    if kind == TAGS and len(history) and len(items):
-        return TAGS, _tag_reasons(model, user, history, items, top)
     if kind == POPULAR or len(history) == 0 or len(items) == 0:
-        return POPULAR if kind == POPULAR else kind, [[] for _ in range(len(items))]
-    if kind == EXACT:
-        weights = model.contributions(user, items)[:, history.to(model.device)]
+        return kind, [[] for _ in range(len(items))]
+    if kind == TAGS and isinstance(model, FeatureExplainable):
+        return TAGS, _tag_reasons(model, user, history, items, top)
+    if kind == EXACT and isinstance(model, ExactlyExplainable):
+        every = model.contributions(user, items)
+        weights = every[:, history.to(every.device)]
     else:
-        emb = model.item_embeddings()
-        emb = emb / emb.norm(dim=1, keepdim=True).clamp(min=1e-12)
-        weights = emb[items.to(emb.device)] @ emb[history.to(emb.device)].t()
+        weights = _similarities(model.item_embeddings(), history, items)
     weights = weights.detach().cpu().to(torch.float64)
     positive = weights.clamp(min=0)
     totals = positive.sum(1, keepdim=True).clamp(min=1e-300)
@@ -81,7 +82,16 @@ def explain(model: Recommender, user: int, items: torch.Tensor, top: int = 3) ->
     return kind, reasons
 
 
-def _tag_reasons(model: Recommender, user: int, history: torch.Tensor, items: torch.Tensor,
+def _similarities(embeddings: torch.Tensor | None, history: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """``len(items) × len(history)``: cosine similarity of each item to each history item in the
+    model's item embedding space."""
+    if embeddings is None:
+        raise ValueError("similarity explanations need item embeddings")
+    emb = embeddings / embeddings.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    return emb[items.to(emb.device)] @ emb[history.to(emb.device)].t()
+
+
+def _tag_reasons(model: FeatureExplainable, user: int, history: torch.Tensor, items: torch.Tensor,
                  top: int) -> list[list[Reason]]:
     """Per item, up to ``top`` of its tags that the user's history also carries, by their
     positive part of the score; each with the history items carrying it (lowest index first)."""
@@ -92,9 +102,9 @@ def _tag_reasons(model: Recommender, user: int, history: torch.Tensor, items: to
     totals = every.sum(1)  # the positive part of the score carried by all features: tags, words, …
     parts = torch.where(seen.any(0)[None, :], every[:, tags], torch.zeros(len(items), len(tags), dtype=torch.float64))
     best, where = top_k(parts, min(top, len(tags))) if len(tags) else (parts, parts.long())
-    out = []
+    out: list[list[Reason]] = []
     for row in range(len(items)):
-        reasons = []
+        reasons: list[Reason] = []
         for w, j in zip(best[row].tolist(), where[row].tolist(), strict=True):
             if w <= 0:
                 continue
