@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from store.workspace import Workspace
 
 
-def to_json(value: Any) -> str | None:
+def _json_text(value: Any) -> str | None:
     """``value`` as JSON text, anything JSON cannot hold (a path, a date) as its ``str``; None
     stays None (SQL NULL)."""
     return None if value is None else json.dumps(value, default=str)
@@ -43,7 +43,7 @@ class Table:
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` ready to write: the JSON columns' values as JSON text (None stays NULL)."""
-        return {k: to_json(v) if k in self.json_columns else v for k, v in values.items()}
+        return {k: _json_text(v) if k in self.json_columns else v for k, v in values.items()}
 
     def decode(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """A row read back with the JSON columns it holds parsed (NULL stays None)."""

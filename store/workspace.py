@@ -183,6 +183,10 @@ class Workspace:
         lands with a lower number than another already applied still runs. ``user_version``
         holds the highest applied version; a workspace with a version this code does not know
         was made by a newer kpconsole and is refused untouched.
+
+        Plain SQL throughout, like the migrations themselves: this runs before the tables the
+        Table API would write exist, and on whatever command first opens an older workspace —
+        a read one included, which must not load sqlite-utils.
         """
         known = migrations.discover()
         known_versions = {v for v, _, _ in known}
