@@ -148,7 +148,7 @@ def register_dataset(
     with registry.publish(ws, staging, name) as (conn, artifact):
         row = conn.execute("SELECT id, path, version FROM datasets WHERE name = ?", (name,)).fetchone()
         if row is not None and not replace:
-            raise NameTaken(f"dataset '{name}' already exists (pass --replace to overwrite it)")
+            raise NameTaken(f"dataset '{name}' already exists")
         values = {
             "name": name, "format": format, "source": source, "path": artifact, "content_hash": digest,
             "tables": tables, "schema": schema, "profile": profile, "params": params,

@@ -171,6 +171,7 @@ def _print_summary(summary: datasets.DatasetSummary) -> None:
 
 @app.command("synth")
 def synth(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Argument(help="Folder to write users/items/events (+ truth_*) into.")],
     users: Annotated[int, typer.Option("--users", min=datasets.SYNTH_MIN_USERS, help="Number of users.")] = datasets.SYNTH_DEFAULTS["users"],
     days: Annotated[int, typer.Option("--days", min=1, help="Days of activity.")] = datasets.SYNTH_DEFAULTS["days"],
@@ -182,8 +183,13 @@ def synth(
     """Generate a knowledge platform with planted segments, tastes and price sensitivity."""
     try:
         result = datasets.synthesize(out, users=users, days=days, seed=seed, fmt=fmt, force=force)
-    except datasets.SynthValueError as exc:
-        raise typer.BadParameter(exc.reason, param_hint=exc.param) from None
+    except datasets.SynthValueError as exc:  # worded as Click words a bad parameter
+        from kpconsole.cli import flag
+
+        command = ctx.command
+        hint = flag(exc.field, command)
+        raise typer.BadParameter(exc.reason.worded(lambda field: flag(field, command)),
+                                 param_hint=f"'{hint}'" if hint.startswith("-") else hint) from None
     info = {"folder": str(out), "files": [str(p) for p in result.files], "users": result.users,
             "items": result.items, "events": result.events, "config": result.config}
     common.emit(info, as_json, lambda: common.note(

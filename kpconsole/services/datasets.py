@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.progress import Progress, no_progress
 from kpconsole.errors import ConsoleError, InvalidField
@@ -152,11 +152,23 @@ def ingest(session: Session, request: IngestRequest, progress: Progress = no_pro
                     ts_format=request.ts_format, progress=progress,
                 )
                 extra = {}
-            return catalog.register_dataset(
-                session.ws, request.name, staging, replace=request.replace, format=fmt, source=str(path.resolve()),
+            return _register(
+                session, request, staging, format=fmt, source=str(path.resolve()),
                 tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
-                params={**request.as_params(), **extra}, created_by=session.actor.name,
+                params={**request.as_params(), **extra},
             )
+
+
+def _register(session: Session, request: IngestRequest, staging: Path, **record: Any) -> DatasetRecord:
+    """Publish the staged folder as dataset ``request.name``; a name taken meanwhile (another
+    ingest finishing first) is the same error as one taken before."""
+    from store.errors import NameTaken
+
+    try:
+        return catalog.register_dataset(session.ws, request.name, staging, replace=request.replace,
+                                        created_by=session.actor.name, **record)
+    except NameTaken:
+        raise already_exists(request.name) from None
 
 
 def already_exists(name: str) -> InvalidField:
@@ -186,10 +198,10 @@ def _ingest_database(session: Session, request: IngestRequest, progress: Progres
         with query_rows_named(source):
             result = ingest_tables(inputs["events"], staging, users=inputs["users"], items=inputs["items"],
                                    ts_format=request.ts_format, progress=scaled(progress, 0.5, 1.0))
-        return catalog.register_dataset(
-            session.ws, request.name, staging, replace=request.replace, format="database", source=source.label,
+        return _register(
+            session, request, staging, format="database", source=source.label,
             tables=result.tables, schema=result.schema, profile=result.profile.as_dict(),
-            params=request.as_params(), created_by=session.actor.name,
+            params=request.as_params(),
         )
 
 
@@ -298,13 +310,15 @@ def load(record: DatasetRecord, table: str) -> pl.LazyFrame:
     return pl.scan_parquet(record.table_path(table))
 
 
-class SynthValueError(ConsoleError):
-    """A bad ``data synth`` value, named as the command line names it (the console shows the
-    same line the CLI prints)."""
+class SynthValueError(InvalidField):
+    """A bad ``data synth`` value: the ``field`` (``users``, ``days``, ``format``, ``out``) and the
+    ``reason`` (which may name other fields, ``{force}``), kept apart so that each front end can
+    put them its own way — the command line and the sample-data form as Click words a bad
+    parameter (``Invalid value for '--users': 10 is not in the range x>=50.``)."""
 
-    def __init__(self, param: str, reason: str) -> None:
-        self.param, self.reason = param, reason
-        super().__init__(f"data synth: Invalid value for {param}: {reason}")
+    def __init__(self, field: str, reason: str, *others: str) -> None:
+        self.field, self.reason = field, InvalidField(reason, *others)
+        super().__init__(f"{{{field}}}: {reason}", field, *others)
 
 
 @dataclass(frozen=True)
@@ -335,15 +349,15 @@ def synthesize(out: Path, *, users: int = SYNTH_DEFAULTS["users"], days: int = S
     2718
     """
     if users < SYNTH_MIN_USERS:
-        raise SynthValueError("'--users'", f"{users} is not in the range x>={SYNTH_MIN_USERS}.")
+        raise SynthValueError("users", f"{users} is not in the range x>={SYNTH_MIN_USERS}.")
     if days < 1:
-        raise SynthValueError("'--days'", f"{days} is not in the range x>=1.")
+        raise SynthValueError("days", f"{days} is not in the range x>=1.")
     if fmt not in SYNTH_FORMATS:
-        raise SynthValueError("--format", "csv or parquet")
+        raise SynthValueError("format", f"{fmt!r} is not one of {', '.join(map(repr, SYNTH_FORMATS))}.")
     if out.exists() and not out.is_dir():
-        raise SynthValueError("OUT", f"{out} is not a folder")
+        raise SynthValueError("out", f"{out} is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
-        raise SynthValueError("OUT", f"{out} is not empty (pass --force to write into it)")
+        raise SynthValueError("out", f"{out} is not empty (pass {{force}} to write into it)", "force")
     from engine.data.synth import SynthConfig, generate
 
     data = generate(SynthConfig(users=users, days=days, seed=seed))

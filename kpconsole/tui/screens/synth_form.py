@@ -38,6 +38,12 @@ def whole_number(option: str, text: str, default: int) -> int:
         raise ConsoleError(f"data synth: Invalid value for '--{option}': {text!r} is not a valid {kind}.") from None
 
 
+def cli_line(error: datasets.SynthValueError) -> str:
+    """The line ``kpconsole data synth`` prints for the same bad value (this form mirrors it)."""
+    hint = "OUT" if error.field == "out" else f"'--{error.field}'"
+    return f"data synth: Invalid value for {hint}: {error.reason.worded(lambda field: '--' + field)}"
+
+
 class SynthFormScreen(FormScreen[SynthResult | None]):
     """Generate sample data"""
 
@@ -69,7 +75,11 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
                        group="synth")
 
     def _generate(self, out: Path, numbers: dict[str, int], fmt: str, force: bool) -> None:
-        self.post_message(Synthesized(datasets.synthesize(out, fmt=fmt, force=force, **numbers)))
+        try:
+            result = datasets.synthesize(out, fmt=fmt, force=force, **numbers)
+        except datasets.SynthValueError as exc:
+            raise ConsoleError(cli_line(exc)) from None
+        self.post_message(Synthesized(result))
 
     def on_synthesized(self, message: Synthesized) -> None:
         self.dismiss(message.result)
