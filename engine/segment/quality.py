@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-STABILITY_FLAG = 0.75
+from engine.segment.metrics import STABILITY_FLAG, Stability
 
 
 def adjusted_rand_index(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
@@ -73,16 +72,6 @@ def silhouette(x: torch.Tensor, labels: torch.Tensor, *, sample: int = 4_000, se
     b = mean_other.min(1).values
     s = torch.where(own_count > 0, (b - a) / torch.maximum(a, b).clamp_min(1e-12), torch.zeros_like(a))
     return float(s.mean())
-
-
-@dataclass(frozen=True)
-class Stability:
-    mean_ari: float
-    scores: list[float]
-    stable: bool
-
-    def as_dict(self) -> dict:
-        return {"mean_ari": self.mean_ari, "scores": self.scores, "stable": self.stable, "flag_below": STABILITY_FLAG}
 
 
 Refit = Callable[[torch.Tensor, int], Callable[[torch.Tensor], torch.Tensor]]

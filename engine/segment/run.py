@@ -1,14 +1,17 @@
 """One segmentation from a dataset's tables: features, the method, per-user rows and profiles.
 
-``method`` is ``rfm``, ``lifecycle``, ``kmeans`` or ``gmm``. The result carries everything a
-person may ask later without recomputing: each user's segment with the values behind it
-(:attr:`SegmentationResult.users`), the segment profiles, the quality figures, and for
-clusters the standardisation and centres needed to explain a membership.
+``method`` is a key of :data:`METHODS` (``rfm``, ``lifecycle``, ``kmeans``, ``gmm``): the one table
+from a method's name to the function that assigns segments, which the console validates against.
+The result carries everything a person may ask later without recomputing: each user's segment with
+the values behind it (:attr:`SegmentationResult.users`), the segment profiles, the quality figures
+(:class:`~engine.segment.metrics.SegmentationMetrics`), and what explaining a membership needs
+(lifecycle thresholds, or for clusters the standardisation and centres).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,9 +22,34 @@ from engine.progress import Progress, no_progress, scaled
 from engine.segment import lifecycle, rfm
 from engine.segment.cluster import cluster_users
 from engine.segment.features import default_as_of, standardise, user_features
+from engine.segment.metrics import ClusterMetrics, SegmentationMetrics
 from engine.segment.profiles import segment_profiles
 
-METHODS = ("rfm", "lifecycle", "kmeans", "gmm")
+
+@dataclass(frozen=True)
+class LifecycleModel:
+    """What explaining a lifecycle stage needs: the day thresholds used."""
+
+    thresholds: lifecycle.LifecycleThresholds
+
+    def as_dict(self) -> dict:
+        return {"thresholds": self.thresholds.as_dict()}
+
+
+@dataclass(frozen=True)
+class ClusterModel:
+    """What explaining a cluster membership needs: the standardised feature columns, their mean and
+    standard deviation, the centres (k × columns, standardised units, 6 decimals) and names."""
+
+    columns: list[str]
+    mean: list[float]
+    std: list[float]
+    centers: list[list[float]]
+    names: list[str]
+
+    def as_dict(self) -> dict:
+        return {"columns": self.columns, "mean": self.mean, "std": self.std, "centers": self.centers,
+                "names": self.names}
 
 
 @dataclass(frozen=True)
@@ -31,8 +59,75 @@ class SegmentationResult:
     k: int
     users: pl.DataFrame  # user_id, segment_id, segment, method columns, features
     segments: list[dict]  # one profile per segment (segment_id, segment, users, …)
-    metrics: dict  # quality: stability, selection of k, …
-    model: dict  # what explaining needs: thresholds, or columns/mean/std/centers/names
+    metrics: SegmentationMetrics
+    model: LifecycleModel | ClusterModel | None  # None for RFM: its segments explain themselves
+
+    def model_dict(self) -> dict:
+        """The model as stored with the segmentation (``{}`` for RFM)."""
+        return self.model.as_dict() if self.model is not None else {}
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What every method may read: the tables, the per-user features and the request."""
+
+    events: pl.LazyFrame
+    users: pl.LazyFrame | None
+    features: pl.DataFrame
+    as_of: dt.datetime
+    method: str
+    k: int | str
+    seed: int
+    device: str
+    thresholds: lifecycle.LifecycleThresholds
+    resamples: int
+
+
+@dataclass(frozen=True)
+class _Assigned:
+    """A method's answer: user_id, segment_id, segment (and its own columns), and what it adds."""
+
+    frame: pl.DataFrame
+    metrics: SegmentationMetrics
+    model: LifecycleModel | ClusterModel | None
+
+
+def _by_rfm(given: _Inputs, progress: Progress) -> _Assigned:
+    scores = rfm.rfm_scores(given.features)
+    paying = int(scores["r"].is_not_null().sum())
+    return _Assigned(_number(scores, [*rfm.SEGMENTS, rfm.NO_PURCHASE]),
+                     SegmentationMetrics(given.features.height, paying_users=paying), None)
+
+
+def _by_lifecycle(given: _Inputs, progress: Progress) -> _Assigned:
+    stages = lifecycle.lifecycle_stages(given.events, given.users, given.as_of, given.thresholds)
+    return _Assigned(_number(stages.rename({"stage": "segment"}), list(lifecycle.STAGES)),
+                     SegmentationMetrics(given.features.height), LifecycleModel(given.thresholds))
+
+
+def _by_clusters(given: _Inputs, progress: Progress) -> _Assigned:
+    progress(0.1, "standardising")
+    std = standardise(given.features)
+    clustering = cluster_users(std.matrix, std.columns, method=given.method, k=given.k, seed=given.seed,
+                               device=given.device, resamples=given.resamples, progress=scaled(progress, 0.1, 0.85))
+    assigned = pl.DataFrame({
+        "user_id": given.features["user_id"],
+        "segment_id": pl.Series(clustering.labels + 1, dtype=pl.Int64),
+        "segment": [clustering.names[j] for j in clustering.labels],
+    })
+    if clustering.probability is not None:
+        assigned = assigned.with_columns(pl.Series("probability", clustering.probability))
+    model = ClusterModel(std.columns, std.mean.tolist(), std.std.tolist(),
+                         np.round(clustering.centers, 6).tolist(), clustering.names)
+    clusters = ClusterMetrics(clustering.stability, clustering.selection, given.k, clustering.k,
+                              clustering.bic, clustering.log_likelihood)
+    return _Assigned(assigned, SegmentationMetrics(given.features.height, clusters=clusters), model)
+
+
+#: method name → the function assigning every user a segment
+METHODS: dict[str, Callable[[_Inputs, Progress], _Assigned]] = {
+    "rfm": _by_rfm, "lifecycle": _by_lifecycle, "kmeans": _by_clusters, "gmm": _by_clusters,
+}
 
 
 def segment_users(
@@ -50,7 +145,6 @@ def segment_users(
     progress: Progress = no_progress,
 ) -> SegmentationResult:
     """Segment every user (see the module docstring); raises :class:`EngineError` on bad input."""
-    thresholds = thresholds or lifecycle.LifecycleThresholds()
     if method not in METHODS:
         raise EngineError(f"unknown segmentation method '{method}' (one of {', '.join(METHODS)})")
     as_of = as_of or default_as_of(events)
@@ -58,44 +152,18 @@ def segment_users(
     features = user_features(events, users, items, as_of=as_of).collect()
     if features.height == 0:
         raise EngineError(f"no users with events or a join date before {as_of:%Y-%m-%d %H:%M}")
-    model: dict = {}
-    metrics: dict = {"users": features.height}
-    if method == "rfm":
-        scores = rfm.rfm_scores(features)
-        order = [*rfm.SEGMENTS, rfm.NO_PURCHASE]
-        assigned = _number(scores, order)
-        metrics["paying_users"] = int(scores["r"].is_not_null().sum())
-    elif method == "lifecycle":
-        stages = lifecycle.lifecycle_stages(events, users, as_of, thresholds).rename({"stage": "segment"})
-        assigned = _number(stages, list(lifecycle.STAGES))
-        model["thresholds"] = thresholds.as_dict()
-    else:
-        progress(0.1, "standardising")
-        std = standardise(features)
-        clustering = cluster_users(std.matrix, std.columns, method=method, k=k, seed=seed, device=device,
-                                   resamples=resamples, progress=scaled(progress, 0.1, 0.85))
-        assigned = pl.DataFrame({
-            "user_id": features["user_id"],
-            "segment_id": pl.Series(clustering.labels + 1, dtype=pl.Int64),
-            "segment": [clustering.names[j] for j in clustering.labels],
-        })
-        if clustering.probability is not None:
-            assigned = assigned.with_columns(pl.Series("probability", clustering.probability))
-        model.update(columns=std.columns, mean=std.mean.tolist(), std=std.std.tolist(),
-                     centers=np.round(clustering.centers, 6).tolist(), names=clustering.names)
-        stability = clustering.stability.as_dict() if clustering.stability else None
-        metrics.update(stability=stability, selection=clustering.selection,
-                       k_requested=k, k=clustering.k)
-        if clustering.bic is not None:
-            metrics.update(bic=clustering.bic, log_likelihood=clustering.log_likelihood)
+    given = _Inputs(events, users, features, as_of, method, k, seed, device,
+                    thresholds or lifecycle.LifecycleThresholds(), resamples)
+    assigned = METHODS[method](given, progress)
     progress(0.9, "profiling segments")
-    per_user = assigned.join(features.drop("first_at"), on="user_id", how="left").sort("user_id")
+    per_user = assigned.frame.join(features.drop("first_at"), on="user_id", how="left").sort("user_id")
+    clusters = assigned.model if isinstance(assigned.model, ClusterModel) else None
     profiles = segment_profiles(
-        assigned, features, events.filter(pl.col("ts") < as_of), items,
-        centers=np.asarray(model["centers"]) if "centers" in model else None, columns=model.get("columns"),
+        assigned.frame, features, events.filter(pl.col("ts") < as_of), items,
+        centers=np.asarray(clusters.centers) if clusters else None, columns=clusters.columns if clusters else None,
     )
     progress(1.0, "segmented")
-    return SegmentationResult(method, as_of, len(profiles), per_user, profiles, metrics, model)
+    return SegmentationResult(method, as_of, len(profiles), per_user, profiles, assigned.metrics, assigned.model)
 
 
 def _number(frame: pl.DataFrame, order: list[str]) -> pl.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from kpconsole.cli import common, completion, exporting
 from kpconsole.cli.groups import GROUPS
 from kpconsole.errors import ConsoleError
 segments = common.lazy_import("kpconsole.services.segments")
+
+if TYPE_CHECKING:
+    from engine.segment.metrics import SegmentationMetrics
 
 app = typer.Typer(help=GROUPS["segment"].help, no_args_is_help=True)
 
@@ -83,8 +86,8 @@ def list_(
 ) -> None:
     """Segmentations in the workspace, newest first."""
     records = segment_reads.list_segmentations(common.session(workspace), data)
-    rows = [(r.id, r.dataset, r.method, r.k, r.n_users, r.as_of[:16].replace("T", " "), _stability(r.metrics),
-             r.created_at[:16].replace("T", " ")) for r in records]
+    rows = [(r.id, r.dataset, r.method, r.k, r.n_users, r.as_of[:16].replace("T", " "),
+             _stability(segment_reads.metrics(r)), r.created_at[:16].replace("T", " ")) for r in records]
     common.emit(records, as_json, lambda: common.stdout.print(
         common.table(None, ["id", "dataset", "method", "segments", "users", "as of", "stability", "made"], rows,
                      right=["id", "segments", "users"], drop=["made"])
@@ -121,11 +124,11 @@ def export(
                          as_json)
 
 
-def _stability(metrics: dict) -> str:
-    s = metrics.get("stability")
-    if not s:
+def _stability(metrics: SegmentationMetrics) -> str:
+    s = metrics.clusters.stability if metrics.clusters else None
+    if s is None:
         return "–"
-    return f"{s['mean_ari']:.2f} {'✓' if s['stable'] else '✗ unstable'}"
+    return f"{s.mean_ari:.2f} {'✓' if s.stable else '✗ unstable'}"
 
 
 def _pct(value: float | None) -> str:
@@ -140,23 +143,24 @@ def print_view(view: segment_reads.SegmentationView) -> None:
     r = view.record
     common.stdout.print(f"segmentation {r.id}: {r.method} on '{r.dataset}' as of {r.as_of[:16].replace('T', ' ')} — "
                         f"{r.k} segments, {r.n_users:,} users")
-    m = r.metrics
-    if m.get("stability"):
-        s = m["stability"]
-        line = f"stability (mean adjusted Rand over {len(s['scores'])} bootstrap resamples): {s['mean_ari']:.3f} " + \
-            ("✓ stable" if s["stable"] else f"✗ UNSTABLE (below {s['flag_below']})")
+    m = view.metrics
+    c = m.clusters
+    if c and c.stability:
+        s = c.stability
+        line = f"stability (mean adjusted Rand over {len(s.scores)} bootstrap resamples): {s.mean_ari:.3f} " + \
+            ("✓ stable" if s.stable else f"✗ UNSTABLE (below {s.flag_below})")
         common.stdout.print(line)
-    if m.get("k_requested") == "auto":
+    if c and c.k_requested == "auto":
         key = "silhouette" if r.method == "kmeans" else "bic"
         tried = "  ".join(f"k={row['k']}: {row[key]:.4g}{'*' if row.get('passed_over') else ''}"
-                          for row in m["selection"])
-        common.stdout.print(f"k chosen by {key}: {m['k']}  ({tried})")
-        if any(row.get("passed_over") for row in m["selection"]):
+                          for row in c.selection)
+        common.stdout.print(f"k chosen by {key}: {c.k}  ({tried})")
+        if any(row.get("passed_over") for row in c.selection):
             common.stdout.print("  * passed over: its smallest cluster holds under 1% of the users")
-    if m.get("paying_users") is not None:
-        common.stdout.print(f"paying users scored: {m['paying_users']:,}")
-    if m.get("interests_note"):
-        common.note(f"interests: {m['interests_note']}")
+    if m.paying_users is not None:
+        common.stdout.print(f"paying users scored: {m.paying_users:,}")
+    if m.interests and m.interests.note:
+        common.note(f"interests: {m.interests.note}")
     rows = [(s.segment_id, s.name, s.users, _pct(s.profile.get("share")), _pct(s.profile.get("revenue_share")),
              _pct(s.profile.get("paying_share")), s.profile.get("events_mean")) for s in view.segments]
     common.stdout.print()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.segment.metrics import SegmentationMetrics
 from kpconsole.session import Session
 from store import segments as store
 from store.segments import SegmentationRecord, SegmentRecord
@@ -18,6 +19,11 @@ def list_segmentations(session: Session, data: str | None = None) -> list[Segmen
     return store.list_segmentations(session.ws, dataset=data)
 
 
+def metrics(record: SegmentationRecord) -> SegmentationMetrics:
+    """A segmentation's stored quality figures, typed (stability, the k tried, interests' model)."""
+    return SegmentationMetrics.from_dict(record.metrics)
+
+
 @dataclass(frozen=True)
 class SegmentationView:
     """A segmentation with its segments, and one user's membership when asked for."""
@@ -25,6 +31,10 @@ class SegmentationView:
     record: SegmentationRecord
     segments: list[SegmentRecord]
     member: dict | None = None
+
+    @property
+    def metrics(self) -> SegmentationMetrics:
+        return metrics(self.record)
 
     def as_dict(self) -> dict:
         return {**self.record.as_dict(), "segments": [s.as_dict() for s in self.segments], "member": self.member}

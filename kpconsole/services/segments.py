@@ -10,7 +10,7 @@ segments with their profiles, every user's assignment, and the per-user rows as 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import polars as pl
 import torch
@@ -19,6 +19,7 @@ from engine.progress import Progress, no_progress
 from engine.device import DEVICES
 from engine.segment.interests import segment_interests
 from engine.segment.lifecycle import LifecycleThresholds
+from engine.segment.metrics import InterestsSource
 from engine.segment.run import METHODS, SegmentationResult, segment_users
 from kpconsole.errors import ConsoleError, InvalidField
 from kpconsole.jobs import JobContext, JobRequest, JobResult, start_job
@@ -88,13 +89,14 @@ def run(session: Session, request: SegmentRequest, progress: Progress = no_progr
         interests, model_id, note = _interests(session, request, result, items)
         profiles = [{"name": p["segment"], **{k: v for k, v in p.items() if k != "segment"},
                      **interests.get(p["segment_id"], {})} for p in result.segments]
-        metrics = {**result.metrics, "interests_model": model_id, "interests_note": note}
+        metrics = replace(result.metrics, interests=InterestsSource(model_id, note))
         with store.staging_file(session.ws) as staged:
             result.users.write_parquet(staged)
             ids = result.users.select(pl.col("user_id").cast(pl.String), "segment_id")
             return store.register_segmentation(
                 session.ws, staged, dataset=record.name, dataset_hash=record.content_hash, method=request.method,
-                params=request.as_params(), metrics=metrics, model=result.model, as_of=result.as_of.isoformat(),
+                params=request.as_params(), metrics=metrics.as_dict(), model=result.model_dict(),
+                as_of=result.as_of.isoformat(),
                 segments=profiles, assignments=ids.iter_rows(), created_by=session.actor.name, job_id=job_id,
             )
 
