@@ -24,6 +24,7 @@ rate, and whether they are still active.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,7 +127,8 @@ def _standardise(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return z, mean, scale, constant
 
 
-def pairwise_loss(z: np.ndarray, groups: np.ndarray, positive: np.ndarray, l2: float):
+def pairwise_loss(z: np.ndarray, groups: np.ndarray, positive: np.ndarray,
+                  l2: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     """RankNet: mean over same-question (answerer, non-answerer) pairs of ln(1 + e^(−w·(z_p − z_n)))."""
     pairs = []
     for g in np.unique(groups):
@@ -145,7 +147,8 @@ def pairwise_loss(z: np.ndarray, groups: np.ndarray, positive: np.ndarray, l2: f
     return loss
 
 
-def listwise_loss(z: np.ndarray, groups: np.ndarray, positive: np.ndarray, l2: float):
+def listwise_loss(z: np.ndarray, groups: np.ndarray, positive: np.ndarray,
+                  l2: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     """Softmax over each question's users (a multinomial logit, ListNet top-1): the mean over
     answerers p of −ln(e^{w·z_p} / Σ_{u ∈ question} e^{w·z_u})."""
     n_groups = int(groups.max()) + 1

@@ -18,6 +18,7 @@ rows with one all-gather of the factors per sweep.
 
 from __future__ import annotations
 
+import multiprocessing.queues
 import os
 import queue
 import tempfile
@@ -63,7 +64,7 @@ def join_group(placement: Placement, device: torch.device, init_method: str = "e
 
 def _worker(rank: int, world: int, init_file: str, algo: str, params: dict, device: str, train: dict,
             validation: dict | None, checkpoint_dir: str | None, resume: bool, result_path: str,
-            messages) -> None:
+            messages: multiprocessing.queues.Queue) -> None:
     """One rank: join the group, train, and (rank 0) write the weights and report to ``result_path``."""
     from engine.recommend.algorithms import make_model
 
@@ -145,7 +146,7 @@ def fit_distributed(
                      resumed_from=fit["resumed_from"], seconds=fit["seconds"], history=fit["history"])
 
 
-def _drain(messages, progress: Progress) -> None:
+def _drain(messages: multiprocessing.queues.Queue, progress: Progress) -> None:
     while True:
         try:
             _, fraction, message, metrics = messages.get_nowait()

@@ -37,6 +37,7 @@ from engine.recommend.base import FitReport, Recommender, mask_scores, top_k
 from engine.device import generator
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import Interactions
+from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.splits import Split, make_split
 from engine.recommend.training import EpochModel
 
@@ -141,13 +142,14 @@ class _ParentInChildSpace(Recommender):
 
     algo = "parent"
 
-    def __init__(self, parent: Recommender, users: torch.Tensor, items: torch.Tensor, history) -> None:
+    def __init__(self, parent: Recommender, users: torch.Tensor, items: torch.Tensor,
+                 history: UserItemMatrix | None) -> None:
         self.parent, self.users, self.items = parent, users, items
         self.device = parent.device
         self.history = history
         self.params = parent.params
 
-    def fit(self, train, **kwargs) -> FitReport:  # never trained: it wraps a fitted parent
+    def fit(self, train: UserItemMatrix, **kwargs: Any) -> FitReport:  # never trained: it wraps a fitted parent
         raise EngineError("the parent view is read-only")
 
     def score(self, users: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 _CHUNK = 4_096
 
@@ -70,7 +71,9 @@ def _log_step(mean: torch.Tensor, conc: torch.Tensor, k1: torch.Tensor, k0: torc
     return torch.where(fixed, torch.log1p(-mean.clamp(max=1 - 1e-16)), mixed)
 
 
-def log_likelihood(visit_mean, visit_conc, churn_mean, churn_conc, x, t_x, n) -> tuple[torch.Tensor, torch.Tensor]:
+def log_likelihood(visit_mean: torch.Tensor, visit_conc: torch.Tensor, churn_mean: torch.Tensor,
+                   churn_conc: torch.Tensor, x: torch.Tensor, t_x: torch.Tensor,
+                   n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(log L, log of its alive term) per user; every argument a float64 tensor of one shape.
 
     The terms of the sum over ``i`` are built by their ratios (a cumulative sum of logs),
@@ -138,7 +141,8 @@ def _fit(group: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray, group
     return params.detach().clamp(-8.0, 12.0).exp().numpy()
 
 
-def p_alive(visit_mean, visit_conc, churn_mean, churn_conc, x, t_x, n) -> np.ndarray:
+def p_alive(visit_mean: ArrayLike, visit_conc: ArrayLike, churn_mean: ArrayLike, churn_conc: ArrayLike,
+            x: ArrayLike, t_x: ArrayLike, n: ArrayLike) -> np.ndarray:
     """P(alive after the n-th opportunity | x, t_x, n) per user (array-likes in, NumPy out).
 
     A concentration of ``inf`` means no heterogeneity (the mean is everyone's rate).
