@@ -6,6 +6,11 @@ revenue, purchases), ``mean`` (daily levels: DAU, Gini) or ``last`` (stocks: MRR
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 #: name -> (how it aggregates over the run, what it is)
 METRICS: dict[str, tuple[str, str]] = {
     "dau": ("mean", "agents who visited that day"),
@@ -50,3 +55,9 @@ METRICS: dict[str, tuple[str, str]] = {
 HEADLINE = ("dau", "mau", "new_payers", "paying_ratio", "gross", "platform_net", "creator_payouts", "mrr",
             "arpu", "contributions", "exposure_gini", "coverage", "homogenisation")
 
+
+def over_run(name: str, series: np.ndarray) -> np.ndarray:
+    """Per replicate: metric ``name``'s daily ``series`` [days, replicates] summed, averaged or taken
+    last over the run, as the metric aggregates (a simulation's result and a stored run alike)."""
+    how = METRICS[name][0]
+    return series.sum(axis=0) if how == "sum" else series.mean(axis=0) if how == "mean" else series[-1]

@@ -8,7 +8,8 @@ A policy proposes, for each visiting agent, ``C`` candidate items in order of pr
   calibration window and grows with every simulated click, the feedback loop of Chaney,
   Stewart & Engelhardt (2018);
 * ``model``: a trained recommender's score matrix ``[users, items]`` (rows = the real users the
-  agents were drawn from), its top C per user; with ``mmr_lambda`` the list is re-ranked by
+  agents were drawn from; :func:`recommender_policy` builds it from a fitted
+  :class:`~engine.recommend.base.Recommender`), its top C per user; with ``mmr_lambda`` the list is re-ranked by
   maximal marginal relevance (Carbonell & Goldstein 1998):
   ``argmax_j λ·rel_j − (1−λ)·max_{s∈S} cos(v_j, v_s)`` with ``rel`` min-max scaled per user;
 * ``organic``: no recommender — each agent looks through the whole catalog by its own taste:
@@ -27,6 +28,8 @@ import numpy as np
 import torch
 
 from engine.errors import EngineError
+from engine.recommend.base import Recommender, mask_scores
+from engine.recommend.matrix import UserItemMatrix
 from engine.simulate import rng
 from engine.simulate.choice import choice_noise
 from engine.simulate.gather import take
@@ -48,6 +51,42 @@ class PolicySpec:
     item_vectors: np.ndarray | None = None  # [M, D'] for MMR similarity (default: catalog vectors)
     mmr_lambda: float | None = None
     label: str = ""
+
+
+def recommender_policy(model: Recommender, seen: UserItemMatrix, users: np.ndarray, items: np.ndarray,
+                       popularity: np.ndarray, *, mmr_lambda: float | None = None, label: str = "") -> PolicySpec:
+    """The ``model`` policy of a fitted recommender over a world's users and catalog.
+
+    ``users`` [U] and ``items`` [M] are each world user's row and each catalog item's column in the
+    model (-1 where the model never saw it); ``popularity`` [M] the catalog's opening counts. Rows
+    are scored as serving ranks them: the items the model knows by its score, then the user's own
+    training history (``seen``; serving leaves it out), then the items the model never saw; users
+    it never saw get log(1 + popularity). Item vectors for MMR are the model's item embeddings
+    (zero for unknown items), or none (the catalog's) when it has no embeddings.
+    """
+    known_i = np.flatnonzero(items >= 0)
+    fallback = np.log1p(popularity).astype(np.float32)
+
+    def scores(lo: int, hi: int) -> np.ndarray:
+        out = np.tile(fallback, (hi - lo, 1))
+        known = np.flatnonzero(users[lo:hi] >= 0)
+        if len(known):
+            rows = torch.as_tensor(users[lo:hi][known])
+            s = mask_scores(model.score(rows), rows, seen, None).cpu().numpy()[:, items[known_i]]
+            finite = np.where(np.isfinite(s), s, np.inf).min(axis=1, keepdims=True)
+            finite = np.where(np.isfinite(finite), finite, 0.0)  # a user whose history is everything
+            s = np.where(np.isfinite(s), s, finite - 1.0)
+            block = np.repeat(finite - 2.0, len(items), axis=1)
+            block[:, known_i] = s
+            out[known] = block
+        return out
+
+    emb = model.item_embeddings()
+    vectors = None
+    if emb is not None:
+        vectors = np.zeros((len(items), emb.shape[1]), dtype=np.float32)
+        vectors[known_i] = emb.cpu().numpy()[items[known_i]]
+    return PolicySpec("model", scores=scores, item_vectors=vectors, mmr_lambda=mmr_lambda, label=label)
 
 
 Utility = Callable[[torch.Tensor], torch.Tensor]  # agent rows [V] -> deterministic utility [V, M]

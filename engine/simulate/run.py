@@ -45,7 +45,7 @@ from engine.simulate.incentives import BadgeLadder, IncentiveProfile
 from engine.simulate.intervals import mean_interval
 from engine.simulate.levers import Levers, Settings
 from engine.simulate.membership import Memberships
-from engine.simulate.kpis import METRICS
+from engine.simulate.kpis import METRICS, over_run
 from engine.simulate.metrics import gini, safe_ratio
 from engine.simulate.money import Ledger, per_replicate_sum
 from engine.simulate.policies import PolicySpec, make_policy
@@ -76,9 +76,7 @@ class SimResult:
 
     def totals(self, name: str) -> np.ndarray:
         """Per replicate: the run's sum, mean or last value, as the metric aggregates."""
-        how = METRICS[name][0]
-        s = self.series(name)
-        return s.sum(axis=0) if how == "sum" else s.mean(axis=0) if how == "mean" else s[-1]
+        return over_run(name, self.series(name))
 
     def summary(self, level: float = 0.95) -> dict[str, dict[str, float]]:
         """{metric: {mean, low, high}} of the run totals over replicates."""

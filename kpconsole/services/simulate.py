@@ -19,17 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import torch
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress, scaled
-from engine.recommend.base import mask_scores
 from engine.simulate.backtest import resolve_cut, run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
 from engine.simulate.levers import Settings
-from engine.simulate.kpis import METRICS
-from engine.simulate.policies import PolicySpec
+from engine.simulate.kpis import METRICS, over_run
+from engine.simulate.policies import PolicySpec, recommender_policy
 from engine.simulate.run import SimResult, simulate
 from engine.simulate.scenario import (
     Scenario,
@@ -164,33 +162,9 @@ def _policy(session: Session, scenario: Scenario, world: World) -> PolicySpec:
     loaded = models.load_model(session, model_id, device="cpu")
     users = loaded.user_index(world.users.user_ids.tolist()).numpy()
     items = loaded.item_index(world.catalog.item_ids.tolist()).numpy()
-    known_i = np.flatnonzero(items >= 0)
-    popularity = np.log1p(world.catalog.popularity).astype(np.float32)
-
-    def scores(lo: int, hi: int) -> np.ndarray:
-        """Model scores of users lo..hi over the catalog, as serving ranks them: a user's training
-        history last (``kpconsole recommend`` leaves it out), then items the model never saw;
-        users it never saw get popularity."""
-        out = np.tile(popularity, (hi - lo, 1))
-        known = np.flatnonzero(users[lo:hi] >= 0)
-        if len(known):
-            rows = torch.as_tensor(users[lo:hi][known])
-            s = mask_scores(loaded.score(rows), rows, loaded.train, None).cpu().numpy()[:, items[known_i]]
-            finite = np.where(np.isfinite(s), s, np.inf).min(axis=1, keepdims=True)
-            finite = np.where(np.isfinite(finite), finite, 0.0)  # a user whose history is everything
-            s = np.where(np.isfinite(s), s, finite - 1.0)
-            block = np.repeat(finite - 2.0, world.catalog.size, axis=1)
-            block[:, known_i] = s
-            out[known] = block
-        return out
-
-    emb = loaded.item_embeddings()
-    vectors = None
-    if emb is not None:
-        vectors = np.zeros((world.catalog.size, emb.shape[1]), dtype=np.float32)
-        vectors[known_i] = emb.cpu().numpy()[items[known_i]]
     label = f"model {model_id} ({loaded.record.algo})" + (f" + MMR λ={ref.mmr_lambda}" if ref.mmr_lambda is not None else "")
-    return PolicySpec("model", scores=scores, item_vectors=vectors, mmr_lambda=ref.mmr_lambda, label=label)
+    return recommender_policy(loaded.model, loaded.train, users, items, world.catalog.popularity,
+                              mmr_lambda=ref.mmr_lambda, label=label)
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -348,9 +322,7 @@ def replicate_values(record: RunRecord) -> dict[str, np.ndarray]:
 
 def totals(record: RunRecord, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per replicate: each metric summed, averaged or taken last over the run (as it aggregates)."""
-    how = {m: METRICS[m][0] for m in values}
-    return {m: v.sum(axis=0) if how[m] == "sum" else v.mean(axis=0) if how[m] == "mean" else v[-1]
-            for m, v in values.items()}
+    return {m: over_run(m, v) for m, v in values.items()}
 
 
 # --- jobs ---------------------------------------------------------------------------------
