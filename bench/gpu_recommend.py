@@ -36,8 +36,9 @@ from engine.recommend.algorithms import ALGORITHMS, make_model
 from engine.recommend.base import mask_scores, top_k
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
-from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.splits import make_split
+
+from bench.recommend_inputs import EVAL_ITEMS, EVAL_USERS, random_evaluation
 
 BUDGET = {"pop": {}, "itemknn": {}, "ease": {}, "als": {"epochs": 15}, "bpr": {"epochs": 10},
           "ncf": {"epochs": 4}}
@@ -76,19 +77,11 @@ def same_order(a: torch.Tensor, b: torch.Tensor) -> float:
 def evaluation_seconds(device: torch.device) -> tuple[float, dict[str, float]]:
     """Median seconds of a full evaluation (every metric, K=10) of 6,000 users × 4,000 items, and the metrics."""
     g = torch.Generator().manual_seed(0)
-    n_users, n_items = 6_000, 4_000
-
-    def pairs(n):
-        return UserItemMatrix.from_pairs(torch.randint(0, n_users, (n,), generator=g),
-                                         torch.randint(0, n_items, (n,), generator=g), None, n_users, n_items)
-
-    train, test = pairs(240_000), pairs(60_000)
-    test = test.select(~train.contains(test.rows(), test.indices))
+    train, test, users = random_evaluation(g)
     model = make_model("als", {"factors": 64}, device)
     model.history = train
-    model.x = torch.randn(n_users, 64, generator=g).to(device)
-    model.y = torch.randn(n_items, 64, generator=g).to(device)
-    users = torch.nonzero((train.row_counts() > 0) & (test.row_counts() > 0)).flatten()
+    model.x = torch.randn(EVAL_USERS, 64, generator=g).to(device)
+    model.y = torch.randn(EVAL_ITEMS, 64, generator=g).to(device)
     setup = EvalSetup(train, test, users)
     runs = []
     for _ in range(3):

@@ -31,7 +31,6 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.data import stackexchange  # noqa: E402
 from engine.data.synth import SynthConfig, generate  # noqa: E402
 from engine.recommend.algorithms import make_model  # noqa: E402
 from engine.recommend.base import Recommender  # noqa: E402
@@ -40,8 +39,8 @@ from engine.recommend.features import ItemFeatures, build_item_features  # noqa:
 from engine.recommend.interactions import build_interactions, default_kinds  # noqa: E402
 from engine.recommend.splits import make_split  # noqa: E402
 
-SHARED_QC = REPO.parent / "shared" / "data" / "stackexchange" / "quantumcomputing.stackexchange.com"
-SAMPLE_QC = REPO / "sample_data" / "stackexchange" / "quantumcomputing"
+from bench.recommend_inputs import qc_tables  # noqa: E402
+
 
 
 class TagPop(Recommender):
@@ -76,11 +75,7 @@ class TagPop(Recommender):
 def load(name: str):
     """(events, items, texts, format, description)."""
     if name == "qc":
-        dump = SHARED_QC if SHARED_QC.exists() else SAMPLE_QC
-        out = Path(os.environ.get("TMPDIR", "/tmp")) / "kpconsole-bench-qc"
-        if not (out / "events.parquet").exists():
-            out.mkdir(parents=True, exist_ok=True)
-            stackexchange.import_dump(dump, out)
+        out, dump = qc_tables()
         return (pl.read_parquet(out / "events.parquet"), pl.read_parquet(out / "items.parquet"),
                 pl.read_parquet(out / "post_texts.parquet"), "stackexchange", f"{dump.name} dump")
     if name == "platform":

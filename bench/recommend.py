@@ -43,7 +43,6 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.data import stackexchange
 from engine.data.synth import SynthConfig, generate
 from engine.errors import EngineError
 from engine.recommend.algorithms import ALGORITHMS, make_model
@@ -53,8 +52,8 @@ from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.splits import make_split
 
-SHARED_QC = REPO.parent / "shared" / "data" / "stackexchange" / "quantumcomputing.stackexchange.com"
-SAMPLE_QC = REPO / "sample_data" / "stackexchange" / "quantumcomputing"
+from bench.recommend_inputs import EVAL_ITEMS, EVAL_USERS, qc_tables, random_evaluation
+
 TIE = 1e-4  # the same algorithm with the same settings in two libraries: equal within float32 rounding
 EASE_MAX_GB = 2.0  # the bench's memory budget for EASE (its refusal is printed, not hidden)
 LOAD_AT_START = 0.0  # the one-minute load average when the run began (set in main)
@@ -85,12 +84,8 @@ class Factors(Recommender):
 def load(name: str):
     """(events, format) of a bench dataset."""
     if name == "qc":
-        with_dump = SHARED_QC if SHARED_QC.exists() else SAMPLE_QC
-        out = Path(os.environ.get("TMPDIR", "/tmp")) / "kpconsole-bench-qc"
-        if not (out / "events.parquet").exists():
-            out.mkdir(parents=True, exist_ok=True)
-            stackexchange.import_dump(with_dump, out)
-        return pl.read_parquet(out / "events.parquet"), "stackexchange", f"{with_dump.name} dump"
+        out, dump = qc_tables()
+        return pl.read_parquet(out / "events.parquet"), "stackexchange", f"{dump.name} dump"
     if name == "platform":
         events = pl.read_csv(REPO / "sample_data" / "platform" / "events.csv", try_parse_dates=True)
         return events, "folder", "sample_data/platform"
@@ -180,17 +175,10 @@ def bench_evaluation(threads: int) -> dict[str, float]:
     accuracy metrics alone at K=10, every metric ``model evaluate`` reports at K=10 (its
     default), and every metric at K=10 and 20 (``model train``'s default)."""
     g = torch.Generator().manual_seed(0)
-    n_users, n_items = 6_000, 4_000
-
-    def pairs(n):
-        return UserItemMatrix.from_pairs(torch.randint(0, n_users, (n,), generator=g),
-                                         torch.randint(0, n_items, (n,), generator=g), None, n_users, n_items)
-
-    train, test = pairs(240_000), pairs(60_000)
-    test = test.select(~train.contains(test.rows(), test.indices))
-    model = Factors(torch.randn(n_users, 64, generator=g).numpy(), torch.randn(n_items, 64, generator=g).numpy(), train)
-    users = torch.nonzero((train.row_counts() > 0) & (test.row_counts() > 0)).flatten()
-    setup = EvalSetup(train, test, users, torch.randint(0, 300, (n_items,), generator=g), 300)
+    train, test, users = random_evaluation(g)
+    model = Factors(torch.randn(EVAL_USERS, 64, generator=g).numpy(), torch.randn(EVAL_ITEMS, 64, generator=g).numpy(),
+                    train)
+    setup = EvalSetup(train, test, users, torch.randint(0, 300, (EVAL_ITEMS,), generator=g), 300)
     timings = {}
     for name, ks, full in (("accuracy@10", [10], False), ("all@10", [10], True), ("all@10,20", [10, 20], True)):
         runs = []
@@ -199,7 +187,7 @@ def bench_evaluation(threads: int) -> dict[str, float]:
             evaluate(model, setup, ks, beyond_accuracy=full)
             runs.append(time.perf_counter() - began)
         timings[name] = sorted(runs)[1]
-    print(f"\n== evaluation speed: {len(users):,} users × {n_items:,} items, 64 factors, {threads} threads, full "
+    print(f"\n== evaluation speed: {len(users):,} users × {EVAL_ITEMS:,} items, 64 factors, {threads} threads, full "
           f"ranking, median of 3: accuracy metrics at K=10 {timings['accuracy@10']:.3f} s; every metric (precision, "
           f"recall, NDCG, MAP, HR, coverage, novelty, diversity, popularity, creator Gini) at K=10 "
           f"{timings['all@10']:.3f} s, at K=10 and 20 {timings['all@10,20']:.3f} s")
