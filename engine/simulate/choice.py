@@ -53,13 +53,20 @@ class Tastes:
         """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every catalog item when None: [V, M]).
 
         With ``items``, the affinities come from one matrix product with the vectors of the
-        distinct items listed when they are few (a popularity slate: at most a few dozen), else
+        items of the one list every row shares (``items`` an expanded row), or of the distinct
+        items listed when they are few (several popularity slates: at most a few dozen), else
         from gathering each listed item's vector.
         """
         x = take(self.taste, take(self.source, rows))  # [V, D]
         beta = take(self.beta, rows)[:, None]
         if items is None:
             return beta * (x @ self.vectors[:-1].T) + self.quality[None, :-1]
+        if items.stride(0) == 0 and len(items):  # every row the same items (an expanded row): one product with their vectors
+            listed_once = items[0].clamp(min=0)
+            u = x @ take(self.vectors, listed_once).T
+            u *= beta
+            u += take(self.quality, listed_once)
+            return u
         safe = items.clamp(min=0)
         listed = torch.zeros(self.vectors.shape[0], dtype=torch.bool, device=rows.device)
         listed.index_fill_(0, safe.view(-1), True)
@@ -112,18 +119,19 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
     same list (``cand`` broadcast along rows, stride 0), per-item work is done once.
     """
     k = min(k, cand.shape[1])
-    slate = cand[:, :k].clone()
     check = torch.nonzero(take(owns_any, rows)).flatten()
-    if check.numel():
-        sub = take(cand, check)
-        items = sub[:1] if sub.stride(0) == 0 else sub  # [1 or n, C], broadcast below
-        keep = (items >= 0) & ~seen.contains(owned, take(rows, check), items.clamp(min=0))
-        # each kept candidate's place among the kept ones; the rest (and places ≥ k) go to column k
-        place = keep.cumsum(dim=1) - 1
-        place.masked_fill_(~keep | (place >= k), k)
-        packed = torch.full((len(check), k + 1), -1, dtype=cand.dtype, device=cand.device)
-        packed.scatter_(1, place, sub)
-        slate[check] = packed[:, :k]
+    if check.numel() == 0:  # nobody to check: the candidates as they are (a view, still shared when they are)
+        return cand[:, :k]
+    slate = cand[:, :k].clone()
+    sub = take(cand, check)
+    items = sub[:1] if sub.stride(0) == 0 else sub  # [1 or n, C], broadcast below
+    keep = (items >= 0) & ~seen.contains(owned, take(rows, check), items.clamp(min=0))
+    # each kept candidate's place among the kept ones; the rest (and places ≥ k) go to column k
+    place = keep.cumsum(dim=1) - 1
+    place.masked_fill_(~keep | (place >= k), k)
+    packed = torch.full((len(check), k + 1), -1, dtype=cand.dtype, device=cand.device)
+    packed.scatter_(1, place, sub)
+    slate[check] = packed[:, :k]
     return slate
 
 
@@ -155,10 +163,15 @@ def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, at
     it than the budget allows. ``first_visitor`` numbers the rows among the day's visitors
     (when they come in blocks).
     """
-    options = torch.cat([torch.full_like(slate[:, :1], tastes.items), slate], dim=1)  # [V, 1 + K]
+    if slate.stride(0) == 0 and len(slate):  # one list shown to every row: its options once, expanded (a view)
+        options = torch.cat([slate.new_full((1,), tastes.items), slate[0]]).expand(len(slate), -1)
+    else:
+        options = torch.cat([torch.full_like(slate[:, :1], tastes.items), slate], dim=1)  # [V, 1 + K]
     util = tastes.utility(rows, options)
     total = choice_noise(seed, day, rows, options, util)  # the noise of a pad (-1) is masked below
-    total.masked_fill_(options < 0, float("-inf"))
+    padded = options[:1] if options.stride(0) == 0 else options
+    if bool((padded < 0).any()):
+        total.masked_fill_(options < 0, float("-inf"))
     best = total.max(dim=1).indices  # 0: nothing beats the outside option
     received = util.gather(1, best[:, None])[:, 0]  # u₀ when nothing was opened
     if attention is None:  # one item at most: the first pick

@@ -75,7 +75,8 @@ def _to_unit_(h: torch.Tensor) -> torch.Tensor:
     """The top 24 bits of ``h`` (overwritten) as a float32 in (0, 1)."""
     torch.bitwise_right_shift(h, 8, out=h)
     h &= 0xFFFFFF
-    u = torch.mul(h, 1.0 / (1 << 24))  # exact (a power of two), and float32 by type promotion
+    u = h.to(torch.float32)  # exact (24 bits); converting first is 4× faster than an int-by-float product
+    u *= 1.0 / (1 << 24)  # exact (a power of two)
     u += 1.0 / (1 << 25)  # = (h + ½)·2⁻²⁴ rounded as one float32 addition
     return u
 
@@ -88,16 +89,21 @@ def _row_hash(key: int, rows: torch.Tensor) -> torch.Tensor:
 
 def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
     """U(0,1) float32 draws for agent ``rows`` [V]; with ``cols`` ([V] pairs or [V, C]) one per
-    (row, column)."""
+    (row, column). Columns that are one row expanded (stride 0, a list shown to everyone) are
+    hashed once, not once per row: the same integers, three passes over [V, C] fewer."""
     key = stream_key(seed, stream, day)
     h = _row_hash(key, rows)
     if cols is None:
         h ^= _i32(key >> 32)
         return _to_unit_(_mix32_(h))
-    c = cols.to(torch.int32, copy=True)
+    shared = cols.dim() > rows.dim() and cols.stride(0) == 0  # every row the same columns (an expanded row)
+    c = (cols[:1] if shared else cols).to(torch.int32, copy=True)
     c *= _i32(_PHI32)
     c += _i32(key >> 32)
-    c ^= h[:, None] if cols.dim() > rows.dim() else h
+    if shared:  # the columns' part once, then one pass over [V, C]
+        c = torch.bitwise_xor(h[:, None], c)
+    else:
+        c ^= h[:, None] if cols.dim() > rows.dim() else h
     return _to_unit_(_mix32_(c))
 
 
