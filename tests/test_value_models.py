@@ -8,6 +8,7 @@ its own summary. sBG: the two cohorts of Fader & Hardie (2007).
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -19,6 +20,7 @@ from engine.errors import EngineError
 from engine.value import bgnbd, gammagamma, paretonbd, sbg
 from engine.value.clv import ClvSettings
 from engine.value.data import RepeatData
+from engine.value.mle import FitResult
 from engine.value.report import fit_transactions
 from engine.value.summary import repeat_purchase_summary
 from conftest import SHARED_DATA
@@ -170,3 +172,49 @@ def test_transaction_fit_refuses_data_it_cannot_fit():
         fit_transactions(one_purchase_each, "bgnbd", dt.date(2023, 2, 1))
     with pytest.raises(EngineError, match="unknown transaction model"):
         fit_transactions(one_purchase_each, "lifetimes", dt.date(2024, 2, 1))
+
+
+def test_every_transaction_model_is_one_interface_from_one_table(summary):
+    from engine.value.models import TRANSACTION_MODELS, TransactionModel, transaction_model
+
+    data = RepeatData.from_summary(summary)
+    x, t_x, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
+    for name, model in TRANSACTION_MODELS.items():
+        assert isinstance(model, TransactionModel) and model.name == name
+        fit = model.fit(data)
+        assert tuple(fit.params) == model.parameters and fit.converged
+        alive = model.p_alive(model.check(fit.params), x, t_x, T)
+        assert alive.shape == x.shape and ((0 < alive) & (alive <= 1)).all()
+        assert model.expected_purchases(fit.params, 0.0, x, t_x, T).sum() == 0.0
+        with pytest.raises(EngineError, match=f"{re.escape(model.title)} parameters lack {model.parameters[-1]}"):
+            model.check({k: v for k, v in fit.params.items() if k != model.parameters[-1]})
+    with pytest.raises(EngineError, match="unknown transaction model 'nbd' \\(one of bgnbd, paretonbd\\)"):
+        transaction_model("nbd")
+
+
+def test_a_model_satisfying_the_protocol_scores_a_report_holdout(summary):
+    from engine.value.report import _holdout
+
+    class Constant:
+        """Expects every customer to buy once per period: a model no module defines."""
+
+        name, title, parameters = "constant", "Constant", ("rate",)
+
+        def fit(self, data):
+            raise AssertionError("not fitted here")
+
+        def p_alive(self, params, x, t_x, T):
+            return np.ones_like(x)
+
+        def expected_purchases(self, params, t, x, t_x, T):
+            return np.full_like(x, params["rate"] * t)
+
+    from engine.value.models import TransactionModel
+
+    assert isinstance(Constant(), TransactionModel)
+    fitted = FitResult({"rate": 0.5}, 0.0, True, "", 0, 0.0, summary.height)
+    end = dt.date(1998, 6, 30)
+    with_holdout = repeat_purchase_summary(read_cdnow_sample().lazy(), CALIBRATION_END, observation_end=end)
+    holdout = _holdout(with_holdout, Constant(), fitted, CALIBRATION_END, end, ClvSettings())
+    assert holdout["predicted_transactions"] == pytest.approx(0.5 * holdout["periods"] * with_holdout.height)
+    assert holdout["actual_transactions"] == int(with_holdout["holdout_frequency"].sum()) > 0

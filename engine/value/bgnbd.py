@@ -20,6 +20,8 @@ On CDNOW's 2,357-customer sample (39-week calibration) the paper reports r = 0.2
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from scipy.special import hyp2f1
@@ -50,7 +52,7 @@ def fit_bg_nbd(data: RepeatData) -> FitResult:
     return maximise(lambda p: log_likelihood(p, data), PARAMS, start, n=data.n)
 
 
-def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def p_alive(params: Mapping[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(alive | x, t_x, T) (eq. 11 of the paper); 1 for customers with no repeat purchase."""
     r, alpha, a, b = (params[k] for k in PARAMS)
     x_safe = np.maximum(x, 1.0)
@@ -58,7 +60,7 @@ def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndar
     return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
 
 
-def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def expected_purchases(params: Mapping[str, float], t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected transactions in the next ``t`` periods (eq. 10)."""
     r, alpha, a, b = (params[k] for k in PARAMS)
     if t <= 0:

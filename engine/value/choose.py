@@ -20,12 +20,9 @@ import math
 from dataclasses import dataclass
 
 from engine.errors import EngineError
-from engine.value import bgnbd, paretonbd
 from engine.value.data import RepeatData
 from engine.value.mle import FitResult
-
-MODELS = {"bgnbd": bgnbd.fit_bg_nbd, "paretonbd": paretonbd.fit_pareto_nbd}
-NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
+from engine.value.models import TRANSACTION_MODELS
 RUNAWAY_LOG = 6.0  # a parameter past e^±6 (≈ 400 or 1/400) when the fit stopped is running off
 
 
@@ -62,17 +59,17 @@ def _why_not(fit: FitResult) -> str:
 
 def choose_repeat_buying_model(data: RepeatData) -> ModelChoice:
     """Fit BG/NBD and Pareto/NBD on ``data`` and keep the one that fits (see the module docstring)."""
-    tried = {name: fitter(data) for name, fitter in MODELS.items()}
+    tried = {name: model.fit(data) for name, model in TRANSACTION_MODELS.items()}
     converged = [name for name, fit in tried.items() if fit.converged]
     if not converged:
         raise EngineError("no repeat-buying model fits: " + "; ".join(
-            f"{NAMES[name]} {_why_not(fit)}" for name, fit in tried.items()) + "; try a later calibration end or more data")
+            f"{TRANSACTION_MODELS[name].title} {_why_not(fit)}" for name, fit in tried.items()) + "; try a later calibration end or more data")
     best = max(converged, key=lambda name: tried[name].log_likelihood)
     others = [name for name in tried if name != best]
     if len(converged) == 1:
-        reason = "; ".join(f"{NAMES[name]} {_why_not(tried[name])}" for name in others) + f"; {NAMES[best]} fitted"
+        reason = "; ".join(f"{TRANSACTION_MODELS[name].title} {_why_not(tried[name])}" for name in others) + f"; {TRANSACTION_MODELS[best].title} fitted"
     else:
         other = others[0]
-        reason = (f"{NAMES[best]} fits better: log-likelihood {tried[best].log_likelihood:,.1f} against "
-                  f"{tried[other].log_likelihood:,.1f} for {NAMES[other]} (4 parameters each)")
+        reason = (f"{TRANSACTION_MODELS[best].title} fits better: log-likelihood {tried[best].log_likelihood:,.1f} against "
+                  f"{tried[other].log_likelihood:,.1f} for {TRANSACTION_MODELS[other].title} (4 parameters each)")
     return ModelChoice(best, tried[best], reason, tried)

@@ -21,6 +21,8 @@ On CDNOW's 2,357-customer sample (39-week calibration): r = 0.5533, α = 10.578,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 
@@ -74,14 +76,14 @@ def fit_pareto_nbd(data: RepeatData) -> FitResult:
     return maximise(lambda p: log_likelihood(p, data), PARAMS, start, n=data.n)
 
 
-def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def p_alive(params: Mapping[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(alive | x, t_x, T): the share of the likelihood in which the customer is still alive at T."""
     p = torch.tensor([params[k] for k in PARAMS], dtype=torch.float64)
     terms = _log_bracket_terms(p, *(torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (x, t_x, T)))
     return torch.exp(terms[0] - _log_bracket(*terms)).numpy()
 
 
-def expected_purchases(params: dict[str, float], t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def expected_purchases(params: Mapping[str, float], t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected transactions in the next ``t`` periods."""
     r, alpha, s, beta = (params[k] for k in PARAMS)
     if t <= 0:

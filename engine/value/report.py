@@ -16,15 +16,13 @@ import polars as pl
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
-from engine.value import bgnbd, gammagamma, paretonbd
+from engine.value import gammagamma
 from engine.value.choose import ModelChoice, choose_repeat_buying_model
 from engine.value.clv import ClvSettings, discounted_clv
 from engine.value.data import RepeatData
 from engine.value.mle import FitResult
+from engine.value.models import TRANSACTION_MODELS, TransactionModel, transaction_model
 from engine.value.summary import repeat_purchase_summary
-
-TRANSACTION_MODELS = {"bgnbd": bgnbd, "paretonbd": paretonbd}
-FITTERS = {"bgnbd": bgnbd.fit_bg_nbd, "paretonbd": paretonbd.fit_pareto_nbd}
 
 
 @dataclass(frozen=True)
@@ -59,8 +57,8 @@ def fit_transactions(
     that cannot be fitted leaves CLV out and says why in ``spend_note``.
     """
     settings = settings or ClvSettings()
-    if model not in FITTERS and model != "auto":
-        raise EngineError(f"unknown transaction model '{model}' (one of auto, {', '.join(FITTERS)})")
+    if model not in TRANSACTION_MODELS and model != "auto":
+        raise EngineError(f"unknown transaction model '{model}' (one of auto, {', '.join(TRANSACTION_MODELS)})")
     settings.check()
     progress(0.05, "summarising transactions")
     summary = repeat_purchase_summary(transactions, calibration_end, observation_end=observation_end,
@@ -73,26 +71,26 @@ def fit_transactions(
     if choice is not None:
         model, fit = choice.model, choice.fit
     else:
-        fit = FITTERS[model](data)
+        fit = transaction_model(model).fit(data)
     if not fit.converged:
         raise EngineError(f"the {model} fit did not converge ({fit.message}); try a later calibration end or more data")
     progress(0.6, "fitting the Gamma-Gamma spend model")
     spend, note = _fit_spend(summary) if with_spend else (None, "not asked for")
     progress(0.8, "scoring customers")
-    module = TRANSACTION_MODELS[model]
+    scorer = transaction_model(model)
     x, t_x, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
     horizon = settings.horizon_days / settings.period_days
     columns = {
-        "p_alive": module.p_alive(fit.params, x, t_x, T),
-        "expected_purchases": module.expected_purchases(fit.params, horizon, x, t_x, T),
+        "p_alive": scorer.p_alive(fit.params, x, t_x, T),
+        "expected_purchases": scorer.expected_purchases(fit.params, horizon, x, t_x, T),
     }
     if spend is not None:
         m = summary["monetary"].cast(pl.Float64).fill_null(0.0).to_numpy()
         columns["expected_spend"] = gammagamma.expected_spend(spend.params, x, m)
-        columns["clv"] = discounted_clv(lambda t: module.expected_purchases(fit.params, t, x, t_x, T),
+        columns["clv"] = discounted_clv(lambda t: scorer.expected_purchases(fit.params, t, x, t_x, T),
                                         columns["expected_spend"], settings)
     customers = summary.with_columns(pl.Series(name, values) for name, values in columns.items())
-    holdout = _holdout(summary, module, fit, calibration_end, observation_end, settings) if observation_end else None
+    holdout = _holdout(summary, scorer, fit, calibration_end, observation_end, settings) if observation_end else None
     totals = {
         "customers": summary.height,
         "repeat_customers": int((x > 0).sum()),
@@ -118,11 +116,12 @@ def _fit_spend(summary: pl.DataFrame) -> tuple[FitResult | None, str | None]:
     return spend, None
 
 
-def _holdout(summary, module, fit, calibration_end, observation_end, settings) -> dict:
+def _holdout(summary: pl.DataFrame, scorer: TransactionModel, fit: FitResult, calibration_end: dt.date,
+             observation_end: dt.date, settings: ClvSettings) -> dict:
     """Predicted against actual transactions between the calibration and observation ends."""
     x, t_x, T = (summary[c].cast(pl.Float64).to_numpy() for c in ("frequency", "recency", "T"))
     length = (observation_end - calibration_end).days / settings.period_days
-    predicted = module.expected_purchases(fit.params, length, x, t_x, T)
+    predicted = scorer.expected_purchases(fit.params, length, x, t_x, T)
     actual = summary["holdout_frequency"].to_numpy()
     return {
         "periods": length,

@@ -223,18 +223,18 @@ def export_value(session: Session, fit_id: int, target: ExportTarget, horizon_da
 
 def _rescored(frame: pl.DataFrame, record, horizon_days: float) -> pl.DataFrame:
     from engine.value.clv import ClvSettings, discounted_clv
-    from engine.value.report import TRANSACTION_MODELS
+    from engine.value.models import transaction_model
 
-    module = TRANSACTION_MODELS[record.model]
+    model = transaction_model(record.model)
     s = record.settings
     x, t_x, T = (frame[c].cast(pl.Float64).to_numpy(writable=True) for c in ("frequency", "recency", "T"))
     period = float(s["period_days"])
-    columns = [pl.Series("expected_purchases", module.expected_purchases(record.params, horizon_days / period,
+    columns = [pl.Series("expected_purchases", model.expected_purchases(record.params, horizon_days / period,
                                                                          x, t_x, T))]
     if "expected_spend" in frame.columns:
         clv = ClvSettings(horizon_days=horizon_days, discount_rate=float(s["discount_rate"]), period_days=period)
         columns.append(pl.Series("clv", discounted_clv(
-            lambda t: module.expected_purchases(record.params, t, x, t_x, T),
+            lambda t: model.expected_purchases(record.params, t, x, t_x, T),
             frame["expected_spend"].to_numpy(), clv)))
     return frame.with_columns(columns)
 
