@@ -35,6 +35,10 @@ class LifecycleModel:
     def as_dict(self) -> dict:
         return {"thresholds": self.thresholds.as_dict()}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> LifecycleModel:
+        return cls(lifecycle.LifecycleThresholds(**values["thresholds"]))
+
 
 @dataclass(frozen=True)
 class ClusterModel:
@@ -50,6 +54,11 @@ class ClusterModel:
     def as_dict(self) -> dict:
         return {"columns": self.columns, "mean": self.mean, "std": self.std, "centers": self.centers,
                 "names": self.names}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ClusterModel:
+        return cls(list(values["columns"]), list(values["mean"]), list(values["std"]),
+                   [list(row) for row in values["centers"]], list(values["names"]))
 
 
 @dataclass(frozen=True)

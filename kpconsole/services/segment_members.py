@@ -8,8 +8,9 @@ import polars as pl
 
 from engine.segment import explain
 from engine.segment.features import transform
-from engine.segment.lifecycle import LifecycleThresholds
+from engine.segment.run import LifecycleModel
 from kpconsole.errors import ConsoleError
+from kpconsole.reads import segments as segment_reads
 from kpconsole.session import Session
 from store import segments as store
 from store.segments import SegmentationRecord, SegmentRecord
@@ -26,16 +27,15 @@ def member(session: Session, record: SegmentationRecord, segs: list[SegmentRecor
     rows = pl.scan_parquet(record.artifact_path).filter(pl.col("user_id").cast(pl.String) == str(user)).collect()
     row = rows.row(0, named=True)
     name = next(s.name for s in segs if s.segment_id == segment_id)
-    if record.method == "rfm":
+    fitted = segment_reads.model(record)
+    if fitted is None:
         why = explain.explain_rfm(row)
-    elif record.method == "lifecycle":
-        why = explain.explain_lifecycle(row, LifecycleThresholds(**record.model["thresholds"]))
+    elif isinstance(fitted, LifecycleModel):
+        why = explain.explain_lifecycle(row, fitted.thresholds)
     else:
-        columns = record.model["columns"]
-        raw, _ = transform(rows, columns)
-        z = (raw[0] - np.asarray(record.model["mean"])) / np.asarray(record.model["std"])
-        why = explain.explain_cluster(z, segment_id - 1, np.asarray(record.model["centers"]), record.model["names"],
-                                      columns)
+        raw, _ = transform(rows, fitted.columns)
+        z = (raw[0] - np.asarray(fitted.mean)) / np.asarray(fitted.std)
+        why = explain.explain_cluster(z, segment_id - 1, np.asarray(fitted.centers), fitted.names, fitted.columns)
         if "probability" in row:
             why.append(f"mixture membership probability {row['probability']:.2f}")
     shown = ("recency_days", "tenure_days", "events", "active_days", "orders", "monetary")

@@ -40,10 +40,9 @@ class Shown(Message):
 
 
 def stability(record: SegmentationRecord) -> str:
-    s = record.metrics.get("stability") or {}
-    if "mean_ari" not in s:
-        return "–"
-    return f"{s['mean_ari']:.2f} {'ok' if s.get('stable') else 'LOW'}"
+    clusters = segment_reads.metrics(record).clusters
+    s = clusters.stability if clusters is not None else None
+    return "–" if s is None else f"{s.mean_ari:.2f} {'ok' if s.stable else 'LOW'}"
 
 
 class SegmentsScreen(ConsoleScreen):
