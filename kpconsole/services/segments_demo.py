@@ -4,6 +4,7 @@ health of the real Q&A community beside the platform's monetisation."""
 from __future__ import annotations
 
 from kpconsole.demo_step import DemoResult, DemoState
+from kpconsole.errors import ConsoleError
 from kpconsole.reads import segments as segment_reads
 from kpconsole.services import community, segments, value
 from kpconsole.services.segments import SegmentRequest
@@ -23,9 +24,12 @@ def segments_step(session: Session, demo: DemoState) -> DemoResult:
     demo.made["segmentations"] = [stages.record.id, clusters.record.id]
     lines = [f"lifecycle (segmentation {stages.record.id}): " + ", ".join(
         f"{s.name} {s.users:,}" for s in stages.segments)]
-    m = clusters.record.metrics
-    lines.append(f"k-means (segmentation {clusters.record.id}): k = {m['k']} by silhouette, bootstrap stability "
-                 f"{m['stability']['mean_ari']:.2f} {'✓' if m['stability']['stable'] else '✗ unstable'}")
+    fit = clusters.metrics.clusters
+    if fit is None:
+        raise ConsoleError(f"segmentation {clusters.record.id} kept no clustering figures")
+    stability = (f"bootstrap stability {fit.stability.mean_ari:.2f} {'✓' if fit.stability.stable else '✗ unstable'}"
+                 if fit.stability is not None else "stability not measured")
+    lines.append(f"k-means (segmentation {clusters.record.id}): k = {fit.k} by silhouette, {stability}")
     for s in clusters.segments:
         lines.append(f"  {s.segment_id}. {s.name}: {s.users:,} users, {100 * s.profile['revenue_share']:.1f}% of revenue")
         lines.append(f"     stands out: {portrait(s.profile)}")
