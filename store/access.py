@@ -159,7 +159,7 @@ def create_ticket(
     ws: Workspace, token_sha256: str, ticket: Ticket, ttl_s: float
 ) -> None:
     """Store a ticket (by the hash of its token) that one session process may redeem once."""
-    created = dt.datetime.now(dt.UTC)
+    created = dt.datetime.fromisoformat(ws.now())
     expires = (created + dt.timedelta(seconds=ttl_s)).isoformat(timespec="milliseconds")
     with ws.transaction():
         SSH_TICKETS.delete_where(ws, "expires_at < ?", [ws.now()])

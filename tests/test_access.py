@@ -157,3 +157,13 @@ def test_an_os_user_who_does_not_own_the_workspace_gets_only_what_is_granted(wor
     assert kp(["access", "list"]).returncode == 1
     assert tree_state(workspace) == before
     os.chown(db, 0, 0)
+
+
+def test_a_login_ticket_is_stamped_and_expires_by_the_workspaces_clock(tmp_path, monkeypatch):
+    ws = Workspace.create(tmp_path / "ws")
+    monkeypatch.setattr(ws, "clock", lambda: "2026-01-15T09:30:00.000+00:00")
+    store_access.create_ticket(ws, "f" * 64, store_access.Ticket("alice", None, "10.0.0.1"), ttl_s=30)
+    row = ws.query("SELECT created_at, expires_at FROM ssh_tickets")[0]
+    assert row == {"created_at": "2026-01-15T09:30:00.000+00:00", "expires_at": "2026-01-15T09:30:30.000+00:00"}
+    monkeypatch.setattr(ws, "clock", lambda: "2026-01-15T09:30:31.000+00:00")
+    assert store_access.redeem_ticket(ws, "f" * 64) is None  # expired by that clock, though the wall clock says not
