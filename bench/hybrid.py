@@ -33,17 +33,16 @@ sys.path.insert(0, str(REPO))
 
 from engine.data.synth import SynthConfig, generate  # noqa: E402
 from engine.recommend.algorithms import make_model  # noqa: E402
-from engine.recommend.base import Recommender  # noqa: E402
 from engine.recommend.evaluate import EvalSetup, evaluate  # noqa: E402
 from engine.recommend.features import ItemFeatures, build_item_features  # noqa: E402
 from engine.recommend.interactions import build_interactions, default_kinds  # noqa: E402
 from engine.recommend.splits import make_split  # noqa: E402
 
-from bench.recommend_inputs import qc_tables  # noqa: E402
+from bench.recommend_inputs import BenchModel, qc_tables  # noqa: E402
 
 
 
-class TagPop(Recommender):
+class TagPop(BenchModel):
     """score(u, i) = Σ_{t ∈ tags(i)} (u's training interactions on items tagged t) + popularity / (1 + max)."""
 
     algo = "tagpop"
@@ -64,12 +63,6 @@ class TagPop(Recommender):
     def score(self, users):
         rows = self.user_tags[users.numpy()] @ self.tags.T
         return torch.from_numpy(np.asarray(rows.todense(), dtype=np.float32)) + self.tie
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 def load(name: str):

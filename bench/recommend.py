@@ -46,20 +46,19 @@ sys.path.insert(0, str(REPO))
 from engine.data.synth import SynthConfig, generate
 from engine.errors import EngineError
 from engine.recommend.algorithms import ALGORITHMS, make_model
-from engine.recommend.base import Recommender
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.splits import make_split
 
-from bench.recommend_inputs import EVAL_ITEMS, EVAL_USERS, qc_tables, random_evaluation
+from bench.recommend_inputs import EVAL_ITEMS, EVAL_USERS, BenchModel, qc_tables, random_evaluation
 
 TIE = 1e-4  # the same algorithm with the same settings in two libraries: equal within float32 rounding
 EASE_MAX_GB = 2.0  # the bench's memory budget for EASE (its refusal is printed, not hidden)
 LOAD_AT_START = 0.0  # the one-minute load average when the run began (set in main)
 
 
-class Factors(Recommender):
+class Factors(BenchModel):
     """implicit's factors scored by kpconsole's evaluation: score = U Vᵀ."""
 
     algo = "implicit"
@@ -73,12 +72,6 @@ class Factors(Recommender):
 
     def score(self, users):
         return self.x[users] @ self.y.t()
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
 
 def load(name: str):

@@ -1,6 +1,6 @@
-"""What the recommender benches feed their models: the Quantum Computing dump as tables, and a
-random 6,000 users × 4,000 items evaluation problem (bench/recommend.py, bench/hybrid.py and
-bench/gpu_recommend.py measure on the same inputs, so their figures compare)."""
+"""What the recommender benches share: the Quantum Computing dump as tables, a random 6,000 users
+× 4,000 items evaluation problem (bench/recommend.py, bench/hybrid.py and bench/gpu_recommend.py
+measure on the same inputs, so their figures compare), and the base of a model only a bench scores."""
 
 from __future__ import annotations
 
@@ -10,12 +10,23 @@ from pathlib import Path
 import torch
 
 from engine.data import stackexchange
+from engine.recommend.base import Recommender
 from engine.recommend.matrix import UserItemMatrix
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_QC = REPO.parent / "shared" / "data" / "stackexchange" / "quantumcomputing.stackexchange.com"
 SAMPLE_QC = REPO / "sample_data" / "stackexchange" / "quantumcomputing"
 EVAL_USERS, EVAL_ITEMS = 6_000, 4_000
+
+
+class BenchModel(Recommender):
+    """A model the bench's evaluation scores and nothing saves: it has no state to keep."""
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
 
 
 def qc_tables() -> tuple[Path, Path]:
