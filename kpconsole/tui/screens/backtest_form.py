@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
 from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, choice_row
 
 SIM_DEVICES = ("auto", "cpu", "cuda")
 
@@ -47,8 +47,7 @@ class BacktestFormScreen(DatasetFormScreen[int | None]):
                                    id="cut", compact=True))
         yield FormRow("replicates", Input(value="16", id="replicates", compact=True))
         yield FormRow("seed", Input(value="0", id="seed", compact=True))
-        yield FormRow("device", Select([(d, d) for d in SIM_DEVICES], value="auto", allow_blank=False, id="device",
-                                       compact=True))
+        yield choice_row("device", "device", SIM_DEVICES, "auto")
 
     def submit(self) -> None:
         data = self.choice("data")

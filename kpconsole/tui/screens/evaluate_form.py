@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 
 from kpconsole.choices import DEVICES
 from kpconsole.services import model_evaluation
@@ -21,7 +21,7 @@ from kpconsole.services.model_requests import split_words
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, choice_row
 
 if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
     from store.models import ModelRecord
@@ -67,8 +67,7 @@ class EvaluateFormScreen(FormScreen[Evaluation | None]):
         yield FormRow("cut-offs", Input(value="10 20", placeholder="k values, e.g. 10 20 50 [10]", id="ks",
                                         compact=True))
         yield FormRow("user", Input(placeholder="one user's ID [every test user]", id="user", compact=True))
-        yield FormRow("device", Select([(d, d) for d in DEVICES], value="auto", allow_blank=False, id="device",
-                                       compact=True))
+        yield choice_row("device", "device", DEVICES, "auto")
 
     def submit(self) -> None:
         ks = cut_offs(self.text("ks"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from kpconsole.choices import SEGMENTATIONS
 from kpconsole.errors import ConsoleError
@@ -15,7 +15,7 @@ from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, choice_row
 
 
 @dataclass
@@ -33,8 +33,7 @@ class SegmentFormScreen(DatasetFormScreen[int | None]):
 
     def compose_fields(self) -> ComposeResult:
         yield self.dataset_field()
-        yield FormRow("method", Select([(m, m) for m in SEGMENTATIONS], value="kmeans", allow_blank=False, id="method",
-                                       compact=True))
+        yield choice_row("method", "method", SEGMENTATIONS, "kmeans")
         yield FormRow("k", Input(value="auto", placeholder="number of segments, or auto", id="k", compact=True))
         yield FormRow("seed", Input(value="0", id="seed", compact=True))
         yield FormRow("resamples", Input(value="10", placeholder="bootstrap resamples for stability", id="resamples",

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
 from kpconsole.services.datasets import SYNTH_DEFAULTS, SYNTH_FORMATS, SynthResult
 from kpconsole.tui.screens.form import FormScreen
-from kpconsole.tui.widgets.form_row import FormRow, yes_no
+from kpconsole.tui.widgets.form_row import FormRow, choice_row, yes_no
 from kpconsole.tui.widgets.path_suggester import PathSuggester, typed_path
 
 @dataclass
@@ -55,8 +55,7 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
                                       id="out", suggester=PathSuggester(), compact=True))
         for name, label in (("users", "users (≥ 50)"), ("days", "days (≥ 1)"), ("seed", "seed")):
             yield FormRow(label, Input(value=str(SYNTH_DEFAULTS[name]), id=name, compact=True))
-        yield FormRow("format", Select([(f, f) for f in SYNTH_FORMATS], value="csv", allow_blank=False,
-                                       id="format", compact=True))
+        yield choice_row("format", "format", SYNTH_FORMATS, "csv")
         yield FormRow("force", yes_no("force", "yes: write into a folder that already has files",
                                       "no: refuse a folder that has files"))
         yield Label("", id="synth-status", classes="form-note")

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from kpconsole.choices import ALGORITHMS, DEVICES, SPLITS
 from kpconsole.errors import ConsoleError
 from kpconsole.services import models
 from kpconsole.services.model_requests import TrainRequest, split_words
 from kpconsole.tui.screens.form import DatasetFormScreen
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, choice_row
 
 HYPER = ("factors", "epochs", "reg", "lr", "alpha")
 """Hyper-parameters the form offers (as ``model train --factors …`` does); each applies to the
@@ -49,8 +49,7 @@ class TrainScreen(DatasetFormScreen[int | None]):
 
     def compose_fields(self) -> ComposeResult:
         yield self.dataset_field()
-        yield FormRow("algorithm", Select([(a, a) for a in ALGORITHMS], value="als", allow_blank=False,
-                                          id="algo", compact=True))
+        yield choice_row("algorithm", "algo", ALGORITHMS, "als")
         yield FormRow("factors", Input(placeholder="latent factors (als, bpr, ncf) [default]", id="factors",
                                        compact=True))
         yield FormRow("epochs", Input(placeholder="passes over the data (als, bpr, ncf) [default]", id="epochs",
@@ -58,14 +57,12 @@ class TrainScreen(DatasetFormScreen[int | None]):
         yield FormRow("reg", Input(placeholder="L2 regularisation [default]", id="reg", compact=True))
         yield FormRow("lr", Input(placeholder="learning rate (bpr, ncf) [default]", id="lr", compact=True))
         yield FormRow("alpha", Input(placeholder="confidence weight (als) [default]", id="alpha", compact=True))
-        yield FormRow("split", Select([(m, m) for m in SPLITS], value="random", allow_blank=False, id="split",
-                                      compact=True))
+        yield choice_row("split", "split", SPLITS, "random")
         yield FormRow("test ratio", Input(value="0.2", id="test_ratio", compact=True))
         yield FormRow("seed", Input(value="42", id="seed", compact=True))
         yield FormRow("events", Input(placeholder="event kinds, e.g. purchase,like [the dataset's defaults]",
                                       id="events", compact=True))
-        yield FormRow("device", Select([(d, d) for d in DEVICES], value="auto", allow_blank=False, id="device",
-                                       compact=True))
+        yield choice_row("device", "device", DEVICES, "auto")
 
     def request(self) -> TrainRequest:
         data = self.choice("data")

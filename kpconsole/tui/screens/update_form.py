@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label
 
 from kpconsole.choices import DEVICES
 from kpconsole.errors import ConsoleError
@@ -21,7 +21,7 @@ from kpconsole.services.model_requests import UpdateRequest
 from kpconsole.tui.formatting import short
 from kpconsole.tui.screens.form import FormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow, dataset_row
+from kpconsole.tui.widgets.form_row import FormRow, choice_row, dataset_row
 
 if TYPE_CHECKING:  # types only: the console reads through kpconsole's core
     from store.models import ModelRecord
@@ -66,8 +66,7 @@ class UpdateFormScreen(FormScreen[int | None]):
         yield dataset_row(self.datasets, r.dataset, first_by_default=False)
         yield FormRow("epochs", Input(placeholder="epochs [als, ncf: a third of the parent's; bpr: all]", id="epochs",
                                       compact=True))
-        yield FormRow("device", Select([(d, d) for d in DEVICES], value="auto", allow_blank=False, id="device",
-                                       compact=True))
+        yield choice_row("device", "device", DEVICES, "auto")
 
     def request(self) -> UpdateRequest:
         data = self.choice("data")

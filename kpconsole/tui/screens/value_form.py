@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import value
@@ -16,7 +16,7 @@ from kpconsole.services.model_requests import split_words
 from kpconsole.services.value import MODELS, ValueRequest
 from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
-from kpconsole.tui.widgets.form_row import FormRow
+from kpconsole.tui.widgets.form_row import FormRow, choice_row
 
 
 @dataclass
@@ -43,8 +43,7 @@ class ValueFormScreen(DatasetFormScreen[int | None]):
 
     def compose_fields(self) -> ComposeResult:
         yield self.dataset_field()
-        yield FormRow("model", Select([(m, m) for m in MODELS], value="bgnbd", allow_blank=False, id="model",
-                                      compact=True))
+        yield choice_row("model", "model", MODELS, "bgnbd")
         yield FormRow("calibration end", Input(placeholder="YYYY-MM-DD [the last day of the data]", id="calibration_end",
                                                compact=True))
         yield FormRow("kinds", Input(value="purchase", placeholder="transaction event kinds", id="kinds", compact=True))

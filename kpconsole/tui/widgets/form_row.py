@@ -6,6 +6,8 @@ only in colour, which a NO_COLOR terminal loses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widget import Widget
@@ -32,6 +34,11 @@ class FormRow(Horizontal):
 def yes_no(field_id: str, yes: str, no: str = "no") -> Select[bool]:
     """A compact Select whose choices say what each answer does, ``no`` first."""
     return Select([(no, False), (yes, True)], value=False, allow_blank=False, id=field_id, compact=True)
+
+
+def choice_row(label: str, field_id: str, options: Iterable[str], value: str) -> FormRow:
+    """The row that picks one of ``options`` (each shown as itself), ``value`` at first; never blank."""
+    return FormRow(label, Select([(o, o) for o in options], value=value, allow_blank=False, id=field_id, compact=True))
 
 
 def dataset_row(datasets: list[str], preferred: str | None, *, first_by_default: bool = True) -> FormRow:
