@@ -53,21 +53,17 @@ class Tastes:
         """``u_ij`` for ``rows`` [V] × ``items`` [V, K] (or every catalog item when None: [V, M]).
 
         With ``items``, the affinities come from one matrix product with the vectors of the
-        items of the one list every row shares (``items`` an expanded row), or of the distinct
-        items listed when they are few (several popularity slates: at most a few dozen), else
-        from gathering each listed item's vector.
+        distinct items listed when they are few (a popularity slate: at most a few dozen), else
+        from gathering each listed item's vector. Items that are one row expanded (stride 0: a
+        list every row shares) are looked up once, and the product's columns picked by one
+        ``index_select``: the same product, so the same utilities to the bit.
         """
         x = take(self.taste, take(self.source, rows))  # [V, D]
         beta = take(self.beta, rows)[:, None]
         if items is None:
             return beta * (x @ self.vectors[:-1].T) + self.quality[None, :-1]
-        if items.stride(0) == 0 and len(items):  # every row the same items (an expanded row): one product with their vectors
-            listed_once = items[0].clamp(min=0)
-            u = x @ take(self.vectors, listed_once).T
-            u *= beta
-            u += take(self.quality, listed_once)
-            return u
-        safe = items.clamp(min=0)
+        shared = items.stride(0) == 0 and len(items) > 0
+        safe = (items[0] if shared else items).clamp(min=0)  # [K] shared, else [V, K]
         listed = torch.zeros(self.vectors.shape[0], dtype=torch.bool, device=rows.device)
         listed.index_fill_(0, safe.view(-1), True)
         distinct = torch.nonzero(listed).flatten()
@@ -77,7 +73,8 @@ class Tastes:
             u = x @ take(self.vectors, distinct).T  # [V, distinct]
             u *= beta
             u += take(self.quality, distinct)
-            return u.gather(1, take(column, safe))
+            return u.index_select(1, take(column, safe)) if shared else u.gather(1, take(column, safe))
+        safe = safe.expand_as(items)
         u = torch.einsum("vd,vkd->vk", x, take(self.vectors, safe))
         u *= beta
         u += take(self.quality, safe)
