@@ -45,6 +45,7 @@ from engine.recommend.base import Params
 from engine.recommend.features import ItemFeatures, user_profiles
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.training import EpochModel
+from engine.threads import threads_for
 
 LOSSES = ("bpr", "warp")
 #: items whose vectors are assembled at once when scoring the whole catalog
@@ -95,29 +96,34 @@ class _Rows:
         return sp.csr_matrix((self.data.cpu().numpy(), self.indices.cpu().numpy(), self.indptr.cpu().numpy()),
                              shape=(len(self.indptr) - 1, self.n_cols))
 
-    def _positions(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """For the stored values of ``rows``: which of ``rows`` each belongs to, and where it is."""
+    def _slices(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Where the stored values of ``rows`` are (``pos``, row after row), how many each row
+        has and where each row's run starts in ``pos`` (an embedding bag's offsets)."""
         start = self.indptr[rows]
         counts = self.indptr[rows + 1] - start
-        total = int(counts.sum())
-        which = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), counts, output_size=total)
         offsets = torch.cumsum(counts, 0) - counts
+        total = int(counts.sum())
         pos = torch.repeat_interleave(start - offsets, counts, output_size=total) + torch.arange(total,
                                                                                                  device=rows.device)
-        return which, pos
+        return pos, counts, offsets
 
-    def bag(self, rows: torch.Tensor, take: _Taken, name: str) -> torch.Tensor:
-        """Σ_f m_rf · table_f for each of ``rows`` (a sparse × dense product), ``table`` being
-        ``take``'s table ``name`` (feature tables are small: their gradient is dense)."""
-        which, pos = self._positions(rows)
-        picked = torch.sparse_coo_tensor(torch.stack([which, self.indices[pos]]), self.data[pos],
-                                         (len(rows), self.n_cols), is_coalesced=True)
-        product: torch.Tensor = torch.sparse.mm(picked, take.table(name))
+    def bag(self, rows: torch.Tensor, take: _Taken, names: tuple[str, ...]) -> torch.Tensor:
+        """Σ_f m_rf · [table_f of each of ``names``, side by side] for each of ``rows``. The
+        distinct features of ``rows`` are taken from the tables once, so a step's gradient and
+        Adagrad update cover those rows only (never a sweep of the tables), and the sums are
+        one embedding bag over them."""
+        pos, _, offsets = self._slices(rows)
+        features, local = torch.unique(self.indices[pos], return_inverse=True)
+        tables = [take.rows(name, features) for name in names]
+        weight = tables[0] if len(tables) == 1 else torch.cat(tables, 1)
+        product: torch.Tensor = F.embedding_bag(local, weight, offsets, mode="sum",
+                                                per_sample_weights=self.data[pos])
         return product
 
     def dense(self, rows: torch.Tensor) -> torch.Tensor:
         """The rows as a dense ``len(rows) × n_cols`` tensor."""
-        which, pos = self._positions(rows)
+        pos, counts, _ = self._slices(rows)
+        which = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), counts, output_size=len(pos))
         out = torch.zeros(len(rows), self.n_cols, device=rows.device)
         out[which, self.indices[pos]] = self.data[pos]
         return out
@@ -130,7 +136,7 @@ class _Taken:
 
     def __init__(self, weights: dict[str, torch.Tensor], grad: bool = True) -> None:
         self.weights, self.grad = weights, grad
-        self.taken: list[tuple[str, torch.Tensor | None, torch.Tensor]] = []
+        self.taken: list[tuple[str, torch.Tensor, torch.Tensor]] = []
 
     def rows(self, name: str, index: torch.Tensor) -> torch.Tensor:
         """Rows ``index`` of table ``name`` (a gradient for just these rows)."""
@@ -140,23 +146,10 @@ class _Taken:
             self.taken.append((name, index, rows))
         return rows
 
-    def table(self, name: str) -> torch.Tensor:
-        """All of table ``name`` (a dense gradient: for the small feature tables)."""
-        if not self.grad:
-            return self.weights[name]
-        whole = self.weights[name].detach().requires_grad_()
-        self.taken.append((name, None, whole))
-        return whole
-
     def adagrad_step(self, loss: torch.Tensor, accumulators: dict[str, torch.Tensor], lr: float) -> None:
         grads = torch.autograd.grad(loss, [rows for _, _, rows in self.taken])
         by_table: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         for (name, index, _), grad in zip(self.taken, grads, strict=True):
-            if index is None:  # the whole table
-                acc = accumulators[name]
-                acc += grad.square()
-                self.weights[name] -= lr * grad / (acc.sqrt() + ADAGRAD_EPS)
-                continue
             by_table.setdefault(name, []).append((index, grad))
         for name, parts in by_table.items():
             index = torch.cat([i for i, _ in parts])
@@ -238,26 +231,32 @@ class HybridMF(EpochModel):
         p, dev = self.params, self.device
         n_pairs = len(self.pair_items)
         order = torch.randperm(n_pairs, generator=rng).to(dev)
-        n_warm = len(self.warm_items)
         total, batches = 0.0, 0
-        for start in range(0, n_pairs, p.batch_size):
-            batch = order[start:start + p.batch_size]
-            draw = torch.randint(n_warm, (p.negatives,), generator=rng).to(dev)
-            items = torch.cat([self.pair_items[batch], self.warm_items[draw]])
-            users, user_of = torch.unique(self.pair_users[batch], return_inverse=True)
-            item_set, item_of = torch.unique(items, return_inverse=True)
-            taken = _Taken(self.weights)
-            u = self._user_vectors(users, taken)
-            q, b = self._item_vectors(item_set, taken)
-            pu, pos, neg = u[user_of], item_of[:len(batch)], item_of[len(batch):]
-            s = torch.cat([((pu * q[pos]).sum(-1) + b[pos])[:, None], pu @ q[neg].t() + b[neg]], 1)
-            loss = _ranking_loss(s, p.loss, n_warm)
-            penalty = p.reg * (u.square().sum() + q.square().sum()) / len(batch)
-            taken.adagrad_step(loss + penalty, self.accumulators, p.lr)
-            total += float(loss.detach())
-            batches += 1
+        # a step's products are small: on the CPU one thread beats waking a second per op
+        with threads_for(dev, p.batch_size * (1 + p.negatives) * p.factors):
+            for start in range(0, n_pairs, p.batch_size):
+                total += self._step(order[start:start + p.batch_size], rng)
+                batches += 1
         self._invalidate()
         return total / max(1, batches)
+
+    def _step(self, batch: torch.Tensor, rng: torch.Generator) -> float:
+        """One Adagrad step on the training pairs ``batch`` and ``negatives`` fresh warm items;
+        returns the batch's ranking loss."""
+        p, n_warm = self.params, len(self.warm_items)
+        draw = torch.randint(n_warm, (p.negatives,), generator=rng).to(self.device)
+        items = torch.cat([self.pair_items[batch], self.warm_items[draw]])
+        users, user_of = torch.unique(self.pair_users[batch], return_inverse=True)
+        item_set, item_of = torch.unique(items, return_inverse=True)
+        taken = _Taken(self.weights)
+        u = self._user_vectors(users, taken)
+        q, b = self._item_vectors(item_set, taken)
+        pu, pos, neg = u[user_of], item_of[:len(batch)], item_of[len(batch):]
+        s = torch.cat([((pu * q[pos]).sum(-1) + b[pos])[:, None], pu @ q[neg].t() + b[neg]], 1)
+        loss = _ranking_loss(s, p.loss, n_warm)
+        penalty = p.reg * (u.square().sum() + q.square().sum()) / len(batch)
+        taken.adagrad_step(loss + penalty, self.accumulators, p.lr)
+        return float(loss.detach())
 
     def training_state(self) -> dict:
         return {"weights": self.state_dict(), "accumulators": {k: v.cpu() for k, v in self.accumulators.items()}}
@@ -271,15 +270,15 @@ class HybridMF(EpochModel):
     def _user_vectors(self, users: torch.Tensor, taken: _Taken | None = None) -> torch.Tensor:
         """p_u = e_u + Σ_f g_uf H_f (rows taken for a gradient step when ``taken`` is given)."""
         take = taken or _Taken(self.weights, grad=False)
-        return take.rows("user", users) + self.profiles.bag(users, take, "user_feature")
+        return take.rows("user", users) + self.profiles.bag(users, take, ("user_feature",))
 
     def _item_vectors(self, items: torch.Tensor, taken: _Taken | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(q_i, b_i) of ``items`` (see the module docstring)."""
         take = taken or _Taken(self.weights, grad=False)
         warm = self.warm[items].to(torch.float32)[:, None]
-        q = warm * take.rows("item", items) + self.features.bag(items, take, "feature")
-        b = warm * take.rows("item_bias", items) + self.features.bag(items, take, "feature_bias")
-        return q, b[:, 0]
+        own = torch.cat([take.rows("item", items), take.rows("item_bias", items)], 1)
+        qb = warm * own + self.features.bag(items, take, ("feature", "feature_bias"))
+        return qb[:, :-1], qb[:, -1]
 
     def _invalidate(self) -> None:
         self._catalog = None
