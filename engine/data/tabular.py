@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Final, TypedDict
 
 import polars as pl
 
@@ -27,7 +27,7 @@ from engine.progress import Progress, no_progress
 
 SAMPLE_ROWS = 2_000
 TS_MIN, TS_MAX = "1900-01-01", "2100-01-01"
-EVENTS_COMPRESSION = "lz4"
+EVENTS_COMPRESSION: Final = "lz4"
 """The events Parquet's codec. Polars' default, zstd, costs a fifth of a bare CSV-to-Parquet
 copy more CPU than LZ4 (bench/ingest.py: 10 M events, 94 MiB zstd, 135 MiB LZ4); LZ4 pays for the
 first-seen users and items the same pass computes, and reads at least as fast."""
