@@ -111,3 +111,17 @@ def test_explanations_name_tags_the_user_history_carries(cold, platform):
         for reason in row:
             assert features.names[reason.item] == f"tag:{reason.name}" and 0 < reason.share <= 1
             assert reason.via and set(reason.via) <= set(history.tolist())
+
+
+def test_an_epoch_takes_users_in_a_seeded_order_with_each_users_pairs_together(platform):
+    data, _, features = platform
+    model = make_model("hybrid", FAST, "cpu")
+    model.item_features = features
+    model.begin(data.matrix, torch.Generator().manual_seed(1))
+    order = model.pair_order(torch.Generator().manual_seed(7))
+    assert sorted(order.tolist()) == list(range(data.matrix.nnz))  # every pair once
+    users = model.pair_users[order]
+    # a mini-batch holds a few users' pairs: each user's pairs form one run
+    runs = int((users[1:] != users[:-1]).sum()) + 1
+    assert runs == int((data.matrix.row_counts() > 0).sum())
+    assert torch.equal(order, model.pair_order(torch.Generator().manual_seed(7)))

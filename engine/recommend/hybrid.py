@@ -13,7 +13,8 @@ seen in training is scored from its features alone (its id embedding is never us
 neither trained nor random noise); negatives are drawn from warm items only, so the new
 items of a cold-items split never leak into training.
 
-Trained with autograd on the device, mini-batches of training pairs in a seeded order and
+Trained with autograd on the device, mini-batches of training pairs (users in a seeded order,
+each user's pairs together: :meth:`HybridMF.pair_order`) and
 ``negatives`` uniform warm items per mini-batch, shared by its pairs (one matrix product scores
 them all, so many negatives cost little), Adagrad on sparse row gradients (the tables of a
 million-item catalog are never swept per step; each distinct user and item of a batch is
@@ -230,7 +231,7 @@ class HybridMF(EpochModel):
     def run_epoch(self, rng: torch.Generator) -> float:
         p, dev = self.params, self.device
         n_pairs = len(self.pair_items)
-        order = torch.randperm(n_pairs, generator=rng).to(dev)
+        order = self.pair_order(rng)
         total, batches = 0.0, 0
         # a step's products are small: on the CPU one thread beats waking a second per op
         with threads_for(dev, p.batch_size * (1 + p.negatives) * p.factors):
@@ -239,6 +240,18 @@ class HybridMF(EpochModel):
                 batches += 1
         self._invalidate()
         return total / max(1, batches)
+
+    def pair_order(self, rng: torch.Generator) -> torch.Tensor:
+        """An epoch's order of the training pairs: users in a seeded random order, each user's
+        pairs together. A mini-batch then holds a few dozen users rather than a thousand, so
+        their content vectors (Σ_f g_uf H_f, the bulk of a step: a profile has ~100 features)
+        are assembled and differentiated once per epoch instead of once per pair; on the
+        sample platform and qc this ranked as well or better than pairs shuffled one by one."""
+        n_users = len(self.profiles.indptr) - 1
+        place = torch.empty(n_users, dtype=torch.int64)
+        place[torch.randperm(n_users, generator=rng)] = torch.arange(n_users)
+        order: torch.Tensor = torch.argsort(place.to(self.device)[self.pair_users], stable=True)
+        return order
 
     def _step(self, batch: torch.Tensor, rng: torch.Generator) -> float:
         """One Adagrad step on the training pairs ``batch`` and ``negatives`` fresh warm items;
