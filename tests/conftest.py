@@ -62,6 +62,42 @@ def run_cli(args: list[str], workspace: Path | None = None, env: dict | None = N
     return subprocess.run(full, capture_output=True, text=True, env=run_env, timeout=600)
 
 
+_RUN_ENTRY = """
+import json, sys
+from kpconsole.entry import main
+code = 0
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code or 0
+sys.stderr.write("\\nPROBE " + json.dumps({report}) + "\\n")
+"""
+
+
+def probe_entry(args, report: str, *, before: str = "", **run) -> tuple[dict, str]:
+    """Run the executable (``kpconsole.entry.main``) on ``args`` in a fresh Python after the code
+    ``before``; then the expression ``report`` (JSON-able; ``code`` is the exit code) and stderr."""
+    import json
+    import subprocess
+    import sys
+
+    script = before + _RUN_ENTRY.format(report=report)
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, **run)
+    line = next(l for l in done.stderr.splitlines() if l.startswith("PROBE "))
+    return json.loads(line.removeprefix("PROBE ")), done.stderr
+
+
+def make_demo(root: Path) -> Path:
+    """``kpconsole demo --reset`` into ``root``, in a fresh process as a person runs it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kpconsole", "demo", "--workspace", str(root), "--reset"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
 class CliResult:
     def __init__(self, code: int, stdout: str, stderr: str) -> None:
         self.code, self.stdout, self.stderr = code, stdout, stderr

@@ -39,6 +39,13 @@ def check_fits(text: str, identifiers: list[str]) -> None:
                 assert not (above.rstrip().endswith(head) and below.lstrip().startswith(tail)), (name, above, below)
 
 
+def succeeded(kp, args: list[str]):
+    """``kpconsole ARGS`` run in the workspace, checked to have exited 0 (its stderr shown if not)."""
+    result = kp(args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.fixture
 def shop(session, monkeypatch):
     """The platform and the real Q&A community ingested, two models trained — all at FIXED_NOW."""
@@ -61,8 +68,7 @@ qc        stackexchange   5,814  3,461  1,986  2018-03-12  2018-09-01"""
 
 
 def test_data_list_fits_80_columns_and_never_splits_a_format(shop, kp):
-    result = kp(["data", "list"])
-    assert result.returncode == 0, result.stderr
+    result = succeeded(kp, ["data", "list"])
     assert plain(result.stdout) == DATA_LIST
     check_fits(result.stdout, ["stackexchange", "platform", "2026-06-29"])
 
@@ -74,8 +80,7 @@ id  algo     data      split   ndcg@10   rec@10  fit s  parent  created
 
 
 def test_model_list_fits_80_columns(shop, kp):
-    result = kp(["model", "list"])
-    assert result.returncode == 0, result.stderr
+    result = succeeded(kp, ["model", "list"])
     assert plain(result.stdout) == MODEL_LIST
     check_fits(result.stdout, ["itemknn", "platform", "01-15 09:30"])
 
@@ -93,8 +98,7 @@ item 183: “Article #77 on frontend”"""
 
 
 def test_recommend_explain_is_one_line_per_item_and_names_each_reason_once(shop, kp):
-    result = kp(["recommend", "17", "--model", "1", "-k", "5", "--explain"])
-    assert result.returncode == 0, result.stderr
+    result = succeeded(kp, ["recommend", "17", "--model", "1", "-k", "5", "--explain"])
     assert plain(result.stdout) == RECOMMEND_EXPLAIN
     check_fits(result.stdout, ["Article #77 on frontend"])
     rows = [line for line in result.stdout.splitlines() if re.match(r"^\d ", line)]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import make_demo
 
 from kpconsole.cli.read_commands import HEAVY_MODULES
 
@@ -36,11 +37,7 @@ def complete(line: str, shell: str = "bash") -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("completion") / "demo"
-    done = subprocess.run([sys.executable, "-m", "kpconsole", "demo", "--workspace", str(root), "--reset"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return root
+    return make_demo(tmp_path_factory.mktemp("completion") / "demo")
 
 
 def test_groups_commands_and_options_complete_without_a_workspace(tmp_path):

@@ -4,33 +4,19 @@ CLI's, with the same one-line failures."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import probe_entry
 
 from kpconsole.entry import console_options
 
-PROBE = """
-import json, sys
-from kpconsole.entry import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-loaded = [m for m in ("typer", "click", "rich", "kpconsole.cli") if m in sys.modules]
-sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "loaded": loaded}) + "\\n")
-"""
+LOADED = '{"code": code, "loaded": [m for m in ("typer", "click", "rich", "kpconsole.cli") if m in sys.modules]}'
 
 
 def probe(*args: str, env: dict[str, str] | None = None) -> tuple[dict, str]:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], check=False, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120, env=env)
-    line = next(l for l in done.stderr.splitlines() if l.startswith("PROBE "))
-    return json.loads(line.removeprefix("PROBE ")), done.stderr
+    return probe_entry(args, LOADED, check=False, stdin=subprocess.DEVNULL, timeout=120, env=env)
 
 
 @pytest.mark.parametrize(("argv", "expected"), [

@@ -7,43 +7,24 @@ bench/cli.py's job (this machine is shared and noisy); this test guards the caus
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
+from conftest import make_demo, probe_entry
 
 from kpconsole.cli.read_commands import FIRST_RUN_ALLOWED, HEAVY_MODULES, READ_COMMANDS
 
-PROBE = """
-import json, sys
-from kpconsole.entry import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-heavy = sorted(m for m in json.loads({heavy!r}) if m in sys.modules)
-sys.stderr.write("\\nPROBE " + json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
-"""
+HEAVY = f'{{"code": code, "heavy": sorted(m for m in {list(HEAVY_MODULES)!r} if m in sys.modules)}}'
 
 
 def probe(workspace, args: tuple[str, ...], *, before: str = "") -> dict:
     """Run ``kpconsole --workspace W ARGS`` in a fresh process; its exit code and heavy modules."""
-    code = before + PROBE.format(heavy=json.dumps(HEAVY_MODULES))
-    done = subprocess.run([sys.executable, "-c", code, "--workspace", str(workspace), *args],
-                          capture_output=True, text=True, timeout=300)
-    line = next(l for l in done.stderr.splitlines() if l.startswith("PROBE "))
-    return json.loads(line.removeprefix("PROBE ")) | {"stderr": done.stderr}
+    found, stderr = probe_entry(["--workspace", str(workspace), *args], HEAVY, before=before, timeout=300)
+    return found | {"stderr": stderr}
 
 
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reads") / "demo"
-    done = subprocess.run([sys.executable, "-m", "kpconsole", "demo", "--workspace", str(root), "--reset"],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return root
+    return make_demo(tmp_path_factory.mktemp("reads") / "demo")
 
 
 @pytest.mark.slow

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncssh
 import pytest
-from test_tui_support import as_role, console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import Input, Select
+from test_tui_support import as_role, console, notices, press, run_async, screen_text, settle, submit
+from test_tui_support import session  # noqa: F401  (a fixture)
+from textual.widgets import Input
 
 from kpconsole import access
 from kpconsole.identity import Role
@@ -17,11 +18,6 @@ from store import access as store_access
 from store import audit
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 @run_async
 async def test_an_admin_grants_a_role_with_a_key_sees_its_sshd_line_and_revokes_it(session, tmp_path):
     key = asyncssh.generate_private_key("ssh-ed25519", comment="alice@laptop")
@@ -30,35 +26,26 @@ async def test_an_admin_grants_a_role_with_a_key_sees_its_sshd_line_and_revokes_
     fingerprint = key.get_fingerprint("sha256")
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert app.current_mode == "access" and "Nobody is granted access yet" in screen_text(app)
-        await pilot.press("g")
-        await settle(pilot)
+        await press(pilot, "g")
         form = app.screen
         assert isinstance(form, GrantFormScreen)
-        form.query_one("#person", Input).value = "alice"
-        form.query_one("#role", Select).value = "operator"
-        form.query_one("#key", Input).value = str(pub)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, person="alice", role="operator", key=str(pub))
         (grant,) = store_access.list_grants(session.ws)
         assert (grant.person, grant.role, [k.fingerprint for k in grant.keys]) == ("alice", "operator", [fingerprint])
         text = screen_text(app)
         assert "alice   operator" in text and "granted operator to alice" in text
         assert f"key {fingerprint} (ssh-ed25519)" in " ".join(text.split())
         assert "add this line to ~/.ssh/authorized_keys" in text
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         line = app.clipboard
         assert line.startswith("restrict,pty,command=") and f"--as alice --key {fingerprint}" in line
         assert line.endswith(pub.read_text().strip())
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert isinstance(app.screen, RevokeFormScreen)
         assert app.screen.query_one("#person", Input).value == "alice"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert store_access.list_grants(session.ws) == []
         assert "information: revoked alice (operator, 1 key(s))" in notices(app)
         assert "Nobody is granted access yet" in screen_text(app)
@@ -75,11 +62,9 @@ async def test_other_roles_never_see_access_and_the_service_refuses_them_anyway(
         await settle(pilot)
         assert "Access" not in screen_text(app).splitlines()[0]  # the nav bar
         assert "Open: Access" not in {c.name for c in ConsoleCommands(app.screen).commands()}
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert app.current_mode == "overview"
-        await pilot.press("question_mark")
-        await settle(pilot)
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen) and "a Access" not in screen_text(app)
         await pilot.press("escape")
         await app.run_action("open('access')")

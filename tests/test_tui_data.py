@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import tree_state
-from test_tui_support import as_role, console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import DataTable, Input
+from test_tui_support import (as_role, console, newest_job, notices, press, press_each, run_async, screen_text, settle,
+                              submit, wait_for_success)
+from test_tui_support import session  # noqa: F401  (a fixture)
+from textual.widgets import DataTable
 
-from kpconsole import jobs
 from kpconsole.identity import Role
 from kpconsole.services import datasets
 from kpconsole.tui.screens.confirm import ConfirmScreen
@@ -24,26 +25,11 @@ EVENTS_CSV = "user_id,item_id,kind,ts,value,amount\n" + "".join(
 )
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
-async def wait_for_job(pilot, session, job_id: int, rounds: int = 1200) -> None:
-    """Let a detached job finish while the console keeps running (each round yields 0.1 s; generous: CI machines are shared)."""
-    for _ in range(rounds):
-        if not jobs.show_job(session, job_id).active:
-            break
-        await pilot.pause(0.1)
-    await settle(pilot)
-
-
 @run_async
 async def test_data_screen_lists_each_dataset_with_its_counts_and_time_range(session):
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         text = screen_text(app)
         assert "platform  folder  78,707  1,000  1,838  2026-01-01  2026-06-29" in text
         assert "view" in text and "54,558" in text  # event kinds as bars with their counts
@@ -55,28 +41,22 @@ async def test_a_dataset_opens_as_rows_paged_from_parquet_never_the_whole_table(
     events = datasets.load(record, "events").collect()
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+        await press_each(pilot, "2", "o")
         assert isinstance(app.screen, DatasetScreen)
         table = app.screen.query_one(ParquetTable)
         assert table.view.n_rows == events.height
         first = events.row(0, named=True)
         assert table.row_text(0)[:3] == (str(first["user_id"]), str(first["item_id"]), first["kind"])
-        await pilot.press("end")
-        await settle(pilot)
+        await press(pilot, "end")
         last = events.row(events.height - 1, named=True)
         assert table.cursor_row == events.height - 1
         assert table.row_text(events.height - 1)[:3] == (str(last["user_id"]), str(last["item_id"]), last["kind"])
         loaded = sum(table.row_text(r) is not None for r in range(0, events.height, PAGE_ROWS))
         assert loaded <= 6  # the first and last pages and their neighbours, not 308 pages
         assert f"row {events.height:,} of {events.height:,}" in screen_text(app)
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
         assert table.view.key.startswith("platform/users/")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert app.screen.__class__.__name__ == "DataScreen"
 
 
@@ -87,26 +67,15 @@ async def test_the_ingest_form_starts_a_job_and_the_new_dataset_appears_when_it_
     source.write_text(EVENTS_CSV)
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("i")
-        await settle(pilot)
+        await press_each(pilot, "2", "i")
         form = app.screen
         assert isinstance(form, IngestScreen)
-        form.query_one("#path", Input).value = str(source)
-        form.query_one("#name", Input).value = "shop"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, path=str(source), name="shop")
         assert not isinstance(app.screen, IngestScreen), notices(app)
-        job = jobs.list_jobs(session, limit=1)[0]
+        job = newest_job(session)
         assert job.kind == "ingest" and job.params["name"] == "shop"
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):  # the console polls watched jobs every second
-            if any("→ dataset shop" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
+        await wait_for_success(pilot, session, job)
         assert f"information: job {job.id} (ingest) succeeded → dataset shop" in notices(app)
-        await settle(pilot)
         assert app.screen.query_one("#datasets", DataTable).row_count == 2
         assert datasets.get(session, "shop").profile["n_events"] == 60
 
@@ -122,10 +91,7 @@ async def test_an_analyst_submitting_the_ingest_form_is_refused_with_one_line_an
         await settle(pilot)
         app.push_screen(IngestScreen())  # the key is greyed out; the form still asks the service
         await settle(pilot)
-        app.screen.query_one("#path", Input).value = str(source)
-        app.screen.query_one("#name", Input).value = "shop"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, path=str(source), name="shop")
         assert notices(app)[-1] == ("error: analyst-user (analyst) may not data.ingest: it needs the operator role")
     assert tree_state(session.ws.root) == before
     assert [d.name for d in datasets.list_datasets(session)] == ["platform"]
@@ -137,18 +103,11 @@ async def test_an_analyst_submitting_the_ingest_form_is_refused_with_one_line_an
 async def test_delete_asks_first_and_then_removes_the_dataset(session):
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
+        await press_each(pilot, "2", "d")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert [d.name for d in datasets.list_datasets(session)] == ["platform"]
-        await pilot.press("d")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press_each(pilot, "d", "y")
         assert datasets.list_datasets(session) == []
         assert "No datasets yet" in screen_text(app)
 
@@ -157,14 +116,11 @@ async def test_delete_asks_first_and_then_removes_the_dataset(session):
 async def test_audit_screen_shows_who_did_what_and_filters_by_action(session):
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("0")
-        await settle(pilot)
+        await press(pilot, "0")
         text = screen_text(app)
         assert "ops" in text and "data.ingest" in text and "✓ ok" in text
         await pilot.press("slash")
-        await pilot.press(*"model.")
-        await settle(pilot)
+        await press(pilot, *"model.")
         assert app.screen.query_one("#audit", DataTable).row_count == 0
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert app.screen.query_one("#audit", DataTable).row_count == 1

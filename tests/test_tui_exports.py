@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from test_tui_support import SAMPLE, console, notices, platform_workspace, run_async, settle
+from test_tui_support import (SAMPLE, console, ingest_qc, notices, platform_workspace, press, press_each, run_async,
+                              show_community, submit)
 from textual.widgets import Input
 
-from kpconsole.services import datasets, models, segments, simulate, value
-from kpconsole.services.datasets import IngestRequest
+from kpconsole.services import models, segments, simulate, value
 from kpconsole.services.model_requests import TrainRequest
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.tui.screens.export_form import ExportFormScreen
@@ -19,7 +19,7 @@ from kpconsole.tui.screens.export_form import ExportFormScreen
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     session = platform_workspace(tmp_path_factory.mktemp("exports") / "ws")
-    datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
+    ingest_qc(session)
     models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
     segments.run(session, SegmentRequest(data="platform", method="kmeans", k=4, resamples=2))
     value.fit(session, value.ValueRequest(data="platform", model="gammagamma"))
@@ -27,17 +27,16 @@ def session(tmp_path_factory):
     return session
 
 
+async def open_export(pilot, app, keys: tuple[str, ...]):
+    """Go to the screen the keys lead to and press o there; the screen on top (the export form)."""
+    await press_each(pilot, *keys, "o")
+    return app.screen
+
+
 async def export_from(pilot, app, keys: tuple[str, ...], path) -> ExportFormScreen:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
-    await pilot.press("o")
-    await settle(pilot)
-    form = app.screen
+    form = await open_export(pilot, app, keys)
     assert isinstance(form, ExportFormScreen)
-    form.query_one("#out", Input).value = str(path)
-    await pilot.press("ctrl+s")
-    await settle(pilot)
+    await submit(pilot, out=str(path))
     return form
 
 
@@ -60,16 +59,9 @@ async def test_each_screen_exports_the_file_the_cli_writes(session, tmp_path, cl
     mine = tmp_path / suggested
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
-        form = app.screen
+        form = await open_export(pilot, app, keys)
         assert isinstance(form, ExportFormScreen) and form.query_one("#out", Input).value == suggested
-        form.query_one("#out", Input).value = str(mine)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, out=str(mine))
         assert not isinstance(app.screen, ExportFormScreen)
         assert any(n.startswith("information: wrote ") and str(mine) in n for n in notices(app)), notices(app)
     read = pl.read_parquet if suggested.endswith(".parquet") else pl.read_csv
@@ -84,12 +76,9 @@ async def test_a_bad_path_is_one_line_naming_the_field_and_nothing_is_written(se
         assert app.screen is form  # left open with what was typed
         assert notices(app)[-1] == (f"error: out {tmp_path / 'no-such-folder' / 's.parquet'}: folder "
                                     f"{tmp_path / 'no-such-folder'} does not exist")
-        form.query_one("#out", Input).value = str(tmp_path / "s.txt")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, out=str(tmp_path / "s.txt"))
         assert "suffix '.txt' names no export format" in notices(app)[-1] and app.screen is form
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -100,10 +89,7 @@ async def test_community_exports_the_suggested_answerers_of_every_unanswered_que
     assert done.code == 0, done.stderr
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
-        app.screen.query_one("#community-data").value = "qc"
-        await settle(pilot)
+        await show_community(pilot, "qc")
         await export_from(pilot, app, (), tmp_path / "mine.csv")
     assert pl.read_csv(tmp_path / "mine.csv").equals(pl.read_csv(by_cli))
     assert pl.read_csv(by_cli).height == 43 * 3

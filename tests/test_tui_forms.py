@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import tree_state
-from test_tui_support import SAMPLE, console, notices, platform_workspace, run_async, settle
+from test_tui_support import SAMPLE, console, notices, platform_workspace, press, run_async, settle
 from textual.widgets import Input, Select
 
 from kpconsole import jobs
@@ -155,14 +155,12 @@ async def test_bad_values_in_every_form_get_one_line_and_change_nothing(session,
                 await settle(pilot)
                 fill(form, values, tmp_path)
                 app.notices.clear()  # it keeps the last 30; this sweep makes more
-                await pilot.press("ctrl+s")
-                await settle(pilot)
+                await press(pilot, "ctrl+s")
                 told = notices(app)
                 assert len(told) == 1 and told[0].startswith("error: ") and expected in told[0], (values, told)
                 assert "\n" not in told[0] and "Traceback" not in told[0]
                 assert app.screen is form, f"{type(form).__name__} closed on bad input {values}"
-                await pilot.press("escape")
-                await settle(pilot)
+                await press(pilot, "escape")
         assert app.is_running
     assert workspace_state(session) == before
     assert not (tmp_path / "synth").exists()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from test_tui_support import SAMPLE, console, platform_workspace, run_async, screen_text, settle
+from test_tui_support import (console, ingest_qc, platform_workspace, press, run_async, screen_text, settle,
+                              show_community)
+from test_tui_support import session  # noqa: F401  (a fixture)
 
 from kpconsole.reads import value as value_reads
 from kpconsole.services import community, datasets, models, value
@@ -13,11 +15,6 @@ from kpconsole.services.model_requests import TrainRequest
 from kpconsole.tui.widgets.chart import Chart
 from kpconsole.tui.widgets.kpi_tile import KpiTile
 from store import jobs as jobs_store
-
-
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
 
 
 def tile_text(app, tile_id: str) -> str:
@@ -69,14 +66,11 @@ async def test_overview_shows_the_last_days_dau_and_mau_and_charts_dau_over_mau_
 
 @run_async
 async def test_community_screen_rates_a_real_stack_exchange_site_against_area_51(session):
-    datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
+    ingest_qc(session)
     report = community.health(session, "qc")
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
-        app.screen.query_one("#community-data").value = "qc"
-        await settle(pilot)
+        await show_community(pilot, "qc")
         text = screen_text(app)
         met = sum(r["meets"] for r in report.qa.area51)
         assert f"Area 51: {met} of {len(report.qa.area51)} targets met" in text
@@ -94,13 +88,11 @@ async def test_value_screen_shows_a_fit_its_curves_and_a_customers_scores(sessio
     shown = value_reads.show(session, fit.id, customer).customer
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
+        await press(pilot, "6")
         text = screen_text(app)
         assert f"fit {fit.id}: gammagamma on platform" in text
         assert f"{fit.log_likelihood:,.2f}" in text
-        await pilot.press("slash", *customer, "enter")
-        await settle(pilot)
+        await press(pilot, "slash", *customer, "enter")
         first_key = next(iter(shown))
         assert first_key.replace("_", " ") in screen_text(app)
 
@@ -109,21 +101,17 @@ async def test_value_screen_shows_a_fit_its_curves_and_a_customers_scores(sessio
 async def test_community_screen_suggests_answerers_for_the_newest_unanswered_questions(session):
     from kpconsole.services import route
 
-    datasets.ingest(session, IngestRequest(path=SAMPLE / "stackexchange" / "quantumcomputing", name="qc"))
+    ingest_qc(session)
     expected = route.unanswered(session, "qc", limit=8, k=3)
     by_mostpop = route.unanswered(session, "qc", limit=8, k=3, by="mostpop")
     app = console(session)
     async with app.run_test(size=(160, 60)) as pilot:
-        await pilot.press("7")
-        await settle(pilot)
-        app.screen.query_one("#community-data").value = "qc"
-        await settle(pilot)
+        await show_community(pilot, "qc")
         text = screen_text(app)
         assert f"Unanswered: {expected.total} questions; the newest 8, suggested answerers by router" in text
         first = expected.questions[0]
         assert str(first.question_id) in text and route.answerer_words(first.suggestions[0]).split(" (")[0] in text
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         text = screen_text(app)
         assert "suggested answerers by mostpop (r: next router)" in text
         assert route.answerer_words(by_mostpop.questions[0].suggestions[0]).split(" (")[0] in text

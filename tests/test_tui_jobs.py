@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import test_tui_jobkinds
-from test_tui_support import console, notices, platform_workspace, run_async, screen_text, settle
+from test_tui_support import console, notices, platform_workspace, press, run_async, screen_text, settle
 
 from kpconsole import jobs
 from kpconsole.tui.screens.confirm import ConfirmScreen
@@ -40,14 +40,12 @@ async def test_a_running_job_shows_live_progress_and_its_loss_chart_and_can_be_c
         assert len(seen) >= 3, "the job's progress did not move on screen"
         await settle(pilot)
         assert f"job {job_id} tui_wait ▶ running" in screen_text(app)
-        await pilot.press("l")
-        await settle(pilot)
+        await press(pilot, "l")
         chart = app.screen.query_one(Chart)
         assert chart.series and chart.series[0].label == "loss" and len(chart.series[0].values) >= 2
         values = chart.series[0].values
         assert values[-1] < values[0]  # the loss falls as the job reports it
-        await pilot.press("c")
-        await settle(pilot)
+        await press(pilot, "c")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         for _ in range(150):
@@ -57,6 +55,5 @@ async def test_a_running_job_shows_live_progress_and_its_loss_chart_and_can_be_c
         assert f"information: job {job_id}: cancelled" in notices(app)
         assert jobs.show_job(session, job_id).status == "cancelled"
         await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+        await press(pilot, "l")
         assert "cancel requested" in screen_text(app)  # the log tail

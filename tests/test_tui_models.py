@@ -4,11 +4,12 @@ evaluate at chosen cut-offs, update with new events as a job and see the drift."
 from __future__ import annotations
 
 import pytest
-from test_tui_data import EVENTS_CSV, wait_for_job
-from test_tui_support import console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import DataTable, Input, Select
+from test_tui_data import EVENTS_CSV
+from test_tui_support import (console, newest_job, notices, press, press_each, run_async, screen_text, submit,
+                              wait_for_success)
+from test_tui_support import session  # noqa: F401  (a fixture)
+from textual.widgets import DataTable
 
-from kpconsole import jobs
 from kpconsole.services import datasets, model_evaluation, models
 from kpconsole.services.datasets import IngestRequest
 from kpconsole.services.model_requests import TrainRequest
@@ -19,35 +20,18 @@ from kpconsole.tui.screens.update_form import UpdateFormScreen
 from kpconsole.tui.widgets.chart import Chart
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 @pytest.mark.slow
 @run_async
 async def test_the_training_form_starts_a_job_the_screen_follows_it_and_the_model_appears(session):
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
+        await press_each(pilot, "3", "t")
         form = app.screen
         assert isinstance(form, TrainScreen)
-        form.query_one("#algo", Select).value = "bpr"
-        form.query_one("#factors", Input).value = "8"
-        form.query_one("#epochs", Input).value = "10"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, algo="bpr", factors="8", epochs="10")
+        job = newest_job(session)
         assert (job.kind, job.params["algo"], job.params["params"]) == ("train", "bpr", {"factors": 8, "epochs": 10})
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (train) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         model = models.model_from_job(session, job.id)
         assert f"information: job {job.id} (train) succeeded → model {model.id}" in notices(app)
         table = app.screen.query_one("#models", DataTable)
@@ -64,10 +48,8 @@ async def test_marked_models_are_compared_side_by_side_with_the_best_of_each_met
     als = models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        await pilot.press("space", "down", "space", "c")
-        await settle(pilot)
+        await press(pilot, "3")
+        await press(pilot, "space", "down", "space", "c")
         text = screen_text(app)
         assert f"#{als.id} als" in text and f"#{pop.id} pop" in text
         best = max(pop.metrics["ndcg@10"], als.metrics["ndcg@10"])
@@ -82,8 +64,7 @@ async def test_a_model_whose_dataset_changed_since_training_is_marked_stale(sess
     datasets.ingest(session, IngestRequest(path=source, name="platform", replace=True))
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         assert "⚠ stale: data changed" in screen_text(app)
 
 
@@ -93,14 +74,9 @@ async def test_a_model_is_evaluated_at_the_chosen_cut_offs_with_the_numbers_the_
     expected = model_evaluation.evaluate(session, model.id, [5, 20])
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        await pilot.press("e")
-        await settle(pilot)
+        await press_each(pilot, "3", "e")
         assert isinstance(app.screen, EvaluateFormScreen)
-        app.screen.query_one("#ks", Input).value = "20, 5"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await submit(pilot, ks="20, 5")
         text = screen_text(app)
         assert f"model {model.id} (pop on 'platform'), full" in text  # the heading wraps at 80 columns
         assert f"ranking, {expected.users:,} test users" in text
@@ -115,23 +91,13 @@ async def test_an_update_runs_as_a_job_and_the_new_model_shows_its_drift_against
     parent = models.train(session, TrainRequest(data="platform", algo="als", params={"factors": 8, "epochs": 3}))
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
-        await pilot.press("u")
-        await settle(pilot)
+        await press_each(pilot, "3", "u")
         assert isinstance(app.screen, UpdateFormScreen)
-        app.screen.query_one("#epochs", Input).value = "1"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, epochs="1")
+        job = newest_job(session)
         assert (job.kind, job.params) == ("model_update", {"model_id": parent.id, "data": "platform", "epochs": 1,
                                                            "device": "auto"})
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (model_update) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         child = models.model_from_job(session, job.id)
         assert app.screen.selected.id == child.id and child.parent_id == parent.id
         text = screen_text(app)

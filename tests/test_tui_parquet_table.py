@@ -25,6 +25,13 @@ class OneTable(App[None]):
         table.focus()
 
 
+async def first_page_shown(pilot) -> ParquetTable:
+    """The table, once its first page is read and drawn."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.query_one(ParquetTable)
+
+
 async def lines_drawn_by(pilot, key: str | None = None, message=None) -> list[int]:
     """The table's lines (0 is the header) drawn in the frame after ``key`` (or ``message``)."""
     table = pilot.app.query_one(ParquetTable)
@@ -51,9 +58,7 @@ async def lines_drawn_by(pilot, key: str | None = None, message=None) -> list[in
 async def test_moving_the_cursor_on_screen_redraws_its_old_and_new_lines_only():
     app = OneTable()
     async with app.run_test(size=(60, 20)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one(ParquetTable)
+        table = await first_page_shown(pilot)
         assert table.row_text(0) == ("0", "w0")
         assert await lines_drawn_by(pilot, "down") == [1, 2]  # rows 0 and 1 are lines 1 and 2
         assert table.cursor_row == 1
@@ -65,9 +70,7 @@ async def test_moving_the_cursor_on_screen_redraws_its_old_and_new_lines_only():
 async def test_a_page_down_scrolls_and_redraws_every_row_on_screen():
     app = OneTable()
     async with app.run_test(size=(60, 20)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one(ParquetTable)
+        table = await first_page_shown(pilot)
         lines = await lines_drawn_by(pilot, "pagedown")
         assert table.cursor_row == table.visible_rows and table.scroll_y == 1
         assert set(range(1, table.visible_rows + 1)) <= set(lines)
@@ -77,9 +80,7 @@ async def test_a_page_down_scrolls_and_redraws_every_row_on_screen():
 async def test_a_page_read_ahead_redraws_nothing_until_it_is_on_screen():
     app = OneTable()
     async with app.run_test(size=(60, 20)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one(ParquetTable)
+        table = await first_page_shown(pilot)
         far = [(str(n), f"x{n}") for n in range(PAGE_ROWS * 5, PAGE_ROWS * 6)]
         assert await lines_drawn_by(pilot, message=ParquetTable.PageLoaded("numbers", 5, far)) == []
         assert table.row_text(PAGE_ROWS * 5) == (str(PAGE_ROWS * 5), f"x{PAGE_ROWS * 5}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-from test_tui_support import console, platform_workspace, run_async, screen_text, settle
+from test_tui_support import console, press, run_async, screen_text
+from test_tui_support import session  # noqa: F401  (a fixture)
 from textual.widgets import Static
 
 from kpconsole.services import segments
@@ -11,18 +11,12 @@ from kpconsole.services.segment_portraits import portrait
 from kpconsole.services.segments import SegmentRequest
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 @run_async
 async def test_the_segments_screen_shows_what_sets_each_segment_apart(session):
     segments.run(session, SegmentRequest(data="platform", method="kmeans", k=4, resamples=0))
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+        await press(pilot, "5")
         view = app.screen.view  # what the screen was given: the service's answer
         assert len(view.segments) == 4
         shown = str(app.screen.query_one("#segment-portraits", Static).render())

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from test_tui_data import wait_for_job
-from test_tui_support import console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import DataTable, Input, Select
+from test_tui_support import console, newest_job, press, press_each, run_async, screen_text, submit, wait_for_success
+from test_tui_support import session  # noqa: F401  (a fixture)
+from textual.widgets import DataTable
 
-from kpconsole import jobs
 from kpconsole.reads import segments as segment_reads
 from kpconsole.services import segments
 from kpconsole.services.segments import SegmentRequest
 from kpconsole.tui.screens.segment_form import SegmentFormScreen
 from kpconsole.tui.widgets.bars import Bars
-
-
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
 
 
 @run_async
@@ -26,15 +20,13 @@ async def test_segment_profiles_show_as_bars_and_a_user_lookup_says_why(session)
     view = segment_reads.show(session, record.id, "44")
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+        await press(pilot, "5")
         assert app.screen.query_one("#segments", DataTable).row_count == 4
         bars = app.screen.query_one(Bars)
         assert [v for _, v in bars.items] == [s.users for s in view.segments]
         await pilot.press("b")
         assert [v for _, v in bars.items] == [s.profile["revenue"] for s in view.segments]
-        await pilot.press("slash", *"44", "enter")
-        await settle(pilot)
+        await press(pilot, "slash", *"44", "enter")
         text = screen_text(app)
         assert f"user 44 is in segment {view.member['segment_id']} “{view.member['segment']}”" in text
         assert view.member["why"][0][:40] in text
@@ -45,22 +37,11 @@ async def test_segment_profiles_show_as_bars_and_a_user_lookup_says_why(session)
 async def test_the_segment_form_runs_rfm_as_a_job_and_the_new_segmentation_appears(session):
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await press_each(pilot, "5", "r")
         assert isinstance(app.screen, SegmentFormScreen)
-        app.screen.query_one("#method", Select).value = "rfm"
-        app.screen.query_one("#resamples", Input).value = "0"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, method="rfm", resamples="0")
+        job = newest_job(session)
         assert (job.kind, job.params["method"]) == ("segment", "rfm")
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (segment) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         assert app.screen.query_one("#segmentations", DataTable).row_count == 1
         assert "rfm" in screen_text(app)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from test_tui_support import as_role, console, notices, platform_workspace, run_async, screen_text, settle
+from test_tui_support import as_role, console, notices, press, run_async, screen_text, settle
+from test_tui_support import session  # noqa: F401  (a fixture)
 from textual.widgets import DataTable
 
 from kpconsole.identity import Role
@@ -14,11 +15,6 @@ from kpconsole.tui.screens.help import HelpScreen
 from kpconsole.tui.themes import default_theme
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 @run_async
 async def test_number_keys_switch_screens_and_each_keeps_its_state(session):
     app = console(session)
@@ -26,14 +22,11 @@ async def test_number_keys_switch_screens_and_each_keeps_its_state(session):
         await settle(pilot)
         for place in PLACES:
             if place.mode in app.MODES:
-                await pilot.press(place.key)
-                await settle(pilot)
+                await press(pilot, place.key)
                 assert app.current_mode == place.mode
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         data_screen = app.screen
-        await pilot.press("9", "2")
-        await settle(pilot)
+        await press(pilot, "9", "2")
         assert app.screen is data_screen
         assert data_screen.query_one("#datasets", DataTable).row_count == 1
 
@@ -43,8 +36,7 @@ async def test_question_mark_opens_help_with_the_screen_keys_and_closes_again(se
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -59,8 +51,7 @@ async def test_question_mark_opens_help_with_the_screen_keys_and_closes_again(se
 async def test_palette_names_every_screen_and_the_front_screens_actions(session):
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         provider = ConsoleCommands(app.screen)
         names = [c.name for c in provider.commands()]
         assert [f"Open: {p.title}" for p in PLACES] == names[: len(PLACES)]
@@ -75,8 +66,7 @@ async def test_palette_names_every_screen_and_the_front_screens_actions(session)
 async def test_actions_a_role_may_not_do_are_greyed_out_and_left_out_of_the_palette(session):
     app = console(as_role(session, Role.ANALYST))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         active = {b.binding.id: b.enabled for b in app.screen.active_bindings.values()}
         assert active["data.ingest"] is False and active["data.delete"] is False and active["data.browse"] is True
         names = {c.name for c in ConsoleCommands(app.screen).commands()}
@@ -109,6 +99,12 @@ async def test_animations_are_off_and_no_color_is_respected(session, monkeypatch
         assert app.theme == "ansi-dark"
 
 
+async def run_in_a_worker(pilot, work) -> None:
+    """Run ``work`` as the screen runs its own (a thread worker) and settle what it reports."""
+    pilot.app.screen.in_thread(work, group="test")
+    await settle(pilot)
+
+
 @run_async
 async def test_a_user_error_in_a_worker_shows_the_clis_one_line_and_the_app_keeps_running(session):
     app = console(session)
@@ -119,8 +115,7 @@ async def test_a_user_error_in_a_worker_shows_the_clis_one_line_and_the_app_keep
         def fail():
             raise NotFound("no dataset named 'nope' (known: platform)")
 
-        app.screen.in_thread(fail, group="test")
-        await settle(pilot)
+        await run_in_a_worker(pilot, fail)
         assert notices(app)[-1] == "error: no dataset named 'nope' (known: platform)"
         assert app.is_running
         assert not (session.ws.logs_dir / ERRORS_LOG).exists()
@@ -136,8 +131,7 @@ async def test_a_bug_in_a_worker_is_logged_with_its_traceback_and_shown_as_one_s
             secret = "hunter2"  # a local variable a traceback with locals would print
             raise KeyError(secret[:0] + "missing-key")
 
-        app.screen.in_thread(bug, group="test")
-        await settle(pilot)
+        await run_in_a_worker(pilot, bug)
         shown = notices(app)[-1]
         log = session.ws.logs_dir / ERRORS_LOG
         assert shown == f"error: internal error (KeyError); details in {log}"
@@ -174,12 +168,10 @@ async def test_an_analyst_may_evaluate_but_update_calibrate_and_backtest_are_gre
     model = models.train(session, TrainRequest(data="platform", algo="pop"))
     app = console(as_role(session, Role.ANALYST))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         active = {b.binding.id: b.enabled for b in app.screen.active_bindings.values()}
         assert (active["models.evaluate"], active["models.update"], active["models.train"]) == (True, False, False)
-        await pilot.press("8")
-        await settle(pilot)
+        await press(pilot, "8")
         active = {b.binding.id: b.enabled for b in app.screen.active_bindings.values()}
         assert not active["simulate.calibrate"] and not active["simulate.backtest"] and not active["simulate.run"]
         for form, action in ((UpdateFormScreen(model, ["platform"]), "model.update"),
@@ -189,12 +181,10 @@ async def test_an_analyst_may_evaluate_but_update_calibrate_and_backtest_are_gre
             await settle(pilot)
             if isinstance(form, BacktestFormScreen):
                 form.query_one("#cut", Input).value = "0.8"
-            await pilot.press("ctrl+s")
-            await settle(pilot)
+            await press(pilot, "ctrl+s")
             assert notices(app)[-1] == f"error: analyst-user (analyst) may not {action}: it needs the operator role"
             assert app.screen is form
-            await pilot.press("escape")
-            await settle(pilot)
+            await press(pilot, "escape")
 
 
 def test_every_place_opens_the_screen_it_names_and_the_modes_are_the_places():

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_tui_data import wait_for_job
-from test_tui_support import SAMPLE, console, notices, platform_workspace, run_async, screen_text, settle
-from textual.widgets import DataTable, Input, OptionList, TextArea
+from test_tui_support import (SAMPLE, console, fill, newest_job, notices, platform_workspace, press, press_each,
+                              run_async, screen_text, settle, submit, wait_for_success, wait_until)
+from test_tui_support import session  # noqa: F401  (a fixture)
+from textual.widgets import DataTable, OptionList, TextArea
 
 from engine.simulate.intervals import mean_interval
 from kpconsole import jobs
@@ -24,37 +25,22 @@ from kpconsole.tui.widgets.chart import Chart
 SCENARIOS = SAMPLE / "scenarios"
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 @pytest.mark.slow
 @run_async
 async def test_a_tiny_scenario_runs_as_a_job_and_its_daily_kpi_is_charted_with_its_band(session):
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+        await press(pilot, "8")
         files = app.screen.query_one("#sim-files", OptionList)
         files.highlighted = app.screen.files.index(SCENARIOS / "baseline.toml")
         await settle(pilot)
         assert app.screen.query_one("#sim-text", TextArea).text == (SCENARIOS / "baseline.toml").read_text()
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert isinstance(app.screen, SimRunFormScreen)
-        app.screen.query_one("#days", Input).value = "4"
-        app.screen.query_one("#replicates", Input).value = "2"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, days="4", replicates="2")
+        job = newest_job(session)
         assert (job.kind, job.params["days"], job.params["replicates"]) == ("sim_run", 4, 2)
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (sim_run) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         run = sim_reads.list_runs(session)[0]
         assert app.screen.query_one("#sim-runs", DataTable).row_count == 1
         chart = app.screen.query_one("#sim-chart", Chart)
@@ -71,11 +57,9 @@ async def test_two_identical_runs_compare_with_zero_differences(session):
     b = simulate.run_file(session, SCENARIOS / "baseline.toml", days=3, replicates=2)
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+        await press(pilot, "8")
         app.screen.query_one("#sim-runs", DataTable).focus()
-        await pilot.press("space", "down", "space", "c")
-        await settle(pilot)
+        await press(pilot, "space", "down", "space", "c")
         text = screen_text(app)
         assert f"run {b.id} baseline − run {a.id} baseline" in text
         assert "paired: common random numbers" in text
@@ -90,8 +74,7 @@ async def test_an_edited_scenario_runs_as_it_stands_and_no_file_is_written(sessi
     files_before = sorted(SCENARIOS.iterdir())
     app = console(session)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+        await press(pilot, "8")
         app.screen.query_one("#sim-files", OptionList).highlighted = app.screen.files.index(SCENARIOS / "baseline.toml")
         await settle(pilot)
         await pilot.press("e")
@@ -99,22 +82,13 @@ async def test_an_edited_scenario_runs_as_it_stands_and_no_file_is_written(sessi
         edited = area.text.replace('name = "baseline"', 'name = "baseline, edited here"')
         area.load_text(edited)
         area.read_only = False
-        await pilot.press("tab", "r")  # tab leaves the text, r runs it
-        await settle(pilot)
+        await press(pilot, "tab", "r")  # tab leaves the text, r runs it
         assert isinstance(app.screen, SimRunFormScreen) and "as edited on the screen (not saved)" in screen_text(app)
-        app.screen.query_one("#days", Input).value = "2"
-        app.screen.query_one("#replicates", Input).value = "1"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, days="2", replicates="1")
+        job = newest_job(session)
         assert (job.kind, job.params["text"], job.params["source"]) == (
             "sim_run", edited, f"{SCENARIOS / 'baseline.toml'} (edited)")
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (sim_run) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         run = sim_reads.get_run(session, int(jobs.show_job(session, job.id).result_id))
         assert (run.name, run.scenario_text, run.days, run.replicates) == ("baseline, edited here", edited, 2, 1)
         assert app.screen.charted == str(run.id)  # the cursor went to the new run
@@ -125,17 +99,11 @@ async def test_an_edited_scenario_runs_as_it_stands_and_no_file_is_written(sessi
 async def test_calibrating_from_the_screen_stores_a_calibration_and_shows_what_was_fitted(session):
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
-        await pilot.press("w")
-        await settle(pilot)
+        await press_each(pilot, "8", "w")
         assert isinstance(app.screen, CalibrateFormScreen)
-        app.screen.query_one("#segments", Input).value = "rule"
+        fill(app.screen, segments="rule")
         await pilot.press("ctrl+s")
-        for _ in range(600):
-            if not isinstance(app.screen, CalibrateFormScreen):
-                break
-            await pilot.pause(0.1)
+        await wait_until(pilot, lambda: not isinstance(app.screen, CalibrateFormScreen), 600)
         await settle(pilot)
         (calibration,) = sim_reads.list_calibrations(session)
         text = screen_text(app)
@@ -145,8 +113,7 @@ async def test_calibrating_from_the_screen_stores_a_calibration_and_shows_what_w
         users = next(line.split() for line in text.splitlines() if line.split()[:1] == ["users"])
         assert users[1:] == [f"{s['users']:,}" for s in calibration.summary["segments"]]
         app.screen.query_one("#sim-panel").focus()
-        await pilot.press("end")  # the rest of the panel, scrolled into view
-        await settle(pilot)
+        await press(pilot, "end")  # the rest of the panel, scrolled into view
         assert f"catalog: {calibration.summary['catalog']['items']:,} items" in screen_text(app)
         assert f"information: calibration {calibration.id} of 'platform' stored" in notices(app)
 
@@ -156,24 +123,13 @@ async def test_calibrating_from_the_screen_stores_a_calibration_and_shows_what_w
 async def test_a_backtest_runs_as_a_job_and_its_run_shows_the_mape_and_what_happened(session):
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
-        await pilot.press("b")
-        await settle(pilot)
+        await press_each(pilot, "8", "b")
         assert isinstance(app.screen, BacktestFormScreen)
-        app.screen.query_one("#cut", Input).value = "0.8"
-        app.screen.query_one("#replicates", Input).value = "2"
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        job = jobs.list_jobs(session, limit=1)[0]
+        await submit(pilot, cut="0.8", replicates="2")
+        job = newest_job(session)
         assert (job.kind, job.params) == ("sim_backtest", {"data": "platform", "cut": "0.8", "replicates": 2,
                                                            "seed": 0, "device": "auto"})
-        await wait_for_job(pilot, session, job.id)
-        for _ in range(30):
-            if any(f"job {job.id} (sim_backtest) succeeded" in n for n in notices(app)):
-                break
-            await pilot.pause(0.1)
-        await settle(pilot)
+        await wait_for_success(pilot, session, job)
         run = sim_reads.get_run(session, int(jobs.show_job(session, job.id).result_id))
         bt = run.summary["backtest"]
         text = screen_text(app)
@@ -205,21 +161,18 @@ async def test_t_shows_the_highlighted_runs_totals_with_95_percent_intervals_as_
     mean, low, high = mean_interval(values["dau"])
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
+        await press(pilot, "8")
         runs = app.screen.query_one("#sim-runs", DataTable)
         runs.focus()
         runs.move_cursor(row=list(app.screen.runs).index(str(first.id)))
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
         text = screen_text(app)
         assert f"run {first.id} 'baseline' (run) on 'platform': 3 days × 3 replicates, seed" in text
         assert "headline KPIs (t: every one)" in text
         assert panel_line(text, "dau").split() == ["dau", "mean", short(float(mean)), f"[{short(float(low))},",
                                                    f"{short(float(high))}]"]
         assert "wau" not in text.split()  # not a headline KPI
-        await pilot.press("t")  # again: every KPI, as sim show --all
-        await settle(pilot)
+        await press(pilot, "t")  # again: every KPI, as sim show --all
         text = screen_text(app)
         assert "every KPI (t: the headline ones)" in text
         wau = simulate.totals(first, simulate.replicate_values(first))["wau"]
@@ -227,8 +180,7 @@ async def test_t_shows_the_highlighted_runs_totals_with_95_percent_intervals_as_
         runs.move_cursor(row=list(app.screen.runs).index(str(second.id)))  # the totals follow the cursor
         await settle(pilot)
         assert f"run {second.id} 'baseline' (run) on 'platform': 3 days × 2 replicates" in screen_text(app)
-        await pilot.press("x")
-        await settle(pilot)
+        await press(pilot, "x")
         assert not app.screen.query_one("#sim-panel").display and "run totals" not in screen_text(app)
 
 
@@ -238,10 +190,7 @@ async def test_l_lists_the_calibrations_and_shows_what_the_highlighted_one_fitte
     newest, older = sim_reads.list_calibrations(session)
     app = console(session)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+        await press_each(pilot, "8", "l")
         table = app.screen.query_one("#sim-calibrations", DataTable)
         assert table.display and app.screen.focused is table
         text = screen_text(app)
@@ -250,21 +199,16 @@ async def test_l_lists_the_calibrations_and_shows_what_the_highlighted_one_fitte
             assert re.search(rf"^ *{c.id} +platform +all +{c.segments} +{c.tastes} +{c.created_at[:10]} .* ops *$",
                              text, re.MULTILINE), c
         assert f"calibration {newest.id} of 'platform'" in text and "per segment" in text
-        await pilot.press("down")
-        await settle(pilot)
+        await press(pilot, "down")
         text = screen_text(app)
         assert f"calibration {older.id} of 'platform'" in text
         assert f"calibration {newest.id} of" not in text
-        await pilot.press("enter")  # that calibration alone, the panel focused to scroll through it
-        await settle(pilot)
+        await press(pilot, "enter")  # that calibration alone, the panel focused to scroll through it
         assert not table.display and app.screen.focused is app.screen.query_one("#sim-panel")
-        await pilot.press("end")
-        await settle(pilot)
+        await press(pilot, "end")
         assert f"catalog: {older.summary['catalog']['items']:,} items" in screen_text(app)
-        await pilot.press("l")  # the list again, focused
-        await settle(pilot)
+        await press(pilot, "l")  # the list again, focused
         assert table.display and app.screen.focused is table
-        await pilot.press("x")  # closed: the focus goes back to the runs
-        await settle(pilot)
+        await press(pilot, "x")  # closed: the focus goes back to the runs
         assert not app.screen.query_one("#sim-panel").display
         assert app.screen.focused is app.screen.query_one("#sim-runs", DataTable)

@@ -5,8 +5,8 @@ folder filled in to those who may ingest."""
 from __future__ import annotations
 
 import polars as pl
-import pytest
-from test_tui_support import as_role, console, notices, platform_workspace, run_async, settle
+from test_tui_support import as_role, console, notices, press, press_each, run_async, settle, wait_until
+from test_tui_support import session  # noqa: F401  (a fixture)
 from textual.widgets import Input, Select
 
 from kpconsole.identity import Role
@@ -16,16 +16,8 @@ from kpconsole.tui.screens.synth_form import SynthFormScreen
 CLI_HELP = " (see: kpconsole data synth --help)"
 
 
-@pytest.fixture
-def session(tmp_path):
-    return platform_workspace(tmp_path / "ws")
-
-
 async def open_form(pilot, app, values: dict[str, str]) -> SynthFormScreen:
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("g")
-    await settle(pilot)
+    await press_each(pilot, "2", "g")
     form = app.screen
     assert isinstance(form, SynthFormScreen)
     for field, text in values.items():
@@ -59,12 +51,10 @@ async def test_bad_synth_values_get_the_clis_own_line_and_nothing_is_written(ses
         for (values, _), line in zip(cases, expected, strict=True):
             form = await open_form(pilot, app, values)
             app.notices.clear()
-            await pilot.press("ctrl+s")
-            await settle(pilot)
+            await press(pilot, "ctrl+s")
             assert notices(app) == [f"error: {line}"], values
             assert app.screen is form  # left open with what was typed
-            await pilot.press("escape")
-            await settle(pilot)
+            await press(pilot, "escape")
     assert "10 is not in the range x>=50." in expected[0]
     assert not (tmp_path / "a").exists()
     assert [p.name for p in full.iterdir()] == ["notes.txt"]
@@ -78,10 +68,7 @@ async def test_synth_writes_what_the_cli_writes_and_offers_the_ingest_form_with_
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot, app, {"out": str(out), "users": "60", "days": "12", "seed": "3"})
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            if isinstance(app.screen, IngestScreen):
-                break
-            await pilot.pause(0.1)
+        await wait_until(pilot, lambda: isinstance(app.screen, IngestScreen), 100)
         await settle(pilot)
         users = pl.read_csv(out / "users.csv")
         events = pl.read_csv(out / "events.csv")
@@ -94,8 +81,7 @@ async def test_synth_writes_what_the_cli_writes_and_offers_the_ingest_form_with_
         form = app.screen
         assert isinstance(form, IngestScreen)
         assert (form.query_one("#path", Input).value, form.query_one("#name", Input).value) == (str(out), "shop")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert app.screen.__class__.__name__ == "DataScreen"
 
 
@@ -109,10 +95,7 @@ async def test_an_analyst_may_generate_parquet_sample_data_but_is_not_offered_th
         await open_form(pilot, app, {"out": str(out), "users": "50", "days": "5", "format": "parquet",
                                      "force": "yes"})
         await pilot.press("ctrl+s")
-        for _ in range(100):
-            if not isinstance(app.screen, SynthFormScreen):
-                break
-            await pilot.pause(0.1)
+        await wait_until(pilot, lambda: not isinstance(app.screen, SynthFormScreen), 100)
         await settle(pilot)
         assert app.screen.__class__.__name__ == "DataScreen"
         assert notices(app)[-1].endswith(f"to {out}; ingesting it needs the operator role")

@@ -21,29 +21,37 @@ class OneTable(App[None]):
     def compose(self) -> ComposeResult:
         yield DataTable(id="table")
 
+    def with_columns(self, columns: tuple[str, ...]) -> DataTable:
+        """The table, its columns set (as a screen sets them before its first rows)."""
+        table = self.query_one(DataTable)
+        set_columns(table, columns)
+        return table
+
+
+async def text_after_an_early_frame(pilot) -> str:
+    """What the screen shows once the table is idle, after a frame drawn before it was (a busy
+    machine draws one there)."""
+    pilot.app.export_screenshot()
+    await pilot.pause()
+    return screen_text(pilot.app)
+
 
 @run_async
 async def test_rows_drawn_before_the_table_measures_them_are_shown_at_full_width():
     app = OneTable()
     async with app.run_test(size=(60, 6)) as pilot:
-        table = app.query_one(DataTable)
-        set_columns(table, ("#", "why"))
+        table = app.with_columns(("#", "why"))
         await pilot.pause()
         sync_rows(table, [("10", ("10", "because you commented on it"))])
-        app.export_screenshot()  # a frame drawn before the table is idle again
-        await pilot.pause()
-        assert "10  because you commented on it" in screen_text(app)
+        assert "10  because you commented on it" in await text_after_an_early_frame(pilot)
 
 
 @run_async
 async def test_cells_updated_in_place_widen_their_column():
     app = OneTable()
     async with app.run_test(size=(60, 6)) as pilot:
-        table = app.query_one(DataTable)
-        set_columns(table, ("#", "title"))
+        table = app.with_columns(("#", "title"))
         sync_rows(table, [("1", ("1", "short"))])
         await pilot.pause()
         sync_rows(table, [("1", ("1", "a much longer title"))])  # same keys: updated in place
-        app.export_screenshot()
-        await pilot.pause()
-        assert "1  a much longer title" in screen_text(app)
+        assert "1  a much longer title" in await text_after_an_early_frame(pilot)
