@@ -71,6 +71,10 @@ def format_of_value(value: str) -> str | None:
 
 
 def _parse_one(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """Parse with one format. Datetimes are parsed without Polars' cache of unique values: to
+    the second they rarely repeat, so the cache is filled and never hit (10 M ISO datetimes in
+    one frame: 0.72 s of CPU with it, 0.47 s without; a 10 M-event CSV ingest, five runs each:
+    median 5.41 s of CPU with it, 5.25 s without). Dates repeat, and keep it."""
     if fmt == EPOCH:
         return (raw.cast(pl.Float64, strict=False) * 1_000_000).round(0).cast(pl.Int64).cast(TS)
     if fmt == EPOCH_MS:
@@ -78,10 +82,10 @@ def _parse_one(raw: pl.Expr, fmt: str) -> pl.Expr:
     if fmt.endswith("%#z"):
         # Accept a space or a 'T' between date and time, then convert to UTC and drop the zone.
         normalised = raw.str.replace(" ", "T", literal=True)
-        return normalised.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(None)
+        return normalised.str.to_datetime(fmt, strict=False, time_unit="us", cache=False).dt.replace_time_zone(None)
     if fmt == "%Y-%m-%d" or fmt == "%Y%m%d":
         return raw.str.to_date(fmt, strict=False).cast(TS)
-    return raw.str.to_datetime(fmt, strict=False, time_unit="us")
+    return raw.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
 def ts_expr(raw: pl.Expr, formats: list[str]) -> pl.Expr:
