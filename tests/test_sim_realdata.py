@@ -24,21 +24,23 @@ QC = SHARED_DATA / "stackexchange" / "quantumcomputing.stackexchange.com"
 OULAD = SHARED_DATA / "oulad"
 
 
-def _report(name: str, record) -> dict:
+def _backtest(session, capsys, path, name: str, cut: str, replicates: int, title: str):
+    """Ingest ``path`` as ``name``, backtest it from ``cut`` (seed 1) and print its MAPEs under
+    ``title``; the stored run and its backtest summary."""
+    datasets.ingest(session, IngestRequest(path=path, name=name))
+    record = simulate.backtest(session, name, cut, replicates=replicates, seed=1)
     bt = record.summary["backtest"]
     pct = lambda v: "–" if v is None else f"{v:.1f} %"
-    print(f"\n{name}: backtest from {bt['cut']} over {bt['days']} days: daily actives MAPE {pct(bt['mape_actives'])}, "
-          f"weekly {pct(bt['mape_actives_weekly'])}; revenue MAPE {pct(bt['mape_revenue'])}")
-    return bt
+    with capsys.disabled():
+        print(f"\n{title}: backtest from {bt['cut']} over {bt['days']} days: daily actives MAPE "
+              f"{pct(bt['mape_actives'])}, weekly {pct(bt['mape_actives_weekly'])}; revenue MAPE {pct(bt['mape_revenue'])}")
+    return record, bt
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not QC.exists(), reason="shared Stack Exchange data not present")
 def test_backtest_on_the_quantum_computing_community(session, capsys):
-    datasets.ingest(session, IngestRequest(path=QC, name="qc"))
-    record = simulate.backtest(session, "qc", "0.67", replicates=8, seed=1)
-    with capsys.disabled():
-        bt = _report("Quantum Computing SE", record)
+    record, bt = _backtest(session, capsys, QC, "qc", "0.67", 8, "Quantum Computing SE")
     assert bt["days"] > 50 and math.isfinite(bt["mape_actives"]) and math.isfinite(bt["mape_actives_weekly"])
     assert bt["mape_revenue"] is None  # a Q&A dump moves no money: there is nothing to score
     sim = [r["mean"] for r in sim_reads.series(session, record.id, ["dau"])]
@@ -48,9 +50,6 @@ def test_backtest_on_the_quantum_computing_community(session, capsys):
 @pytest.mark.slow
 @pytest.mark.skipif(not OULAD.exists(), reason="shared OULAD data not present")
 def test_backtest_on_oulad_registrations(session, capsys):
-    datasets.ingest(session, IngestRequest(path=OULAD, name="oulad"))
-    record = simulate.backtest(session, "oulad", "0.8", replicates=4, seed=1)
-    with capsys.disabled():
-        bt = _report("OULAD registrations", record)
+    record, bt = _backtest(session, capsys, OULAD, "oulad", "0.8", 4, "OULAD registrations")
     assert bt["days"] > 150 and math.isfinite(bt["mape_actives"])
     assert record.summary["totals"]["dau"]["mean"] > 0
