@@ -7,15 +7,11 @@ segmentation's per-user Parquet (:mod:`kpconsole.services.segment_members`), loa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from engine.segment.metrics import SegmentationMetrics
 from kpconsole.session import Session
 from store import segments as store
 from store.segments import SegmentationRecord, SegmentRecord
-
-if TYPE_CHECKING:
-    from engine.segment.run import ClusterModel, LifecycleModel
 
 
 def list_segmentations(session: Session, data: str | None = None) -> list[SegmentationRecord]:
@@ -26,18 +22,6 @@ def list_segmentations(session: Session, data: str | None = None) -> list[Segmen
 def metrics(record: SegmentationRecord) -> SegmentationMetrics:
     """A segmentation's stored quality figures, typed (stability, the k tried, interests' model)."""
     return SegmentationMetrics.from_dict(record.metrics)
-
-
-def model(record: SegmentationRecord) -> LifecycleModel | ClusterModel | None:
-    """What explaining a membership needs, typed: a lifecycle's thresholds, a clustering's
-    centres; None for RFM (its scores explain themselves)."""
-    from engine.segment.run import ClusterModel, LifecycleModel
-
-    if record.method == "rfm":
-        return None
-    if record.method == "lifecycle":
-        return LifecycleModel.from_dict(record.model)
-    return ClusterModel.from_dict(record.model)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,21 @@ import polars as pl
 
 from engine.segment import explain
 from engine.segment.features import transform
-from engine.segment.run import LifecycleModel
+from engine.segment.run import ClusterModel, LifecycleModel
 from kpconsole.errors import ConsoleError
-from kpconsole.reads import segments as segment_reads
 from kpconsole.session import Session
 from store import segments as store
 from store.segments import SegmentationRecord, SegmentRecord
+
+
+def fitted_model(record: SegmentationRecord) -> LifecycleModel | ClusterModel | None:
+    """What explaining a membership needs, typed: a lifecycle's thresholds, a clustering's
+    centres; None for RFM (its scores explain themselves)."""
+    if record.method == "rfm":
+        return None
+    if record.method == "lifecycle":
+        return LifecycleModel.from_dict(record.model)
+    return ClusterModel.from_dict(record.model)
 
 
 def member(session: Session, record: SegmentationRecord, segs: list[SegmentRecord], user: str) -> dict:
@@ -27,7 +36,7 @@ def member(session: Session, record: SegmentationRecord, segs: list[SegmentRecor
     rows = pl.scan_parquet(record.artifact_path).filter(pl.col("user_id").cast(pl.String) == str(user)).collect()
     row = rows.row(0, named=True)
     name = next(s.name for s in segs if s.segment_id == segment_id)
-    fitted = segment_reads.model(record)
+    fitted = fitted_model(record)
     if fitted is None:
         why = explain.explain_rfm(row)
     elif isinstance(fitted, LifecycleModel):
