@@ -57,6 +57,13 @@ def test_append_adds_new_events_users_and_items_as_the_next_version(platform, kp
     assert after.profile["kinds"]["like"] == before.profile["kinds"]["like"] + 1
     events = datasets.load(after, "events").collect()
     assert events.height == after.tables["events"]
+    import pyarrow.parquet as pq
+
+    from engine.data.tabular import EVENTS_COMPRESSION
+
+    codecs = {pq.ParquetFile(path / "events.parquet").metadata.row_group(0).column(0).compression
+              for path in (before.path, after.path)}
+    assert codecs == {EVENTS_COMPRESSION.upper()}  # an appended version is written as an ingest writes it
     users = datasets.load(after, "users").collect()
     assert 5001 in users["user_id"].to_list() and users["country"].null_count() == 1  # attributes empty for new
     kept = catalog.kept_versions(platform.ws, "platform")

@@ -133,6 +133,8 @@ def append_validated(session: Session, current: DatasetRecord, scratch: Path, *,
     """Merge the canonical tables in ``scratch`` (``events.parquet``, and ``users``/``items``
     when there) into ``current`` and register the next version; see the module docstring.
     ``labels`` name each table's input in error messages; ``source`` is recorded."""
+    from engine.data.tabular import EVENTS_COMPRESSION
+
     new = {t: pl.scan_parquet(scratch / f"{t}.parquet") for t in CANONICAL_FOLDER_FILES
            if (scratch / f"{t}.parquet").exists()}
     old = {t: pl.scan_parquet(current.table_path(t)) for t in CANONICAL_FOLDER_FILES if t in current.tables}
@@ -156,7 +158,8 @@ def append_validated(session: Session, current: DatasetRecord, scratch: Path, *,
         if counts["events"] == 0 and counts["users"] == 0 and counts["items"] == 0:
             return AppendResult(current, current.version, 0, counts["duplicates"], 0, 0)
         progress(0.4, f"writing {current.tables['events'] + added.height:,} events")
-        pl.concat([old["events"], added.lazy()], how="vertical").sink_parquet(staging / "events.parquet")
+        pl.concat([old["events"], added.lazy()], how="vertical").sink_parquet(staging / "events.parquet",
+                                                                             compression=EVENTS_COMPRESSION)
         for table in ("users", "items"):
             if table in sides:
                 sides[table].write_parquet(staging / f"{table}.parquet")
