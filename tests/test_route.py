@@ -227,6 +227,18 @@ def test_routing_several_questions_at_once_equals_routing_each(qc):
         assert together == alone
 
 
+def test_routing_in_batches_equals_routing_each(qc, monkeypatch):
+    from engine.community import route as router
+
+    monkeypatch.setattr(router, "BATCH", 3)
+    model = fit_router(qc, seed=0)
+    profiles = profiles_at(qc, qc.span[1])
+    questions = qc.questions.tail(7)
+    tags, tokens, askers = questions["tags"].to_list(), questions["tokens"].to_list(), questions["user_id"].to_list()
+    batched = router.route_many(model, profiles, tags, tokens, askers, k=4)
+    assert batched == [route(model, profiles, t, w, asker=a, k=4) for t, w, a in zip(tags, tokens, askers, strict=True)]
+
+
 def test_baseline_routers_rank_as_their_evaluation_does(qc):
     from engine.community.route import router_scores
 

@@ -37,6 +37,7 @@ from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
 ACTIVE_DAYS = 90
+BATCH = 256  # questions whose features are built at once
 
 
 @dataclass(frozen=True)
@@ -272,14 +273,21 @@ def route(model: RouterModel, profiles: Profiles, tags: list[str], tokens: list[
 def route_many(model: RouterModel, profiles: Profiles, tag_lists: list[list[str]], tokens: list[list[str]],
                askers: list[int | None], *, k: int = 10, hybrid: np.ndarray | None = None,
                days_since_active: np.ndarray | None = None, by: str = "router") -> list[list[Suggestion]]:
-    """:func:`route` for several questions at once (their features built in one pass)."""
+    """:func:`route` for several questions, their features built :data:`BATCH` questions at a time
+    (questions × users × features floats: a batch bounds the memory, not the question count)."""
     seen = profiles.days_since_active if days_since_active is None else days_since_active
-    x = question_features(profiles, tag_lists, tokens, np.asarray([-1 if a is None else a for a in askers]), hybrid)
-    primary, secondary = router_scores(by, model, profiles, x)
-    second = np.zeros(len(profiles.users)) if secondary is None else secondary
     users = np.arange(len(profiles.users))
-    return [_suggestions(profiles, tags, primary[q], np.lexsort((users, -second, -primary[q]))[:k], seen)
-            for q, tags in enumerate(tag_lists)]
+    out: list[list[Suggestion]] = []
+    for start in range(0, len(tag_lists), BATCH):
+        end = start + BATCH
+        x = question_features(profiles, tag_lists[start:end], tokens[start:end],
+                              np.asarray([-1 if a is None else a for a in askers[start:end]]),
+                              None if hybrid is None else hybrid[start:end])
+        primary, secondary = router_scores(by, model, profiles, x)
+        second = np.zeros(len(users)) if secondary is None else secondary
+        out += [_suggestions(profiles, tags, primary[q], np.lexsort((users, -second, -primary[q]))[:k], seen)
+                for q, tags in enumerate(tag_lists[start:end])]
+    return out
 
 
 def _suggestions(profiles: Profiles, tags: list[str], scores: np.ndarray, order: np.ndarray,

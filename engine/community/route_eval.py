@@ -30,14 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.community.route import ROUTERS, RouterModel, fit_router, router_scores
+from engine.community.route import BATCH, ROUTERS, RouterModel, fit_router, router_scores
 from engine.community.route_features import FEATURES, Profiles, QAPosts, profiles_at, question_features
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
 METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
 BASELINES = ROUTERS[1:]  # mostpop, recentpop, tagpop, bm25
-BATCH = 256
 
 
 def relevant_ranks(primary: np.ndarray, relevant: list[np.ndarray], secondary: np.ndarray | None = None) -> list[np.ndarray]:

@@ -13,7 +13,6 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label
-from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import simulate
@@ -80,6 +79,7 @@ class CalibrateFormScreen(DatasetFormScreen["CalibrationRecord | None"]):
 
     TITLE_TEXT = "Calibrate the simulator from a dataset (what it fits shows below the runs)"
     SUBMIT_LABEL = "Calibrate"
+    STATUS_ID = "calibrate-status"
 
     def compose_fields(self) -> ComposeResult:
         yield self.dataset_field()
@@ -115,8 +115,3 @@ class CalibrateFormScreen(DatasetFormScreen["CalibrationRecord | None"]):
     def on_calibrated(self, message: Calibrated) -> None:
         self.notify(f"calibration {message.record.id} of '{message.record.dataset}' stored")
         self.dismiss(message.record)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed calibration leaves the form open, its status cleared (the base class shows why)."""
-        if event.state is WorkerState.ERROR:
-            self.query_one("#calibrate-status", Label).update("")

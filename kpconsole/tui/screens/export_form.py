@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label, Select
-from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import InvalidField
 from kpconsole.tui.screens.form import FormScreen
@@ -43,6 +42,7 @@ class ExportFormScreen(FormScreen["ExportSummary | None"]):
     """Export to a file"""
 
     SUBMIT_LABEL = "Export"
+    STATUS_ID = "export-status"
 
     def __init__(self, what: str, export: Export, suggested: str) -> None:
         """``what`` is worded for the title (``segmentation 3``); ``export(target, progress)`` writes
@@ -82,10 +82,3 @@ class ExportFormScreen(FormScreen["ExportSummary | None"]):
 
     def on_exported(self, message: Exported) -> None:
         self.dismiss(message.summary)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed export leaves the form open, its status cleared (the base class
-        shows why)."""
-        if event.state is WorkerState.ERROR:
-            self.query_one("#export-status", Label).update("")
-        super().on_worker_state_changed(event)

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import USER_ERRORS
 from kpconsole.tui.messages import forward_failure
@@ -28,6 +28,9 @@ Result = TypeVar("Result")
 class FormScreen(ModalScreen[Result]):
     TITLE_TEXT: ClassVar[str] = ""
     SUBMIT_LABEL: ClassVar[str] = "Start"
+    STATUS_ID: ClassVar[str | None] = None
+    """The id of a Label saying what the form's worker is doing; cleared when the worker fails
+    (the failure itself is shown as one line), so the form is left as it was typed."""
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
     FormScreen > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 1fr;
@@ -88,6 +91,8 @@ class FormScreen(ModalScreen[Result]):
                                exit_on_error=False, name=group)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and self.STATUS_ID is not None:
+            self.query_one(f"#{self.STATUS_ID}", Label).update("")
         forward_failure(self, event)
 
 

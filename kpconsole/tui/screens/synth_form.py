@@ -13,7 +13,6 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Input, Label
-from textual.worker import Worker, WorkerState
 
 from kpconsole.errors import ConsoleError
 from kpconsole.services import datasets
@@ -49,6 +48,7 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
 
     TITLE_TEXT = "Generate sample data: a platform with planted segments, tastes and prices, into a folder"
     SUBMIT_LABEL = "Generate"
+    STATUS_ID = "synth-status"
 
     def compose_fields(self) -> ComposeResult:
         yield FormRow("folder", Input(placeholder="a new or empty folder for users, items, events (+ truth_*)",
@@ -82,9 +82,3 @@ class SynthFormScreen(FormScreen[SynthResult | None]):
 
     def on_synthesized(self, message: Synthesized) -> None:
         self.dismiss(message.result)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A refused or failed generation leaves the form open, its status cleared (the base class
-        shows why)."""
-        if event.state is WorkerState.ERROR:
-            self.query_one("#synth-status", Label).update("")
