@@ -1,7 +1,10 @@
 """The KPIs a simulation reports each day and how they add up over a run (plain data: no torch).
 
 Each metric has a daily value per replicate; over the run it aggregates by ``sum`` (flows:
-revenue, purchases), ``mean`` (daily levels: DAU, Gini) or ``last`` (stocks: MRR, members).
+revenue, purchases), ``mean`` (daily levels: DAU, Gini) or ``last`` (stocks: MRR, members; and
+figures to date: the answer rate and time to first answer of the questions asked so far, whose
+last day is the run's figure — :mod:`engine.simulate.questions`). Coverage counts the items
+available that day (a growing catalog's arrived items), exposure Gini the catalog's creators.
 """
 
 from __future__ import annotations
@@ -46,9 +49,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "arppu": ("mean", "sales (purchases + memberships) / payers that day"),
     "contributions": ("sum", "questions, answers and posts (at most one per agent a day)"),
     "exposure_gini": ("mean", "Gini of recommendation impressions over creators"),
-    "coverage": ("mean", "share of the catalog recommended to someone that day"),
+    "coverage": ("mean", "share of the items available that day recommended to someone"),
     "homogenisation": ("mean", "mean Jaccard index of opened items of paired similar agents (T-RECS)"),
     "satisfaction": ("mean", "mean satisfaction of agents alive"),
+    "new_items": ("sum", "items added to the catalog that day (the calibrated arrivals)"),
+    "questions_asked": ("sum", "new questions asked that day"),
+    "answer_rate": ("last", "share of the questions asked since day 0 with an answer by that day"),
+    "time_to_first_answer": ("last", "mean days from asking to the first answer, over the questions asked since "
+                                     "day 0 and answered by that day (0: the same day)"),
 }
 
 #: Headline metrics for tables (the rest are in --json and `sim show --all`).

@@ -19,6 +19,13 @@ One day, for all agents of all replicates at once (order matters and is fixed):
 8. **satisfaction** — ``σ ← (1-ρ)σ + ρ(ū - u_ref)`` for visitors, where ``u_ref`` is the
    expected utility of the agent's own first pick from the whole catalog;
 9. **ads and sponsorship**, then the day's KPIs (:data:`engine.simulate.kpis.METRICS`).
+
+**A growing catalog** (:mod:`engine.simulate.arrivals`): the items that arrive during the run
+are extra catalog columns, each shown from its arrival day in its replicate — at the start of
+the day, before anyone visits — and hidden before (dropped from the policy's candidates,
+``-inf`` utility for the ``organic`` policy); new questions are asked and answered by the
+day's contributors (:mod:`engine.simulate.questions`). A world whose catalog does not grow
+runs exactly as before.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from engine.device import resolve_device
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 from engine.simulate import rng, seen
+from engine.simulate.arrivals import Availability, NewItems, draw_new_items
 from engine.simulate.choice import (
     Clicks,
     Tastes,
@@ -50,6 +58,8 @@ from engine.simulate.metrics import gini, safe_ratio
 from engine.simulate.money import Ledger, per_replicate_sum
 from engine.simulate.policies import PolicySpec, make_policy
 from engine.simulate.population import NEVER, sample_agents
+from engine.simulate.questions import KPIS as QUESTION_KPIS
+from engine.simulate.questions import Questions
 from engine.simulate.recency import Recency
 from engine.simulate.world import World
 from engine.threads import threads_for
@@ -60,7 +70,10 @@ BLOCK = 1 << 15  # visitors whose slates and choices are worked out together on 
 
 @dataclass(frozen=True)
 class SimResult:
-    """Daily KPIs of every replicate, plus per-item totals and incentive profiles."""
+    """Daily KPIs of every replicate, plus per-item totals and incentive profiles.
+
+    Items are the day-0 catalog's, then the slots of the items that arrived (``new_items``).
+    """
 
     metrics: tuple[str, ...]
     values: np.ndarray  # [days, metrics, replicates] float64
@@ -69,6 +82,7 @@ class SimResult:
     incentives: tuple[IncentiveProfile, ...]
     agents: int  # agent slots per replicate
     device: str
+    new_items: NewItems
 
     def series(self, name: str) -> np.ndarray:
         """[days, replicates] of one metric."""
@@ -117,23 +131,31 @@ class Simulation:
         seg, cat = world.segments, world.catalog
         if cat.size == 0:
             raise EngineError("the world's catalog is empty: nothing to recommend")
-        self.M, self.K = cat.size, min(settings.slate_size, cat.size)
+        self.new_items = new = draw_new_items(world.item_arrivals, cat, self.R, settings.days, self.seed)
+        self.M = cat.size + new.slots
+        self.K = min(settings.slate_size, self.M)
         self.block = BLOCK if dev.type == "cpu" else sys.maxsize
         self.attention = attention_cdf(torch.as_tensor(np.asarray(seg.attention, dtype=np.float32), device=dev), self.K)
         self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
         self.N = a.per_replicate
         f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
-        self.tastes = Tastes.of(f32(world.users.taste), f32(cat.vectors), f32(cat.quality),
-                                levers.behaviour.outside_utility, f32(seg.choice_sensitivity), a.segment, a.source)
+        tastes = lambda vectors, quality: Tastes.of(f32(world.users.taste), f32(vectors), f32(quality),
+                                                    levers.behaviour.outside_utility, f32(seg.choice_sensitivity),
+                                                    a.segment, a.source)
+        vectors = new.extend(cat.vectors)
+        self.tastes = tastes(vectors, new.extend(cat.quality))
         self.buy_b, self.alpha = f32(np.nan_to_num(seg.buy_intercept, neginf=-60.0)), f32(seg.price_sensitivity)
         self.refund_p = f32(np.clip(seg.refund * levers.money.refund_scale, 0, 1))
         self.contribute_p = f32(seg.contribute)
-        price = np.asarray(cat.price if prices is None else prices, dtype=np.float64)
+        price = new.extend(np.asarray(cat.price if prices is None else prices, dtype=np.float64))
         self.price = torch.as_tensor(price, device=dev)
         self.log_rel_price = f32(np.log(np.maximum(price, 1e-9) / world.reference_price))
         kinds = sorted(set(cat.kind.tolist()))
-        self.item_kind = torch.as_tensor([kinds.index(k) for k in cat.kind.tolist()], device=dev)
-        self.creator = torch.as_tensor(cat.creator, device=dev)
+        item_kinds = new.extend(cat.kind)
+        self.item_kind = torch.as_tensor([kinds.index(k) for k in item_kinds.tolist()], device=dev)
+        self.creator = torch.as_tensor(new.extend(cat.creator), device=dev)
+        self.available = Availability(new, cat.size, dev)
+        self.questions = Questions(new, item_kinds, cat.size, self.seed, dev)
         self.creators = max(cat.creators, 1)
         # streams that cannot fire (every draw is ≥ 2⁻²⁵, so a probability below that never does)
         # are skipped; counter-based draws leave every other draw as it was
@@ -146,13 +168,14 @@ class Simulation:
         self.members = Memberships(levers.membership, seg, plan_price=world.plan_price, kinds=kinds,
                                    member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, seed=self.seed)
         self.ledger = Ledger(self.R, levers.money, dev)
-        self.policy = make_policy(policy, items=self.M, users=world.users.count, popularity=cat.popularity,
-                                  replicates=self.R,
-                                  width=2 * self.K, seed=self.seed, source=a.source, utility=self.tastes.utility,
-                                  item_vectors=cat.vectors)
+        self.policy = make_policy(policy, items=self.M, users=world.users.count,
+                                  popularity=np.concatenate([cat.popularity, np.zeros(new.slots)]), replicates=self.R,
+                                  width=2 * self.K, seed=self.seed, source=a.source, utility=self._utility_today,
+                                  item_vectors=vectors)
         self.ladders = [BadgeLadder(i, dev) for i in levers.incentives]
-        # per agent: the expected utility of its own first pick from the whole catalog
-        self.u_ref = take(self.tastes.reference_utility(torch.as_tensor(world.users.segment, device=dev)), a.source)
+        # per agent: the expected utility of its own first pick from the whole day-0 catalog
+        day0 = self.tastes if new.slots == 0 else tastes(cat.vectors, cat.quality)
+        self.u_ref = take(day0.reference_utility(torch.as_tensor(world.users.segment, device=dev)), a.source)
         rows = self.R * self.N
         self.sat = torch.zeros(rows, dtype=torch.float32, device=dev)
         self.all_rows = torch.arange(rows, dtype=torch.int32, device=dev)
@@ -201,6 +224,10 @@ class Simulation:
         tracked[rows] = torch.arange(len(rows), device=self.dev)
         return (tracked[left], tracked[right]), tracked
 
+    def _utility_today(self, rows: torch.Tensor) -> torch.Tensor:
+        """The ``organic`` policy's utilities [V, M] of ``rows``: items not arrived yet at -inf."""
+        return self.available.hide_in(self.tastes.utility(rows), rows // self.N)
+
     # --- one day ----------------------------------------------------------------------------
 
     def _refresh(self, rows: torch.Tensor) -> None:
@@ -242,9 +269,10 @@ class Simulation:
 
     def step(self, day: int) -> dict[str, torch.Tensor]:
         a, b, R, N, money = self.agents, self.levers.behaviour, self.R, self.N, self.levers.money
-        # 1. churn (agents who joined before today), then today's arrivals join
+        # 1. churn (agents who joined before today), then today's arrivals join; today's new items arrive
         leaving = self._leave(day)
         self._join(day)
+        new_items = self.available.open(day) if self.available.growing else torch.zeros_like(self.alive_count)
         # 2. billing: refunds due, trials ending, renewals
         if self.sells:
             due = self.refunds_due[day % (REFUND_DAYS + 1)]
@@ -276,7 +304,7 @@ class Simulation:
         t = take(self.tracked, clicks.row)
         mine = t >= 0
         seen.add(self.opened, t[mine], clicks.item[mine])
-        self.policy.observe(click_rep, clicks.item)
+        self.policy.observe(day, clicks.row, click_rep, clicks.item)
         self.item_views.index_add_(0, click_rep * self.M + clicks.item, torch.ones_like(clicks.item))
         # 5. buy
         bought = self._buy(day, clicks, click_rep) if self.sells else (rows[:0], torch.zeros(0, dtype=torch.float64,
@@ -284,8 +312,10 @@ class Simulation:
         # 6. subscribe
         joined = self.members.subscribe(rows, a.segment, day)
         self.ledger.payments("revenue_subscriptions", joined[0] // N, joined[1], money.membership_creator_share)
-        # 7. contribute
+        # 7. contribute: new questions are asked, questions answered
         contributed = self._contribute(day, rows)
+        community = (self.questions.day(day, rows, rep, contributed, clicks, click_rep) if self.questions.count
+                     else {name: torch.zeros(R, dtype=torch.float64, device=self.dev) for name in QUESTION_KPIS})
         # 8. satisfaction, and the rates it moves
         rho = b.satisfaction_rate
         sat = take(self.sat, rows)
@@ -309,7 +339,8 @@ class Simulation:
                   "new_payers": torch.bincount(first_time // N, minlength=R),
                   "churned": torch.bincount(leaving // N, minlength=R),
                   "dau": torch.bincount(rep, minlength=R),
-                  "views": torch.bincount(click_rep, minlength=R)}
+                  "views": torch.bincount(click_rep, minlength=R),
+                  "new_items": new_items, **community}
         return self._kpis(day, impressions, counts)
 
     def _recommend_and_choose(self, day: int, rows: torch.Tensor, rep: torch.Tensor) -> tuple[Clicks, torch.Tensor]:
@@ -321,7 +352,8 @@ class Simulation:
         parts = []
         for lo in range(0, max(len(rows), 1), self.block):
             r, rp = rows[lo:lo + self.block], rep[lo:lo + self.block]
-            slate = first_not_owned(self.policy.candidates(day, r, rp), r, self.owned, self.owns_any, self.K)
+            listed = self.available.keep_available(self.policy.candidates(day, r, rp), rp)
+            slate = first_not_owned(listed, r, self.owned, self.owns_any, self.K)
             parts.append(choose(day, r, slate, self.tastes, self.attention, self.seed, first_visitor=lo))
             bins += torch.bincount((slate + (rp * (M + 1) + 1)[:, None]).view(-1), minlength=R * (M + 1))
         return Clicks.concat(parts), bins.view(R, M + 1)[:, 1:]
@@ -381,7 +413,7 @@ class Simulation:
         exposure = torch.zeros(R, self.creators, dtype=torch.int64, device=self.dev)
         exposure.index_add_(1, self.creator.clamp(min=0), per_item * (self.creator >= 0))
         out["exposure_gini"] = gini(exposure)
-        out["coverage"] = (per_item > 0).to(torch.float64).mean(dim=1)
+        out["coverage"] = (per_item > 0).sum(dim=1).to(torch.float64) / self.available.count().to(torch.float64)
         out["homogenisation"] = self._homogenisation()
         out["satisfaction"] = safe_ratio(self.sat_sum, self.alive_count)
         return out
@@ -419,5 +451,5 @@ def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Setting
         item_purchases=sim.item_purchases.view(sim.R, sim.M).cpu().numpy(),
         item_views=sim.item_views.view(sim.R, sim.M).cpu().numpy(),
         incentives=tuple(ladder.profile() for ladder in sim.ladders),
-        agents=sim.N, device=str(sim.dev),
+        agents=sim.N, device=str(sim.dev), new_items=sim.new_items,
     )

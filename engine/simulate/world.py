@@ -9,7 +9,7 @@ numbers, for tests and benchmarks that need a world without a dataset.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +111,38 @@ class SourceUsers:
 
 
 @dataclass(frozen=True)
+class ItemArrivals:
+    """How the catalog grows during a run: new items per day of each kind, and the recent
+    catalog items a new one is a copy of.
+
+    A new item of kind ``k`` copies the kind, tag vector, quality, price and creator of one
+    of the ``pool`` items of kind ``k`` (a bootstrap of the recent catalog, so kinds, tags,
+    prices and qualities keep their joint distribution); :mod:`engine.simulate.arrivals`
+    draws them. A kind without a pool item gets no arrivals.
+    """
+
+    kinds: tuple[str, ...]
+    per_day: np.ndarray  # [K] float64: new items of each kind per day
+    pool: np.ndarray  # [P] int64: catalog indices of the items new ones copy
+
+    @staticmethod
+    def none() -> ItemArrivals:
+        """A catalog that does not grow (worlds saved before arrivals were calibrated)."""
+        return ItemArrivals(kinds=(), per_day=np.zeros(0), pool=np.zeros(0, dtype=np.int64))
+
+    @staticmethod
+    def resampling(catalog: Catalog, per_day: dict[str, float]) -> ItemArrivals:
+        """``per_day[kind]`` new items a day of each kind, copies of any catalog item of that kind."""
+        kinds = tuple(sorted(per_day))
+        return ItemArrivals(kinds=kinds, per_day=np.array([float(per_day[k]) for k in kinds]),
+                            pool=np.flatnonzero(np.isin(catalog.kind, kinds)).astype(np.int64))
+
+    def table(self) -> dict[str, float]:
+        """New items per day by kind (for printing what calibration fitted)."""
+        return {k: float(r) for k, r in zip(self.kinds, self.per_day, strict=True)}
+
+
+@dataclass(frozen=True)
 class World:
     """Everything calibrated: the simulation's starting point."""
 
@@ -123,6 +155,7 @@ class World:
     period_days: int  # billing period of the calibrated plan
     start: str  # ISO date of the first simulated day
     notes: tuple[str, ...] = ()  # what the data could not identify
+    item_arrivals: ItemArrivals = field(default_factory=ItemArrivals.none)
 
     def save(self, path: Path) -> None:
         """Write to ``path`` (.npz; numbers as arrays, names and scalars as JSON)."""
@@ -136,8 +169,10 @@ class World:
             "segment_names": list(self.segments.names), "dimensions": list(self.catalog.dimensions),
             "arrivals_per_day": self.arrivals_per_day, "reference_price": self.reference_price,
             "plan_price": self.plan_price, "period_days": self.period_days, "start": self.start,
-            "notes": list(self.notes),
+            "notes": list(self.notes), "arrival_kinds": list(self.item_arrivals.kinds),
         }
+        arrays["arrivals.per_day"] = self.item_arrivals.per_day
+        arrays["arrivals.pool"] = self.item_arrivals.pool
         arrays["meta"] = np.array(json.dumps(meta))
         with open(path, "wb") as fh:
             # the keys are 'part.field' and 'meta', never allow_pickle: bool, which mypy cannot know (mypy#5382)
@@ -145,17 +180,20 @@ class World:
 
     @classmethod
     def load(cls, path: Path) -> World:
+        """Read a file :meth:`save` wrote; one saved before item arrivals has a catalog that does not grow."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             part = {p: {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith(p + ".")}
-                    for p in ("segments", "catalog", "users")}
+                    for p in ("segments", "catalog", "users", "arrivals")}
+        arrivals = (ItemArrivals(kinds=tuple(meta["arrival_kinds"]), **part["arrivals"]) if "arrival_kinds" in meta
+                    else ItemArrivals.none())
         return cls(
             segments=Segments(names=tuple(meta["segment_names"]), **part["segments"]),
             catalog=Catalog(dimensions=tuple(meta["dimensions"]), **part["catalog"]),
             users=SourceUsers(**part["users"]),
             arrivals_per_day=meta["arrivals_per_day"], reference_price=meta["reference_price"],
             plan_price=meta["plan_price"], period_days=meta["period_days"], start=meta["start"],
-            notes=tuple(meta["notes"]),
+            notes=tuple(meta["notes"]), item_arrivals=arrivals,
         )
 
 
@@ -184,6 +222,7 @@ def toy_world(
     creators: int = 40,
     quality_sd: float = 0.6,
     arrivals_per_day: float = 0.0,
+    new_items_per_day: float = 0.0,
     plan_price: float = 15.0,
     seed: int = 0,
 ) -> World:
@@ -191,7 +230,9 @@ def toy_world(
 
     Item ``j`` has topic ``j mod topics``, quality ``N(0, quality_sd)``, a price drawn from
     ``prices`` and a creator; user ``i`` has taste topic ``i mod topics`` and segment
-    ``i mod S``. Used by tests (planted, known parameters) and benchmarks.
+    ``i mod S``. ``new_items_per_day`` items arrive a day, each kind in its share of the
+    catalog, as copies of any item of their kind. Used by tests (planted, known parameters)
+    and benchmarks.
     """
     rng = np.random.default_rng(seed)
     segs = segments or uniform_segments()
@@ -218,5 +259,9 @@ def toy_world(
         member=np.zeros(users, dtype=bool), days_to_renewal=zeros,
         contributions=zeros, recent=np.ones(users, dtype=bool),
     )
+    kinds, counts = np.unique(catalog.kind, return_counts=True)
+    growth = ItemArrivals.resampling(catalog, {str(k): new_items_per_day * c / items for k, c in zip(kinds, counts,
+                                                                                                     strict=True)})
     return World(segs, catalog, source, arrivals_per_day=arrivals_per_day, reference_price=30.0,
-                 plan_price=plan_price, period_days=30, start="2026-01-01")
+                 plan_price=plan_price, period_days=30, start="2026-01-01",
+                 item_arrivals=growth if new_items_per_day > 0 else ItemArrivals.none())
