@@ -3,8 +3,11 @@ features of :mod:`engine.community.route_features`.
 
 Training (:func:`fit_router`) uses only what happened before a moment ``before``: the questions
 posted before it are cut into ``windows`` consecutive windows of equal question counts; for
-the questions of window w the features come from the profiles at the window's start (so a
-question never sees its own answers), the positives are its answerers (answers posted before
+the questions of window w the features come from the profiles at the window's start
+(``featured_at="window"``, the default: six profile builds, whatever the dump's size) or from
+those strictly before each question's own posting (``"question"``: one build per training
+question, the way the evaluation features its test questions) — either way a question never
+sees its own answers. The positives are its answerers (answers posted before
 ``before``) and the negatives up to ``negatives`` other profiled users, drawn with a seeded
 generator. The first window only builds history. The ranker (``loss="pairwise"``, the default)
 minimises the RankNet loss (Burges et al. 2005) over (answerer p, non-answerer n) pairs of the
@@ -81,8 +84,21 @@ def answerers(posts: QAPosts, before: dt.datetime) -> pl.DataFrame:
             .group_by("question_id").agg(pl.col("user_id").unique().sort().alias("answerers")))
 
 
+#: When a training question is featured from: its window's start, or its own posting.
+FEATURED_AT = ("window", "question")
+
+
+def training_moments(questions: pl.DataFrame, start: dt.datetime,
+                     featured_at: str) -> list[tuple[dt.datetime, pl.DataFrame]]:
+    """The moments a window's ``questions`` (from ``start`` on) are featured at, each with its
+    questions (:data:`FEATURED_AT`)."""
+    if featured_at == "window":
+        return [(start, questions)]
+    return [(at, group) for (at,), group in questions.group_by("created_at", maintain_order=True)]
+
+
 def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, negatives: int = 200,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+                  featured_at: str = "window", seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Feature rows of the training users of every training question, each row's question
     (``groups``, 0 …) and whether that user answered it (``positive``), and what was used
     (see the module docstring)."""
@@ -95,25 +111,25 @@ def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, nega
     for start, end in zip(starts[1:-1], starts[2:], strict=True):
         chosen = (posts.questions.filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
                   .join(answered, on="question_id", how="inner", maintain_order="left"))
-        if chosen.height == 0:
-            continue
-        profiles = profiles_at(posts, start)
-        x = question_features(profiles, chosen["tags"].to_list(), chosen["tokens"].to_list(),
-                              chosen["user_id"].fill_null(-1).to_numpy())
-        n_users = len(profiles.users)
-        for q, ids in enumerate(chosen["answerers"].to_list()):
-            pos = profiles.index_of(np.asarray(ids, dtype=np.int64))
-            pos = pos[pos >= 0]
-            if len(pos) == 0 or len(pos) == n_users:
-                continue
-            others = np.setdiff1d(np.arange(n_users), pos)
-            neg = others if len(others) <= negatives else rng.choice(others, negatives, replace=False)
-            blocks.append(x[q, np.concatenate([pos, neg])])
-            groups.append(np.full(len(pos) + len(neg), len(groups)))
-            labels.append(np.arange(len(pos) + len(neg)) < len(pos))
+        for at, group in training_moments(chosen, start, featured_at):
+            profiles = profiles_at(posts, at)
+            x = question_features(profiles, group["tags"].to_list(), group["tokens"].to_list(),
+                                  group["user_id"].fill_null(-1).to_numpy())
+            n_users = len(profiles.users)
+            for q, ids in enumerate(group["answerers"].to_list()):
+                pos = profiles.index_of(np.asarray(ids, dtype=np.int64))
+                pos = pos[pos >= 0]
+                if len(pos) == 0 or len(pos) == n_users:
+                    continue
+                others = np.setdiff1d(np.arange(n_users), pos)
+                neg = others if len(others) <= negatives else rng.choice(others, negatives, replace=False)
+                blocks.append(x[q, np.concatenate([pos, neg])])
+                groups.append(np.full(len(pos) + len(neg), len(groups)))
+                labels.append(np.arange(len(pos) + len(neg)) < len(pos))
     if not blocks:
         raise EngineError("too few answered questions before the cut to train the router")
-    info = {"before": before.isoformat(), "windows": windows, "negatives": negatives, "seed": seed,
+    info = {"before": before.isoformat(), "windows": windows, "negatives": negatives, "featured_at": featured_at,
+            "seed": seed,
             "questions": len(blocks)}
     return np.concatenate(blocks), np.concatenate(groups), np.concatenate(labels), info
 
@@ -190,8 +206,8 @@ def fit_ranker(rows: np.ndarray, groups: np.ndarray, positive: np.ndarray, *, lo
 
 
 def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: int = 6, negatives: int = 200,
-               loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = FEATURES, seed: int = 0,
-               progress: Progress = no_progress) -> RouterModel:
+               loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = FEATURES,
+               featured_at: str = "window", seed: int = 0, progress: Progress = no_progress) -> RouterModel:
     """Fit the router on everything before ``before`` (default: after the last post), on the
     ``features`` named (the others get weight 0)."""
     unknown = sorted(set(features) - set(FEATURES))
@@ -201,8 +217,11 @@ def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: in
         before = posts.span[1] + dt.timedelta(microseconds=1)
     if loss not in LOSSES:
         raise EngineError(f"unknown ranking loss {loss!r} (known: {', '.join(LOSSES)})")
+    if featured_at not in FEATURED_AT:
+        raise EngineError(f"unknown featured_at {featured_at!r} (known: {', '.join(FEATURED_AT)})")
     progress(0.0, "building training windows")
-    rows, groups, positive, info = training_rows(posts, before, windows=windows, negatives=negatives, seed=seed)
+    rows, groups, positive, info = training_rows(posts, before, windows=windows, negatives=negatives,
+                                                 featured_at=featured_at, seed=seed)
     progress(0.7, f"fitting the ranker on {info['questions']:,} questions")
     use = np.asarray([name in features for name in FEATURES])
     weights, mean, scale = fit_ranker(rows, groups, positive, loss=loss, l2=l2, use=use)

@@ -3,8 +3,8 @@
 :func:`qa_posts` turns a Stack Exchange import (items, post_texts, events) into questions,
 answers and activity with their tokens. :func:`profiles_at` summarises everything posted
 strictly before a moment ``t`` for every user *active* before it (any event: ask, answer,
-comment, vote, edit): answer counts overall and in the last 30 and 90 days, accepted answers,
-days since the last answer and the last event, the tags of the questions they answered and
+comment, vote, edit): answer counts overall and in the last 7, 30 and 90 days, accepted answers,
+days since the last answer, the last event and the first, the tags of the questions they answered and
 asked (sparse users × tags), and a BM25 index over their *answer profile* — the words of their
 answers plus the title and tags of each question they answered.
 
@@ -15,11 +15,16 @@ columns of :data:`FEATURES` (one ``float64`` array, questions × users × featur
 tag_answers        ln(1 + Σ_{tag ∈ q} answers of u on questions with that tag)
 tag_share          Σ_{tag ∈ q} answers of u in the tag / max(1, answers of u)
 tag_recent         ln(1 + Σ_{tag ∈ q} Σ_{answers of u in the tag} exp(−age in days / 90))
+tag_recent_share   that decayed sum (before the log) / (1 + Σ_{every tag} the same): how much of u's
+                   recent answering is in q's tags
 tag_asks           ln(1 + Σ_{tag ∈ q} questions u asked with that tag)
 bm25               BM25(q, answer profile of u) / max over users (0 … 1 within the question)
 bm25_log           ln(1 + BM25(q, answer profile of u))
+answers_7          ln(1 + answers of u in the 7 days before t)
 answers_30         ln(1 + answers of u in the 30 days before t)
 answers_90         ln(1 + answers of u in the 90 days before t)
+answer_rate        answers of u in the last 30 days / the days (1 … 30) since u's first event: a
+                   newcomer's burst counts as much as a regular's month
 answer_recency     exp(−days since u's last answer / 30); 0 if u never answered
 active_recency     exp(−days since u's last event / 30)
 events_30          ln(1 + events of u of any kind — comments, votes, edits, posts — in the last 30 days)
@@ -46,11 +51,11 @@ from engine.community.route_text import BM25Index, tokens_expr
 from engine.errors import EngineError
 from engine.scalars import as_datetime
 
-FEATURES = ("tag_answers", "tag_share", "tag_recent", "tag_asks", "bm25", "bm25_log", "answers_30", "answers_90",
-            "answer_recency", "active_recency", "events_30", "acceptance", "accepted_log", "answer_score",
-            "popularity", "is_asker", "hybrid")
+FEATURES = ("tag_answers", "tag_share", "tag_recent", "tag_recent_share", "tag_asks", "bm25", "bm25_log", "answers_7",
+            "answers_30", "answers_90", "answer_rate", "answer_recency", "active_recency", "events_30", "acceptance",
+            "accepted_log", "answer_score", "popularity", "is_asker", "hybrid")
 TAG_DECAY_DAYS = 90.0
-RECENT_DAYS = (30, 90)
+RECENT_DAYS = (7, 30, 90)
 DAY_US = 86_400e6
 
 
@@ -115,6 +120,7 @@ class Profiles:
     at: dt.datetime
     users: np.ndarray
     answers: np.ndarray
+    answers_7: np.ndarray
     answers_30: np.ndarray
     answers_90: np.ndarray
     accepted: np.ndarray
@@ -122,6 +128,7 @@ class Profiles:
     events_30: np.ndarray
     days_since_answer: np.ndarray  # inf where the user never answered
     days_since_active: np.ndarray
+    days_since_first: np.ndarray  # days since the user's first event
     answer_tags: sp.csr_matrix  # users × tags
     recent_tags: sp.csr_matrix  # users × tags, each answer weighted exp(−age / TAG_DECAY_DAYS)
     ask_tags: sp.csr_matrix
@@ -130,10 +137,20 @@ class Profiles:
 
     def index_of(self, user_ids: np.ndarray) -> np.ndarray:
         """Row of each user id (−1 where the user is not profiled)."""
-        pos = np.searchsorted(self.users, user_ids)
-        pos = np.clip(pos, 0, max(len(self.users) - 1, 0))
-        found = (self.users[pos] == user_ids) if len(self.users) else np.zeros(len(user_ids), dtype=bool)
-        return np.where(found, pos, -1)
+        return positions(self.users, user_ids)
+
+
+def positions(users: np.ndarray, user_ids: np.ndarray) -> np.ndarray:
+    """Index of each of ``user_ids`` in the ascending ``users`` (−1 where it is not there)."""
+    pos = np.searchsorted(users, user_ids)
+    pos = np.clip(pos, 0, max(len(users) - 1, 0))
+    found = (users[pos] == user_ids) if len(users) else np.zeros(len(user_ids), dtype=bool)
+    return np.where(found, pos, -1)
+
+
+def active_users(posts: QAPosts, at: dt.datetime) -> np.ndarray:
+    """The ids, ascending, of every user with an event (of any kind) strictly before ``at``."""
+    return np.unique(posts.activity.filter(pl.col("ts") < at)["user_id"].to_numpy())
 
 
 def _days(stamps: pl.Series, at: dt.datetime) -> np.ndarray:
@@ -144,7 +161,7 @@ def _days(stamps: pl.Series, at: dt.datetime) -> np.ndarray:
 
 def profiles_at(posts: QAPosts, at: dt.datetime) -> Profiles:
     """:class:`Profiles` of everything strictly before ``at``."""
-    users = np.unique(posts.activity.filter(pl.col("ts") < at)["user_id"].to_numpy())
+    users = active_users(posts, at)
     index = pl.DataFrame({"user_id": users, "row": np.arange(len(users), dtype=np.int64)})
     n = len(users)
     answers = posts.answers.filter(pl.col("created_at") < at).join(index, on="user_id", how="inner", maintain_order="left")
@@ -162,7 +179,7 @@ def profiles_at(posts: QAPosts, at: dt.datetime) -> Profiles:
         return out
 
     last_event = posts.activity.filter(pl.col("ts") < at).group_by("user_id").agg(
-        pl.col("ts").max(), (pl.col("ts") >= at - dt.timedelta(days=30)).sum().alias("n30"))
+        pl.col("ts").max(), pl.col("ts").min().alias("first"), (pl.col("ts") >= at - dt.timedelta(days=30)).sum().alias("n30"))
     last_event = index.join(last_event, on="user_id", how="left", maintain_order="left").sort("row")
     all_tags = questions["tags"].explode().drop_nulls().unique().sort()
     tags = {t: i for i, t in enumerate(all_tags.to_list())}
@@ -182,12 +199,12 @@ def profiles_at(posts: QAPosts, at: dt.datetime) -> Profiles:
     return Profiles(
         at=at, users=users,
         answers=column(per_user["n"].to_numpy(), 0.0),
-        answers_30=column(per_user["n30"].to_numpy(), 0.0), answers_90=column(per_user["n90"].to_numpy(), 0.0),
+        answers_7=column(per_user["n7"].to_numpy(), 0.0), answers_30=column(per_user["n30"].to_numpy(), 0.0), answers_90=column(per_user["n90"].to_numpy(), 0.0),
         accepted=column(per_user["acc"].to_numpy(), 0.0),
         answer_score=column(per_user["score"].to_numpy(), 0.0),
         events_30=last_event["n30"].cast(pl.Float64).to_numpy(),
         days_since_answer=column(_days(per_user["last"], at), np.inf),
-        days_since_active=_days(last_event["ts"], at),
+        days_since_active=_days(last_event["ts"], at), days_since_first=_days(last_event["first"], at),
         answer_tags=answer_tags, recent_tags=recent_tags, ask_tags=ask_tags, tags=tags,
         text=BM25Index.fit_pairs(words, n),
     )
@@ -219,14 +236,19 @@ def question_features(profiles: Profiles, tag_lists: list[list[str]], tokens: li
     tag_answers = np.asarray((qt @ profiles.answer_tags.T).todense())
     out[..., col["tag_answers"]] = np.log1p(tag_answers)
     out[..., col["tag_share"]] = tag_answers / np.maximum(profiles.answers, 1.0)
-    out[..., col["tag_recent"]] = np.log1p(np.asarray((qt @ profiles.recent_tags.T).todense()))
+    tag_recent = np.asarray((qt @ profiles.recent_tags.T).todense())
+    out[..., col["tag_recent"]] = np.log1p(tag_recent)
+    recent_total = np.asarray(profiles.recent_tags.sum(axis=1)).ravel()
+    out[..., col["tag_recent_share"]] = tag_recent / (recent_total + 1.0)
     out[..., col["tag_asks"]] = np.log1p(np.asarray((qt @ profiles.ask_tags.T).todense()))
     bm25 = profiles.text.scores(tokens)
     top = bm25.max(axis=1, keepdims=True)
     out[..., col["bm25"]] = np.divide(bm25, top, out=np.zeros_like(bm25), where=top > 0)
     out[..., col["bm25_log"]] = np.log1p(bm25)
+    out[..., col["answers_7"]] = np.log1p(profiles.answers_7)
     out[..., col["answers_30"]] = np.log1p(profiles.answers_30)
     out[..., col["answers_90"]] = np.log1p(profiles.answers_90)
+    out[..., col["answer_rate"]] = profiles.answers_30 / np.clip(profiles.days_since_first, 1.0, 30.0)
     out[..., col["answer_recency"]] = np.exp(-profiles.days_since_answer / 30.0)
     out[..., col["active_recency"]] = np.exp(-profiles.days_since_active / 30.0)
     out[..., col["events_30"]] = np.log1p(profiles.events_30)
