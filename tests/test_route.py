@@ -174,6 +174,19 @@ def test_route_cli_lists_answerers_with_why_and_evaluates_in_json(route_ws, cli)
     assert report["questions"] == 130 and set(report["baselines"]) == {"mostpop", "recentpop", "tagpop", "bm25"}
     assert set(report["router"]) == {"hit@1", "hit@5", "hit@10", "mrr", "ndcg@10"}
     assert report["router"]["hit@10"] > report["baselines"]["mostpop"]["hit@10"]
+    assert report["profiles"] == "question" and report["candidate_set"] == "cut"  # the defaults
+
+
+def test_route_evaluate_can_freeze_the_profiles_at_the_cut_and_says_which_protocol_it_ran(route_ws, cli):
+    frozen = cli("--workspace", str(route_ws), "route", "evaluate", "--data", "qc", "--cut", "0.67", "--profiles",
+                 "cut", "--bootstrap", "100", "--json")
+    assert frozen.code == 0, frozen.stderr
+    assert frozen.json()["profiles"] == "cut" and frozen.json()["baselines"]["mostpop"]["hit@10"] == 0.6769
+    shown = cli("--workspace", str(route_ws), "route", "evaluate", "--data", "qc", "--cut", "0.67", "--profiles",
+                "day", "--candidates", "question", "--bootstrap", "100")
+    assert shown.code == 0, shown.stderr
+    assert "featured from the history before each question's day" in shown.stdout
+    assert "users ranked (active before each question)" in shown.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -185,6 +198,10 @@ def test_route_cli_lists_answerers_with_why_and_evaluates_in_json(route_ws, cli)
     (["route", "evaluate", "--data", "qc", "--cut", "1.5"], "--cut: 1.5 is not a ratio strictly between 0 and 1"),
     (["route", "evaluate", "--data", "qc", "--cut", "2031-01-01"], "--cut: 2031-01-01 is outside the dataset's posts"),
     (["route", "5", "--data", "qc", "-k", "0"], "--k: 0 is not a positive number of users"),
+    (["route", "evaluate", "--data", "qc", "--cut", "0.67", "--profiles", "weekly"],
+     "--profiles: 'weekly' is not a way to profile (one of question, day, cut)"),
+    (["route", "evaluate", "--data", "qc", "--cut", "0.67", "--candidates", "all"],
+     "--candidates: 'all' is not a candidate set (one of cut, question)"),
 ])
 def test_bad_route_requests_are_one_line_naming_the_field(route_ws, cli, args, message):
     done = cli("--workspace", str(route_ws), *args)

@@ -4,8 +4,9 @@
 * ``kpconsole route --data NAME --title … --tags a,b [--body-file F]`` — a question not yet asked;
 * ``kpconsole route unanswered --data NAME [--limit 10|--all] [-k 3] [--by router] [--out F] [--json]`` —
   the newest questions nobody answered yet, each with who should see it (``--out``: as a file);
-* ``kpconsole route evaluate --data NAME --cut 0.67|YYYY-MM-DD [--json]`` — the temporal protocol
-  with the MostPop, RecentPop, TagPop and BM25 baselines.
+* ``kpconsole route evaluate --data NAME --cut 0.67|YYYY-MM-DD [--profiles question|day|cut]
+  [--candidates cut|question] [--json]`` — the temporal protocol with the MostPop, RecentPop,
+  TagPop and BM25 baselines.
 
 ``route QUESTION_ID`` is the group's default command (``route question QUESTION_ID`` spelled out).
 Nothing heavy is imported here: the service loads Polars, NumPy and SciPy when a command runs.
@@ -136,11 +137,17 @@ def evaluate(
                                                    "date (YYYY-MM-DD).")],
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Resamples of the paired bootstrap.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the ranker's negatives and the bootstrap.")] = 0,
+    profiles: Annotated[str, typer.Option("--profiles", help="Feature each test question from the history before "
+                                                             "it (question), before its day (day), or before the "
+                                                             "cut, frozen (cut).")] = "question",
+    candidates: Annotated[str, typer.Option("--candidates", help="Rank the users active before the cut (cut) or "
+                                                                 "before each question (question).")] = "cut",
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
     """Hit@1/5/10, MRR and NDCG@10 of the router against MostPop, RecentPop, TagPop and BM25."""
-    report = service.evaluate(common.session(workspace), data, cut, bootstrap=bootstrap, seed=seed)
+    report = service.evaluate(common.session(workspace), data, cut, bootstrap=bootstrap, seed=seed,
+                              profiles=profiles, candidates=candidates)
     common.emit(report, as_json, lambda: print_evaluation(report))
 
 
@@ -155,9 +162,12 @@ def metric_rows(router: dict, baselines: dict, differences: dict) -> list[tuple]
 
 def print_evaluation(report) -> None:  # noqa: ANN001 — a RouteEvaluationReport
     ev = report.evaluation
+    whom = "the cut" if ev.candidate_set == "cut" else "each question"
+    when = {"question": "each question's posting", "day": "each question's day", "cut": "the cut"}[ev.profiles]
     common.stdout.print(f"routing on '{report.dataset}', cut {ev.cut:%Y-%m-%d %H:%M}: {ev.questions:,} answered "
-                        f"questions after it, {ev.candidates:,} users ranked (active before it); {ev.unreachable} "
-                        f"questions had no answerer active before the cut; text: {report.text}")
+                        f"questions after it, featured from the history before {when}; {ev.candidates:,} users "
+                        f"ranked (active before {whom}); {ev.unreachable} questions had no answerer active before "
+                        f"{whom}; text: {report.text}")
     columns = ["method", *METRIC_NAMES, "router Δ MRR [95%]"]
     common.stdout.print(common.table("answerers relevant", columns, metric_rows(ev.router, ev.baselines, ev.differences),
                                      right=list(METRIC_NAMES)))

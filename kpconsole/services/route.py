@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from engine.community.route_features import QAPosts
 
 #: How the kept router is fitted (the engine's defaults, spelled out so a change refits it).
-FIT = {"windows": 6, "negatives": 200, "loss": "pairwise", "l2": 1.0, "seed": 0}
+FIT = {"windows": 6, "negatives": 200, "loss": "pairwise", "l2": 1.0, "featured_at": "window", "seed": 0}
 KEPT = "router"
 HYBRID_NOTE = "no hybrid model yet (issue 13 point 2): its feature slot is 0"
 
@@ -284,20 +284,29 @@ class RouteEvaluationReport:
         return {"dataset": self.dataset, "text": self.text, "hybrid": HYBRID_NOTE, **self.evaluation.as_dict()}
 
 
-def evaluate(session: Session, data: str, cut: str, *, bootstrap: int = 2000, seed: int = 0) -> RouteEvaluationReport:
+def evaluate(session: Session, data: str, cut: str, *, bootstrap: int = 2000, seed: int = 0,
+             profiles: str = "question", candidates: str = "cut") -> RouteEvaluationReport:
     """Train on everything before ``cut`` and test on the answered questions after it (see
-    :mod:`engine.community.route_eval`), with the MostPop, RecentPop, TagPop and BM25 baselines."""
-    from engine.community.route_eval import evaluate_routing
+    :mod:`engine.community.route_eval`), with the MostPop, RecentPop, TagPop and BM25 baselines;
+    each test question featured from the history before its own posting (``profiles``
+    ``"question"``, as ``route`` does), before its day (``"day"``) or before the cut (``"cut"``),
+    ranking every user active before the cut (``candidates`` ``"cut"``) or before the question."""
+    from engine.community.route_eval import CANDIDATES, PROFILES, evaluate_routing
     from engine.errors import EngineError
 
     if bootstrap < 1:
         raise RouteInputError("bootstrap", f"{bootstrap} is not a positive number of resamples")
+    if profiles not in PROFILES:
+        raise RouteInputError("profiles", f"{profiles!r} is not a way to profile (one of {', '.join(PROFILES)})")
+    if candidates not in CANDIDATES:
+        raise RouteInputError("candidates", f"{candidates!r} is not a candidate set (one of {', '.join(CANDIDATES)})")
     record = _qa_record(session, data)
     posts = load_posts(record)
     moment = parse_cut(cut, posts)
     params = {k: v for k, v in FIT.items() if k != "seed"}
     try:
-        result = evaluate_routing(posts, moment, seed=seed, bootstrap=bootstrap, **params)
+        result = evaluate_routing(posts, moment, seed=seed, bootstrap=bootstrap, profiles=profiles,
+                                  candidates=candidates, **params)
     except EngineError as exc:
         raise RouteInputError("cut", f"{cut}: {exc}") from None
     return RouteEvaluationReport(record.name, result,
