@@ -4,6 +4,7 @@
 name       model                                       scales with
 =========  ==========================================  ==================================
 pop        popularity (:mod:`.popularity`)             items
+timepop    time-aware popularity (:mod:`.timepop`)     interactions × time bins
 itemknn    item-kNN, cosine + shrinkage (:mod:`.itemknn`)  items × neighbours, co-occurrences
 ease       EASE closed form (:mod:`.ease`)              items² (refused when it won't fit)
 als        iALS, batched conjugate gradient (:mod:`.als`)  interactions × factors
@@ -28,8 +29,10 @@ from engine.recommend.hybrid import HybridMF
 from engine.recommend.itemknn import ItemKNN
 from engine.recommend.ncf import NCF
 from engine.recommend.popularity import Popularity
+from engine.recommend.timepop import TimePop
 
-ALGORITHMS: dict[str, type[Recommender]] = {cls.algo: cls for cls in (Popularity, ItemKNN, EASE, ALS, BPR, NCF, HybridMF)}
+ALGORITHMS: dict[str, type[Recommender]] = {cls.algo: cls for cls in (
+    Popularity, TimePop, ItemKNN, EASE, ALS, BPR, NCF, HybridMF)}
 
 
 def model_class(algo: str) -> type[Recommender]:

@@ -31,7 +31,8 @@ PLATFORM_KINDS = ("view", "like", "star", "favorite", "comment", "purchase", "an
 class Interactions:
     """All interactions of a dataset: the matrix, each pair's first time, the ID maps.
 
-    ``pair_ts`` (µs since the epoch, int64) is aligned with ``matrix.indices``.
+    ``pair_ts`` (µs since the epoch, int64) is aligned with ``matrix.indices``; the matrix carries
+    the same times (``matrix.times``), so the sides of a split keep their own pairs' times.
     ``item_creator`` gives each item's creator as an index into ``creator_ids`` (-1: none).
     """
 
@@ -117,11 +118,11 @@ def build_interactions(
     ).sort("u", "i")
     u = torch.from_numpy(indexed["u"].to_numpy().copy())
     i = torch.from_numpy(indexed["i"].to_numpy().copy())
+    t = torch.from_numpy(indexed["t"].to_numpy().copy())
     matrix = UserItemMatrix.from_pairs(u, i, torch.from_numpy(indexed["value"].to_numpy().copy()),
-                                       len(user_ids), len(item_ids))
+                                       len(user_ids), len(item_ids), t)
     creator, creator_ids = _item_creators(item_ids, items)
-    return Interactions(matrix, torch.from_numpy(indexed["t"].to_numpy().copy()), user_ids, item_ids,
-                        creator, creator_ids, kinds, weights)
+    return Interactions(matrix, t, user_ids, item_ids, creator, creator_ids, kinds, weights)
 
 
 def _item_creators(item_ids: pl.Series, items: pl.LazyFrame | pl.DataFrame | None) -> tuple[torch.Tensor, pl.Series]:

@@ -1,8 +1,9 @@
 """A user × item interaction matrix in compressed sparse row (CSR) form, on the CPU.
 
 Row ``u`` holds the items user ``u`` interacted with, sorted by item index, and a strength
-per pair. Models move what they need to their device; this class only holds, slices and
-converts. Everything is vectorised (no loop over users).
+per pair — and, where known, the pair's first time. Models move what they need to their
+device; this class only holds, slices and converts. Everything is vectorised (no loop over
+users).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def csr_tensor(crow_indices: torch.Tensor, col_indices: torch.Tensor, values: to
 class UserItemMatrix:
     """``indptr`` (n_users + 1), ``indices`` and ``values`` (nnz each) over ``n_users × n_items``.
 
+    ``times`` (optional, nnz, int64 µs since the epoch) is each pair's first time. Slicing and
+    selecting keep the times of the pairs kept, so each side of a split holds only its own pairs'
+    times: a time-aware model (:mod:`.timepop`) reads them in ``fit`` without seeing held-out
+    pairs; every other model ignores them. Saved states (:meth:`state`) do not hold them.
+
     >>> m = UserItemMatrix.from_pairs(torch.tensor([0, 0, 1]), torch.tensor([2, 0, 2]), None, 2, 3)
     >>> m.indices.tolist(), m.indptr.tolist()
     ([0, 2, 2], [0, 2, 3])
@@ -44,6 +50,7 @@ class UserItemMatrix:
     indices: torch.Tensor
     values: torch.Tensor
     n_items: int
+    times: torch.Tensor | None = None
 
     @property
     def n_users(self) -> int:
@@ -59,9 +66,11 @@ class UserItemMatrix:
 
     @classmethod
     def from_pairs(
-        cls, users: torch.Tensor, items: torch.Tensor, values: torch.Tensor | None, n_users: int, n_items: int
+        cls, users: torch.Tensor, items: torch.Tensor, values: torch.Tensor | None, n_users: int, n_items: int,
+        times: torch.Tensor | None = None,
     ) -> UserItemMatrix:
-        """Build from (user, item, value) triples; duplicate pairs are summed."""
+        """Build from (user, item, value) triples; duplicate pairs are summed (their ``times``,
+        when given, reduced to the earliest)."""
         users = users.to(torch.int64)
         items = items.to(torch.int64)
         vals = torch.ones(len(users), dtype=torch.float32) if values is None else values.to(torch.float32)
@@ -71,7 +80,11 @@ class UserItemMatrix:
         rows = unique // n_items
         indptr = torch.zeros(n_users + 1, dtype=torch.int64)
         indptr[1:] = torch.cumsum(torch.bincount(rows, minlength=n_users), 0)
-        return cls(indptr, unique % n_items, summed, n_items)
+        first = None
+        if times is not None:
+            first = torch.full((len(unique),), torch.iinfo(torch.int64).max, dtype=torch.int64)
+            first = first.scatter_reduce(0, inverse, times.to(torch.int64), reduce="amin")
+        return cls(indptr, unique % n_items, summed, n_items, first)
 
     @classmethod
     def empty(cls, n_users: int, n_items: int) -> UserItemMatrix:
@@ -107,37 +120,42 @@ class UserItemMatrix:
 
     def binary(self) -> UserItemMatrix:
         """The same pattern with every value 1."""
-        return UserItemMatrix(self.indptr, self.indices, torch.ones_like(self.values), self.n_items)
+        return UserItemMatrix(self.indptr, self.indices, torch.ones_like(self.values), self.n_items, self.times)
 
     def select(self, keep: torch.Tensor) -> UserItemMatrix:
         """The pairs where the boolean mask ``keep`` (nnz) is true, same shape."""
         rows = self.rows()[keep]
         indptr = torch.zeros(self.n_users + 1, dtype=torch.int64)
         indptr[1:] = torch.cumsum(torch.bincount(rows, minlength=self.n_users), 0)
-        return UserItemMatrix(indptr, self.indices[keep], self.values[keep], self.n_items)
+        times = None if self.times is None else self.times[keep]
+        return UserItemMatrix(indptr, self.indices[keep], self.values[keep], self.n_items, times)
 
     def row_slice(self, start: int, stop: int) -> UserItemMatrix:
         """Rows ``start … stop-1`` as a matrix of ``stop - start`` users."""
         lo, hi = int(self.indptr[start]), int(self.indptr[stop])
-        return UserItemMatrix(self.indptr[start:stop + 1] - lo, self.indices[lo:hi], self.values[lo:hi], self.n_items)
+        times = None if self.times is None else self.times[lo:hi]
+        return UserItemMatrix(self.indptr[start:stop + 1] - lo, self.indices[lo:hi], self.values[lo:hi], self.n_items,
+                              times)
 
     def union(self, other: UserItemMatrix) -> UserItemMatrix:
-        """Pairs of both matrices (values summed where both hold a pair)."""
+        """Pairs of both matrices (values summed where both hold a pair; times kept, the earliest,
+        where both have them)."""
+        times = None if self.times is None or other.times is None else torch.cat([self.times, other.times])
         return UserItemMatrix.from_pairs(
             torch.cat([self.rows(), other.rows()]), torch.cat([self.indices, other.indices]),
-            torch.cat([self.values, other.values]), self.n_users, self.n_items,
+            torch.cat([self.values, other.values]), self.n_users, self.n_items, times,
         )
 
     def transpose(self) -> UserItemMatrix:
         """The item × user matrix (as a UserItemMatrix whose "users" are items)."""
-        return UserItemMatrix.from_pairs(self.indices, self.rows(), self.values, self.n_items, self.n_users)
+        return UserItemMatrix.from_pairs(self.indices, self.rows(), self.values, self.n_items, self.n_users, self.times)
 
     def resized(self, n_users: int, n_items: int) -> UserItemMatrix:
         """The same pairs in a larger index space (new users and items have no pairs)."""
         if n_users < self.n_users or n_items < self.n_items:
             raise ValueError("resized() only grows a matrix")
         indptr = torch.cat([self.indptr, self.indptr[-1].repeat(n_users - self.n_users)])
-        return UserItemMatrix(indptr, self.indices, self.values, n_items)
+        return UserItemMatrix(indptr, self.indices, self.values, n_items, self.times)
 
     # --- conversions ---------------------------------------------------------------------
 
