@@ -81,7 +81,7 @@ class Policy(Protocol):
     def candidates(self, day: int, rows: torch.Tensor, replicate: torch.Tensor) -> torch.Tensor:
         """[V, C] item indices for the agent ``rows`` (their replicates given), -1 = none."""
 
-    def observe(self, replicate: torch.Tensor, items: torch.Tensor) -> None:
+    def observe(self, day: int, rows: torch.Tensor, replicate: torch.Tensor, items: torch.Tensor) -> None:
         """Learn from day ``day``'s clicks: each click's agent row, replicate and item."""
 
 

@@ -3,7 +3,8 @@
 The schema (every table and key optional except ``scenario.data``; unknown keys are errors)::
 
     [scenario]   name, description, data (dataset), calibration (id), days, replicates, seed, slate_size
-    [policy]     kind = random|popularity|model|organic, model = ID|"latest", mmr_lambda ∈ [0,1]
+    [policy]     kind = random|popularity|model|organic, model = ID|"latest", mmr_lambda ∈ [0,1],
+                 retrain_every = days > 0 (the model learns from the simulated clicks; unset: frozen)
     [prices]     scale ≥ 0;  [prices.kinds] KIND = factor ≥ 0;  [[prices.items]] item = ID, price ≥ 0
     [membership] enabled, trial_days ≥ 0, trial_conversion ∈ [0,1], subscribe_rate ∈ [0,1],
                  cancel_rate ∈ [0,1], period_days > 0;
@@ -62,7 +63,8 @@ SCHEMA: dict[str, Any] = {
     "scenario": {"name": ("str", None), "description": ("str", None), "data": ("str", None), REQUIRED: ("data",),
                  "calibration": ("int", "pos"), "days": ("int", "pos"), "replicates": ("int", "pos"),
                  "seed": ("int", None), "slate_size": ("int", "pos")},
-    "policy": {"kind": ("str", POLICY_KINDS), "model": ("id", None), "mmr_lambda": ("float", "prob")},
+    "policy": {"kind": ("str", POLICY_KINDS), "model": ("id", None), "mmr_lambda": ("float", "prob"),
+               "retrain_every": ("int", "pos")},
     "prices": {"scale": ("float", "nonneg"), "kinds": ("floats", "nonneg"),
                "items": [{"item": ("id", None), "price": ("float", "nonneg"), REQUIRED: ("item", "price")}]},
     "membership": {"enabled": ("bool", None), "trial_days": ("int", "nonneg"), "trial_conversion": ("float", "prob"),
@@ -144,6 +146,7 @@ class PolicyRef:
     kind: str = "popularity"
     model: int | str | None = None
     mmr_lambda: float | None = None
+    retrain_every: int | None = None  # days between retrains on the simulated clicks; None: frozen
 
 
 @dataclass(frozen=True)
@@ -216,9 +219,9 @@ def parse_scenario(text: str, source: str = "scenario") -> Scenario:
     sc, pol, pr = doc["scenario"], doc.get("policy", {}), doc.get("prices", {})
     if pol.get("kind", "popularity") == "model" and "model" not in pol:
         raise ScenarioError(f"{source}: policy.model: missing (kind = \"model\" needs a model id or \"latest\")")
-    if pol.get("kind", "popularity") != "model" and ("model" in pol or "mmr_lambda" in pol):
-        key = "policy.model" if "model" in pol else "policy.mmr_lambda"
-        raise ScenarioError(f"{source}: {key}: only applies to kind = \"model\"")
+    model_only = [key for key in ("model", "mmr_lambda", "retrain_every") if key in pol]
+    if pol.get("kind", "popularity") != "model" and model_only:
+        raise ScenarioError(f"{source}: policy.{model_only[0]}: only applies to kind = \"model\"")
     ms = doc.get("membership", {})
     default = Settings()
     settings = Settings(days=sc.get("days", default.days), replicates=sc.get("replicates", default.replicates),
@@ -251,7 +254,8 @@ def parse_scenario(text: str, source: str = "scenario") -> Scenario:
     return Scenario(
         name=sc.get("name", Path(source).stem), data=sc["data"], description=sc.get("description", ""),
         calibration=sc.get("calibration"), settings=settings,
-        policy=PolicyRef(kind=pol.get("kind", "popularity"), model=pol.get("model"), mmr_lambda=pol.get("mmr_lambda")),
+        policy=PolicyRef(kind=pol.get("kind", "popularity"), model=pol.get("model"), mmr_lambda=pol.get("mmr_lambda"),
+                         retrain_every=pol.get("retrain_every")),
         price_scale=pr.get("scale", 1.0), price_kinds=pr.get("kinds", {}),
         price_items=tuple((str(p["item"]), p["price"]) for p in pr.get("items", [])),
         membership_enabled=ms.get("enabled", True), tiers=tiers, membership=membership,
