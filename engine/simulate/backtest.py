@@ -30,6 +30,12 @@ inside that band (about 0.95 for a well-calibrated model).
 calibrated visit probabilities do not. Before the cut, the daily actives of the last 8 weeks
 give one multiplier per weekday (:func:`weekday_visit_multipliers`), and the simulation after
 the cut multiplies each day's visit probabilities by its weekday's.
+
+**Community.** Where the data has questions, the simulator's new questions (a growing catalog:
+:mod:`engine.simulate.questions`) are set next to the real ones created after the cut
+(:func:`actual_community`): how many were asked, the share with an answer within the simulated
+horizon, and the mean days from asking to the first answer (calendar days: 0 = the same day)
+— the same definitions on both sides.
 """
 
 from __future__ import annotations
@@ -65,9 +71,11 @@ from engine.simulate.world import World
 REVENUE_IN = ("purchase", "subscribe", "renew")
 SERIES = ("actives", "revenue")
 """The scored series: daily actives (KPI ``dau``) and daily net revenue (KPI ``gross``)."""
+COMMUNITY = ("questions_asked", "answer_rate", "time_to_first_answer")
+"""The Q&A figures set next to the data's: run totals of these KPIs."""
 
-__all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_series", "calibrated_levers", "mape", "resolve_cut",
-           "run_backtest", "score_series", "weekday_visit_multipliers"]
+__all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_community", "actual_series", "calibrated_levers", "mape",
+           "resolve_cut", "run_backtest", "score_series", "weekday_visit_multipliers"]
 
 
 @dataclass(frozen=True)
@@ -144,16 +152,19 @@ class Backtest:
     history_days: int  # days before the cut the baselines saw
     weekday_multipliers: dict[str, float]  # visit multiplier by weekday name (Mon … Sun)
     scores: dict[str, SeriesScores]  # by SERIES
+    community: dict[str, dict[str, float | None]] | None = None  # by COMMUNITY: simulated (mean, low, high), actual
 
     def as_dict(self) -> dict:
         """The MAPEs, and for actives at the top (for revenue under ``revenue``) the simulator's
-        and each baseline's scores, the ratios to the best baseline and the predictive bands."""
+        and each baseline's scores, the ratios to the best baseline and the predictive bands;
+        for data with questions, ``community``: each Q&A figure simulated and actual."""
         actives = self.scores["actives"].as_dict()
         return {"cut": self.cut, "days": len(self.actual_actives), "mape_actives": self.mape_actives,
                 "mape_actives_weekly": self.mape_actives_weekly, "mape_revenue": self.mape_revenue,
                 "mape_revenue_weekly": self.mape_revenue_weekly, "history_days": self.history_days,
                 "weekday_multipliers": self.weekday_multipliers,
                 **actives, "revenue": self.scores["revenue"].as_dict(),
+                **({"community": self.community} if self.community is not None else {}),
                 "actual_actives": self.actual_actives.tolist(), "actual_revenue": self.actual_revenue.tolist()}
 
 
@@ -193,6 +204,35 @@ def actual_series(events: pl.DataFrame, cut: dt.datetime, days: int) -> tuple[np
     a[actives["day"].to_numpy()] = actives["user_id"].to_numpy()
     r[revenue["day"].to_numpy()] = revenue["net"].to_numpy()
     return a, r
+
+
+def actual_community(items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime, days: int) -> dict[str, float | None]:
+    """The questions created from ``cut`` for ``days`` days: how many, the share with an ``answer``
+    event within those days, and the mean calendar days from creation to the first (0: the same
+    day; None when none was answered)."""
+    start, end = cut.date(), cut.date() + dt.timedelta(days=days)
+    day = lambda col: (pl.col(col).dt.date() - pl.lit(start)).dt.total_days()
+    asked = (items.filter((pl.col("kind") == "question") & (pl.col("created_at").dt.date() >= pl.lit(start))
+                          & (pl.col("created_at").dt.date() < pl.lit(end)))
+             .select(pl.col("item_id").cast(pl.String), day("created_at").alias("asked")))
+    answers = (events.filter(pl.col("kind") == "answer").group_by(pl.col("item_id").cast(pl.String))
+               .agg(pl.col("ts").min().alias("first")).select("item_id", day("first").alias("answered")))
+    waits = (asked.join(answers, on="item_id", how="inner")
+             .filter((pl.col("answered") >= pl.col("asked")) & (pl.col("answered") < days))
+             .select(pl.col("answered") - pl.col("asked"))).to_series()
+    return {"questions_asked": float(asked.height),
+            "answer_rate": len(waits) / asked.height if asked.height else None,
+            "time_to_first_answer": float(waits.mean()) if len(waits) else None}  # type: ignore[arg-type]
+
+
+def _community(result: SimResult, actual: dict[str, float | None], level: float) -> dict | None:
+    """Each Q&A figure simulated (run total: mean and interval over replicates) and actual; None
+    when neither the data nor the simulation has a question."""
+    if not actual["questions_asked"] and not result.totals("questions_asked").any():
+        return None
+    summary = result.summary(level)
+    return {name: {"simulated": summary[name]["mean"], "low": summary[name]["low"], "high": summary[name]["high"],
+                   "actual": actual[name]} for name in COMMUNITY}
 
 
 WEEKDAY_WEEKS = 8
@@ -243,6 +283,7 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
                       visit_multipliers=multipliers, progress=scaled(progress, 0.3, 1.0))
     actives, revenue = actual_series(events, cut_day, days)
+    community = _community(result, actual_community(items, events, cut_day, days), settings.level)
     scores = {"actives": score_series(result.series("dau"), actives, hist_actives, settings.level),
               "revenue": score_series(result.series("gross"), revenue, hist_revenue, settings.level)}
     a, r = scores["actives"].simulator, scores["revenue"].simulator
@@ -250,6 +291,6 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
                     actual_actives=actives, actual_revenue=revenue,
                     mape_actives=a.mape_daily, mape_actives_weekly=a.mape_weekly,
                     mape_revenue=r.mape_daily, mape_revenue_weekly=r.mape_weekly,
-                    history_days=history_days, scores=scores,
+                    history_days=history_days, scores=scores, community=community,
                     weekday_multipliers={(cut_day + dt.timedelta(days=k)).strftime("%a"): float(multipliers[k])
                                          for k in range(min(WEEK, days))})

@@ -17,7 +17,13 @@ other event kind is, and a user's *active days* are the days they have any. Per 
 * **subscribe** — subscriptions / active days as a non-member; **cancel** — cancels at a
   renewal date (within a day of last payment + period) / (renewals + those cancels);
 * **contribute** — active days with a question or an answer / active days;
-* **arrivals** — users who joined in the last 60 days of the window, per day.
+* **arrivals** — users who joined in the last 60 days of the window, per day;
+* **new items** (:class:`~engine.simulate.world.ItemArrivals`) — per kind of the catalog, the
+  items created in the window's last 60 days (all of them, used or not), per day; a new item is
+  a copy of a catalog item of its kind created in the window's last 180 days (of any catalog
+  item of its kind when none was), so kinds, tags, prices, creators and fitted qualities keep
+  their joint distribution. The freshest pool items had few days to be opened, so their fitted
+  qualities lean low. Items without ``created_at`` give no arrivals.
 
 Segments come from ``assignment`` (user_id, segment) when given — ``kpconsole segment`` — or from
 :func:`~engine.simulate.segments_rule.rule_segments` (its segments without users are left out).
@@ -45,10 +51,11 @@ from engine.simulate.segments_rule import (
     RULE_SEGMENTS,
     rule_segments,
 )
-from engine.simulate.world import Catalog, Segments, SourceUsers, World
+from engine.simulate.world import Catalog, ItemArrivals, Segments, SourceUsers, World
 
 MONEY_KINDS = ("purchase", "subscribe", "renew", "cancel", "refund")
 ARRIVAL_WINDOW_DAYS = 60
+ITEM_POOL_DAYS = 180
 BGBB_WINDOW_DAYS = 365
 NEVER_DAYS = 10_000_000
 
@@ -83,7 +90,8 @@ class Calibration:
             "segments": [{**row, "users": self.users.get(row["segment"], 0)} for row in w.segments.table()],
             "catalog": {"items": w.catalog.size, "paid": int((w.catalog.price > 0).sum()),
                         "creators": w.catalog.creators, "dimensions": list(w.catalog.dimensions)},
-            "arrivals_per_day": w.arrivals_per_day, "reference_price": w.reference_price,
+            "arrivals_per_day": w.arrivals_per_day, "new_items_per_day": w.item_arrivals.table(),
+            "reference_price": w.reference_price,
             "plan_price": w.plan_price, "period_days": w.period_days, "start": w.start,
             "notes": list(w.notes),
         }
@@ -149,6 +157,25 @@ def _catalog(items: pl.DataFrame, consume: pl.DataFrame, end: dt.date, max_items
     vectors[vectors.sum(axis=1) == 0, len(dims)] = 1.0  # "other": no common tag
     vectors /= vectors.sum(axis=1, keepdims=True)
     return cat, vectors, (*dims, "(other)")
+
+
+def _item_arrivals(items: pl.DataFrame, cat: pl.DataFrame, end: dt.date, days: int) -> ItemArrivals:
+    """New items per day of each catalog kind and the pool they copy (see the module docstring)."""
+    if "created_at" not in items.columns or cat["created_at"].is_null().all():
+        return ItemArrivals.none()
+    kinds = sorted(cat["kind"].unique().to_list())
+    items = items.with_columns((pl.col("kind") if "kind" in items.columns else pl.lit("item")).fill_null("item"))
+    created = pl.col("created_at").dt.date()
+    window = min(ARRIVAL_WINDOW_DAYS, days)
+    recent = (items.filter(pl.col("kind").is_in(kinds) & (created >= pl.lit(end - dt.timedelta(days=window)))
+                           & (created < pl.lit(end)))
+              .group_by("kind").agg(pl.len().alias("n")))
+    counts = dict(zip(recent["kind"].to_list(), recent["n"].to_list(), strict=True))
+    dated = cat.filter(pl.col("created_at").is_not_null())
+    fresh = dated.filter(created >= pl.lit(end - dt.timedelta(days=ITEM_POOL_DAYS)))
+    pool = [(fresh if (fresh["kind"] == k).any() else dated).filter(pl.col("kind") == k)["idx"] for k in kinds]
+    return ItemArrivals(kinds=tuple(kinds), per_day=np.array([counts.get(k, 0) / window for k in kinds]),
+                        pool=np.sort(np.concatenate([p.to_numpy() for p in pool])).astype(np.int64))
 
 
 def _bgbb_sample(seg: np.ndarray, segments: int, seed: int, cap: int = 20_000) -> np.ndarray:
@@ -261,9 +288,10 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
         contributions=np.bincount(ev.filter(pl.col("kind").is_in(CONTRIBUTION_KINDS))["u"].to_numpy(), minlength=U),
         recent=(join_day >= 0),
     )
+    end = start + dt.timedelta(days=days)
     world = World(segments, catalog, source_users, arrivals_per_day=arrivals, reference_price=money.reference_price,
-                  plan_price=money.plan_price, period_days=money.period_days,
-                  start=(start + dt.timedelta(days=days)).isoformat(), notes=tuple(money.notes))
+                  plan_price=money.plan_price, period_days=money.period_days, start=end.isoformat(),
+                  notes=tuple(money.notes), item_arrivals=_item_arrivals(items, cat, end, days))
     progress(1.0, "calibrated")
     return Calibration(world=world, segment_source=source,
                        taste_source=embeddings.label if embeddings is not None else "tags",
