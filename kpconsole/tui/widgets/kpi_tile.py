@@ -15,8 +15,10 @@ PENDING = "…"
 class KpiTile(Vertical):
     """One figure at a glance; the sparkline is hidden when there is no trend to draw.
 
-    A tile starts :attr:`pending` (its frame and title, :data:`PENDING` for the value): the screen
-    paints it at once and fills it in with :meth:`set` when its worker has read the figure.
+    A tile starts :attr:`pending`: its frame, title and :data:`PENDING` for the value, which is all
+    the first frame shows. Its trend and note join it with its first figure (:meth:`set`, once its
+    worker has read it): on the first frame they would be empty, and every widget there delays it
+    (five tiles × two widgets were a tenth of the console's start).
     """
 
     DEFAULT_CSS = """
@@ -35,12 +37,10 @@ class KpiTile(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(self.title, classes="kpi--title")
         yield Label(PENDING, classes="kpi--value")
-        spark = Sparkline([], summary_function=max)
-        spark.display = False
-        yield spark
-        yield Label("", classes="kpi--note")
 
     def set(self, value: str, trend: Sequence[float] | None = None, note: str = "") -> None:
+        if self.pending:
+            self.mount(Sparkline([], summary_function=max), Label("", classes="kpi--note"))
         self.pending = False
         self.query_one(".kpi--value", Label).update(value)
         spark = self.query_one(Sparkline)
