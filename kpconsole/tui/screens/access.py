@@ -57,6 +57,7 @@ class AccessScreen(ConsoleScreen):
 
     MODE = "access"
     TITLE = "Access"
+    CSS_PATH = "access.tcss"
     GATED = {"grant": "access.grant", "revoke": "access.revoke", "reload": "access.list"}
     BINDINGS = [
         Binding("g", "grant", "Grant", tooltip="Grant: role or SSH key…", id="access.grant"),

@@ -34,6 +34,7 @@ class AuditScreen(ConsoleScreen):
 
     MODE = "audit"
     TITLE = "Audit"
+    CSS_PATH = "audit.tcss"
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter: audit by action", id="audit.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Clear: audit filter",

@@ -4,6 +4,10 @@ A screen's blocking work (queries, service calls) runs in a thread worker throug
 :meth:`ConsoleScreen.in_thread`; the worker posts a typed message back and never touches a
 widget. If the work raises, a :class:`~kpconsole.tui.messages.Failed` message takes it to the
 app, which shows the one-line message, so screens only handle success.
+
+A screen's own styles are in a ``.tcss`` beside its module (``CSS_PATH``), which Textual reads
+when the screen is first shown; ``app.tcss`` holds only what every screen shares and what the
+first frame (the Overview) needs, so that the start parses no more CSS than it paints.
 """
 
 from __future__ import annotations

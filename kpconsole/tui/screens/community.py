@@ -97,6 +97,7 @@ class CommunityScreen(ConsoleScreen):
 
     MODE = "community"
     TITLE = "Community"
+    CSS_PATH = "community.tcss"
     BINDINGS = [
         Binding("w", "series", "Series", tooltip="Show: next weekly or monthly series", id="community.series"),
         Binding("d", "dataset", "Dataset", tooltip="Choose: dataset", id="community.dataset"),

@@ -47,6 +47,7 @@ class DataScreen(ConsoleScreen):
 
     MODE = "data"
     TITLE = "Data"
+    CSS_PATH = "data.tcss"
     GATED = {"ingest": "data.ingest", "delete": "data.delete"}
     BINDINGS = [
         Binding("o", "browse", "Open", tooltip="Browse: dataset rows", id="data.browse"),

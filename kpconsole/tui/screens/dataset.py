@@ -25,6 +25,7 @@ class DatasetScreen(ConsoleScreen):
 
     MODE = "data"
     TITLE = "Dataset rows"
+    CSS_PATH = "dataset.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back: datasets", id="dataset.back"),
         Binding("t", "next_table", "Next table", tooltip="Next: table", id="dataset.next_table"),

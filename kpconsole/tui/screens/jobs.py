@@ -56,6 +56,7 @@ class JobsScreen(ConsoleScreen):
 
     MODE = "jobs"
     TITLE = "Jobs"
+    CSS_PATH = "jobs.tcss"
     GATED = {"cancel": "jobs.cancel", "resume": "jobs.resume"}
     BINDINGS = [
         Binding("c", "cancel", "Cancel job", tooltip="Cancel: job…", id="jobs.cancel"),

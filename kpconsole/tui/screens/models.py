@@ -86,6 +86,7 @@ class ModelsScreen(ConsoleScreen):
 
     MODE = "models"
     TITLE = "Models"
+    CSS_PATH = "models.tcss"
     GATED = {"train": "model.train", "update": "model.update"}
     BINDINGS = [
         Binding("t", "train", "Train", tooltip="Train: model…", id="models.train"),

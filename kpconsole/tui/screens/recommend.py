@@ -59,6 +59,7 @@ class RecommendScreen(ConsoleScreen):
 
     MODE = "recommend"
     TITLE = "Recommend"
+    CSS_PATH = "recommend.tcss"
     BINDINGS = [
         Binding("slash", "lookup", "User", tooltip="Look up: user", id="recommend.lookup"),
         Binding("l", "diversity", "Diversity λ", tooltip="Toggle: diversity λ 0 / 0.3 / 0.7", id="recommend.diversity"),

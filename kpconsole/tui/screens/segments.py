@@ -50,6 +50,7 @@ class SegmentsScreen(ConsoleScreen):
 
     MODE = "segments"
     TITLE = "Segments"
+    CSS_PATH = "segments.tcss"
     GATED = {"run": "segment.run"}
     BINDINGS = [
         Binding("r", "run", "Run", tooltip="Segment: users…", id="segments.run"),

@@ -91,6 +91,7 @@ class SimulateScreen(ConsoleScreen):
 
     MODE = "simulate"
     TITLE = "Simulate"
+    CSS_PATH = "simulate.tcss"
     GATED = {"run": "sim.run", "save": "sim.run", "calibrate": "sim.calibrate", "backtest": "sim.backtest"}
     BINDINGS = [
         Binding("r", "run", "Run", tooltip="Run: scenario as a job…", id="simulate.run"),

@@ -69,6 +69,7 @@ class ValueScreen(ConsoleScreen):
 
     MODE = "value"
     TITLE = "Value"
+    CSS_PATH = "value.tcss"
     GATED = {"fit": "value.fit"}
     BINDINGS = [
         Binding("f", "fit", "Fit", tooltip="Fit: customer-value model…", id="value.fit"),
