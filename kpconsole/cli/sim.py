@@ -1,4 +1,4 @@
-"""``kpconsole sim …``: calibrate, run scenarios, compare runs, backtest, list and show."""
+"""``kpconsole sim …``: calibrate, run scenarios, compare runs, the feedback loop, backtest, list and show."""
 
 from __future__ import annotations
 
@@ -90,6 +90,29 @@ def compare(
     """Paired differences A − B of each KPI with 95 % intervals (common random numbers)."""
     result = sim_reads.compare(common.session(workspace), run_a, run_b)
     common.emit(result, as_json, lambda: print_comparison(result, all_metrics))
+
+
+@app.command("feedback")
+def feedback(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file whose [policy] is a model retrained on the simulated "
+                                                  "clicks: kind = \"model\", retrain_every = DAYS.")],
+    replicates: ReplicatesOpt = None,
+    days: DaysOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = "auto",
+    workspace: common.WorkspaceOpt = None,
+    as_json: common.JsonOpt = False,
+) -> None:
+    """The feedback loop: run the scenario with its model retrained every retrain_every days and with
+    the same model frozen (same seed: paired), store both runs, and print retrained − frozen of
+    homogenisation, exposure Gini and coverage with 95 % intervals (Chaney et al. 2018)."""
+    session = common.session(workspace)
+    from kpconsole.services import simulate_feedback
+
+    options = {"replicates": replicates, "days": days, "seed": seed, "device": device}
+    with common.progress_bar(f"feedback {scenario.name}") as progress:
+        result = simulate_feedback.feedback_file(session, scenario, progress=progress, **options)
+    common.emit(result, as_json, lambda: print_feedback(result))
 
 
 @app.command("backtest")
@@ -281,6 +304,9 @@ def print_calibration(record: CalibrationRecord) -> None:
 
 def print_run(record: RunRecord, all_metrics: bool) -> None:
     common.stdout.print(sim_reads.run_line(record))
+    tastes = _tastes_line(record.summary)
+    if tastes:
+        common.stdout.print(tastes)
     if record.summary.get("backtest"):
         common.stdout.print(sim_reads.backtest_line(record.summary["backtest"]))
     rows = [(m, how, total["mean"], _interval(total)) for m, how, total in sim_reads.total_rows(record, all_metrics)]
@@ -291,6 +317,29 @@ def print_run(record: RunRecord, all_metrics: bool) -> None:
                             f"{profile['threshold']} (rates by distance in --json)")
     for line in record.summary.get("notes", []):
         common.note(f"note: {line}")
+
+
+def _tastes_line(summary: dict) -> str | None:
+    """Where the agents' tastes came from and whether the policy's model learns (runs saved before
+    runs recorded it have neither)."""
+    if "tastes" not in summary:
+        return None
+    every = summary.get("retrain_every")
+    return f"agents' tastes from {summary['tastes']}" + (
+        f"; the policy's model is retrained on the simulated clicks every {every} days" if every else "")
+
+
+def print_feedback(result) -> None:
+    """The feedback comparison: both runs in a line, the three figures in a table."""
+    r, f = result.retrained, result.frozen
+    common.stdout.print(f"run {r.id} (retrained every {result.retrain_every} days) − run {f.id} (frozen), paired: "
+                        f"{r.days} days × {r.replicates} replicates, seed {r.seed}; policy {r.summary['policy']}; "
+                        f"agents' tastes from {r.summary['tastes']}")
+    rows = [(x.metric, x.retrained, x.frozen, x.difference, f"[{common.fmt(x.low)}, {common.fmt(x.high)}]",
+             f"{x.share_higher:.0%}", _verdict({"low": x.low, "high": x.high})[0]) for x in result.figures]
+    columns = ["kpi", "retrained", "frozen", "R − F", "95 % interval", "R higher", ""]
+    common.stdout.print(common.table("R − F: retrained minus frozen, paired; R higher: share of replicates", columns,
+                                     rows, right=["retrained", "frozen", "R − F", "R higher"], wrap=["95 % interval"]))
 
 
 def print_comparison(result, all_metrics: bool) -> None:

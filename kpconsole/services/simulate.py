@@ -8,7 +8,10 @@ A scenario names its dataset; the run uses the dataset's newest calibration at i
 content (calibrating first when there is none). Segments come from the dataset's newest
 segmentation (``kpconsole segment run``) or, without one, from the engine's documented rule;
 a ``model`` policy loads the registry model (``"latest"`` = newest on the dataset) and scores
-the simulated users with it.
+the simulated users with it — frozen, or retrained on the simulated clicks every
+``policy.retrain_every`` days. Each run records where the agents' tastes came from (``tastes``:
+"tags" or "model N (algo)") and notes when they are the policy model's own embeddings, which
+flatters it (it then knows the true tastes).
 """
 
 from __future__ import annotations
@@ -92,7 +95,17 @@ def _tastes(session: Session, model_id: int | None, data: str) -> TasteVectors |
                            "from (use als, bpr or ncf)", "model")
     return TasteVectors(np.array(loaded.user_ids.cast(pl.String).to_list()), users.cpu().numpy(),
                         np.array(loaded.item_ids.cast(pl.String).to_list()), items.cpu().numpy(),
-                        label=f"model {model_id} ({loaded.record.algo})")
+                        label=_model_label(model_id, loaded.record.algo))
+
+
+def _model_label(model_id: int, algo: str) -> str:
+    """How a registry model is named in calibrations (tastes) and runs (policy): ``model 3 (als)``."""
+    return f"model {model_id} ({algo})"
+
+
+def tastes_from_model(tastes: str, model_id: int | None) -> bool:
+    """Whether a calibration's ``tastes`` are the embeddings of registry model ``model_id``."""
+    return model_id is not None and tastes.startswith(f"model {model_id} (")  # _model_label, any algorithm
 
 
 def calibrate(session: Session, data: str, *, segmentation: int | str | None = None, model: int | None = None,
@@ -118,7 +131,9 @@ def _save_calibration(session: Session, record: DatasetRecord, fitted: Calibrati
             summary=fitted.summary(), created_by=session.actor.name)
 
 
-def _calibration_for(session: Session, scenario: Scenario, progress: Progress) -> CalibrationRecord:
+def calibration_for(session: Session, scenario: Scenario, progress: Progress = no_progress) -> CalibrationRecord:
+    """The calibration a run of ``scenario`` uses: the one it names, or the dataset's newest at its
+    content (made now when there is none)."""
     record = datasets.get(session, scenario.data)
     if scenario.calibration is not None:
         try:
@@ -136,8 +151,11 @@ def _calibration_for(session: Session, scenario: Scenario, progress: Progress) -
 # --- policies -----------------------------------------------------------------------------
 
 
-def _model_id(session: Session, scenario: Scenario) -> int:
+def policy_model_id(session: Session, scenario: Scenario) -> int | None:
+    """The registry model a ``model`` policy uses (None for other policies)."""
     ref = scenario.policy.model
+    if scenario.policy.kind != "model":
+        return None
     if ref == "latest":
         found = model_reads.list_models(session, scenario.data)
         if not found:
@@ -154,17 +172,18 @@ def _model_id(session: Session, scenario: Scenario) -> int:
     return record.id
 
 
-def _policy(session: Session, scenario: Scenario, world: World) -> PolicySpec:
+def _policy(session: Session, scenario: Scenario, world: World, model_id: int | None,
+            retrain_every: int | None) -> PolicySpec:
     ref = scenario.policy
-    if ref.kind != "model":
+    if model_id is None:
         return PolicySpec(ref.kind, label=ref.kind)
-    model_id = _model_id(session, scenario)
     loaded = models.load_model(session, model_id, device="cpu")
     users = loaded.user_index(world.users.user_ids.tolist()).numpy()
     items = loaded.item_index(world.catalog.item_ids.tolist()).numpy()
-    label = f"model {model_id} ({loaded.record.algo})" + (f" + MMR λ={ref.mmr_lambda}" if ref.mmr_lambda is not None else "")
+    label = (_model_label(model_id, loaded.record.algo) + (f" + MMR λ={ref.mmr_lambda}" if ref.mmr_lambda is not None else "")
+             + (f", retrained every {retrain_every} days" if retrain_every is not None else ""))
     return recommender_policy(loaded.model, loaded.train, users, items, world.catalog.popularity,
-                              mmr_lambda=ref.mmr_lambda, label=label)
+                              mmr_lambda=ref.mmr_lambda, retrain_every=retrain_every, label=label)
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -200,27 +219,41 @@ def _save_run(session: Session, *, kind: str, name: str, calibration: Calibratio
 
 
 def run(session: Session, text: str, source: str = "scenario", *, replicates: int | None = None,
-        days: int | None = None, seed: int | None = None, device: str = "auto",
+        days: int | None = None, seed: int | None = None, device: str = "auto", frozen: bool = False,
         progress: Progress = no_progress) -> RunRecord:
-    """Validate scenario ``text``, simulate it and store the run; audited as ``sim.run``."""
+    """Validate scenario ``text``, simulate it and store the run; audited as ``sim.run``.
+
+    ``frozen``: a model policy is not retrained even when the scenario says ``retrain_every``
+    (the baseline of :func:`kpconsole.services.simulate_feedback.feedback`; the run's name says so).
+    """
     scenario = parse_scenario(text, source)
     overrides = {k: v for k, v in (("replicates", replicates), ("days", days), ("seed", seed)) if v is not None}
     for key, value in overrides.items():
         if key != "seed" and value <= 0:
             raise InvalidField(f"{{{key}}} {value}: must be greater than 0", key)
     settings = replace(scenario.settings, device=device, **overrides)
-    params = {"scenario": scenario.name, "source": source, **overrides, "device": device}
+    retrain_every = None if frozen else scenario.policy.retrain_every
+    params = {"scenario": scenario.name, "source": source, **overrides, "device": device,
+              **({"frozen": True} if frozen else {})}
     with session.action("sim.run", target=scenario.data, params=params):
-        calibration = _calibration_for(session, scenario, scaled(progress, 0.0, 0.2))
+        calibration = calibration_for(session, scenario, scaled(progress, 0.0, 0.2))
         world = World.load(calibration.path)
-        policy = _policy(session, scenario, world)
+        model_id = policy_model_id(session, scenario)
+        policy = _policy(session, scenario, world, model_id, retrain_every)
         result = simulate(world, policy, scenario.levers(world), settings, prices=scenario.prices(world.catalog),
                           progress=scaled(progress, 0.2, 1.0))
         resolved = {**scenario.as_dict(), "settings": {**scenario.as_dict()["settings"], **overrides, "device": device},
-                    "policy_label": policy.label, "calibration_id": calibration.id}
+                    "policy_label": policy.label, "calibration_id": calibration.id, "tastes": calibration.tastes,
+                    "retrain_every": retrain_every}
+        notes = list(calibration.summary["notes"])
+        if tastes_from_model(calibration.tastes, model_id):
+            notes.append(f"the agents' tastes are {calibration.tastes}'s own embeddings, the policy's model: it knows "
+                         "the true tastes, which flatters it (calibrate with tags or another model)")
         summary = {"totals": result.summary(settings.level), "agents": result.agents, "policy": policy.label,
-                   "incentives": [p.as_dict() for p in result.incentives], "notes": calibration.summary["notes"]}
-        return _save_run(session, kind="run", name=scenario.name, calibration=calibration, text=text,
+                   "tastes": calibration.tastes, "retrain_every": retrain_every,
+                   "incentives": [p.as_dict() for p in result.incentives], "notes": notes}
+        name = f"{scenario.name} (frozen)" if frozen and scenario.policy.retrain_every is not None else scenario.name
+        return _save_run(session, kind="run", name=name, calibration=calibration, text=text,
                          resolved=resolved, settings=settings, result=result, summary=summary)
 
 
