@@ -7,11 +7,15 @@ import pytest
 import torch
 from conftest import SAMPLE_DATA
 
+from engine.errors import EngineError
+from engine.progress import Cancelled
 from engine.recommend.algorithms import make_model
 from engine.recommend.artifact import ModelBundle, load_bundle, save_bundle
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.explain import TAGS, explain
 from engine.recommend.features import build_item_features, user_profiles
+from engine.recommend.hybrid_als import ALSSolver
+from engine.recommend.hybrid_sgd import SGDSolver
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.splits import make_split
 
@@ -113,15 +117,85 @@ def test_explanations_name_tags_the_user_history_carries(cold, platform):
             assert reason.via and set(reason.via) <= set(history.tolist())
 
 
-def test_an_epoch_takes_users_in_a_seeded_order_with_each_users_pairs_together(platform):
+def test_an_sgd_epoch_takes_users_in_a_seeded_order_with_each_users_pairs_together(platform):
     data, _, features = platform
-    model = make_model("hybrid", FAST, "cpu")
+    model = make_model("hybrid", {**FAST, "solver": "sgd"}, "cpu")
     model.item_features = features
     model.begin(data.matrix, torch.Generator().manual_seed(1))
-    order = model.pair_order(torch.Generator().manual_seed(7))
+    sgd = model.solver
+    assert isinstance(sgd, SGDSolver)
+    order = sgd.pair_order(torch.Generator().manual_seed(7))
     assert sorted(order.tolist()) == list(range(data.matrix.nnz))  # every pair once
-    users = model.pair_users[order]
+    users = sgd.pair_users[order]
     # a mini-batch holds a few users' pairs: each user's pairs form one run
     runs = int((users[1:] != users[:-1]).sum()) + 1
     assert runs == int((data.matrix.row_counts() > 0).sum())
-    assert torch.equal(order, model.pair_order(torch.Generator().manual_seed(7)))
+    assert torch.equal(order, sgd.pair_order(torch.Generator().manual_seed(7)))
+
+
+def test_the_als_solvers_new_item_is_its_content_and_its_score_is_the_sum_of_its_feature_parts(cold):
+    split, model = cold
+    assert isinstance(model.solver, ALSSolver)
+    new = torch.nonzero(split.train.item_counts() == 0).flatten()[:20]
+    solver = model.solver
+    content = solver.item_feature_rows(new) @ solver.item_weights
+    assert torch.allclose(model.item_embeddings()[new], content, atol=1e-6)
+    user = int(split.test_users()[0])
+    parts = model.feature_contributions(user, new)
+    assert torch.allclose(parts.sum(1), model.score(torch.tensor([user]))[0, new], atol=1e-5)
+
+
+def test_without_features_the_als_solver_is_ials(platform):
+    data, _, _ = platform
+    assert bool((data.matrix.row_counts() > 0).all()) and bool((data.matrix.item_counts() > 0).all())
+    ials = make_model("als", {"epochs": 4, "factors": 16}, "cpu")
+    ials.fit(data.matrix)
+    plain = make_model("hybrid", {"epochs": 4, "factors": 16, "user_reg": 30.0, "item_reg": 30.0}, "cpu")
+    plain.fit(data.matrix)  # no item features: every factor's prior is zero
+    users = torch.arange(0, data.n_users, 50)
+    assert torch.allclose(plain.score(users), ials.score(users), atol=1e-4)
+
+
+def test_a_cancelled_als_hybrid_resumes_from_its_checkpoint_to_the_same_weights(cold, platform, tmp_path):
+    split, _ = cold
+    _, _, features = platform
+    params = {**FAST, "epochs": 4}
+
+    def fitted(**kwargs):
+        model = make_model("hybrid", params, "cpu")
+        model.item_features = features
+        model.fit(split.train, **kwargs)
+        return model
+
+    def stop_at_2(fraction, message="", metrics=None):
+        if message == "epoch 2/4":
+            raise Cancelled("stop")
+
+    straight = fitted()
+    with pytest.raises(Cancelled):
+        fitted(checkpoint_dir=tmp_path, progress=stop_at_2)
+    resumed = fitted(checkpoint_dir=tmp_path, resume=True)
+    for name, tensor in straight.state_dict().items():
+        assert torch.equal(tensor, resumed.state_dict()[name]), name
+
+
+@pytest.mark.parametrize("solver", ["als", "sgd"])
+def test_both_solvers_rank_new_items_above_popularity_and_explain_in_tags(solver, cold, platform):
+    split, _ = cold
+    _, _, features = platform
+    model = make_model("hybrid", {**FAST, "solver": solver}, "cpu")
+    model.item_features = features
+    model.fit(split.train)
+    setup = EvalSetup(split.train, split.test, split.test_users(), blocked=split.blocked_items())
+    pop = make_model("pop", {}, "cpu")
+    pop.fit(split.train)
+    assert (evaluate(model, setup, [10], beyond_accuracy=False)["ndcg@10"]
+            > 3 * evaluate(pop, setup, [10], beyond_accuracy=False)["ndcg@10"])
+    user = int(split.test_users()[0])
+    items, _ = model.recommend(torch.tensor([user]), 5, exclude=split.train)
+    assert explain(model, user, items[0])[0] == TAGS
+
+
+def test_an_unknown_hybrid_solver_is_a_one_line_error():
+    with pytest.raises(EngineError, match="hybrid solver 'adam': one of als, sgd"):
+        make_model("hybrid", {"solver": "adam"})
