@@ -159,7 +159,7 @@ class ScoreTables:
     seen: np.ndarray
     scores: dict[str, tuple[np.ndarray, np.ndarray]]
 
-    def relevant(self, user_ids: list[np.ndarray]) -> list[np.ndarray]:
+    def relevant(self, user_ids: list[list[int]]) -> list[np.ndarray]:
         """Columns of each question's relevant users that could be ranked for it."""
         out = []
         for q, ids in enumerate(user_ids):
