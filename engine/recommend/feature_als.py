@@ -123,14 +123,21 @@ class FactorSide:
         self.pairs = pairs
         self.features = features if features is not None and features.n_columns else None
         self.mask = has_pairs.to(factors.dtype)[:, None]
-        self.weights, self.prior_reg, self.feature_reg = weights, prior_reg, feature_reg
+        self.prior_reg, self.feature_reg = prior_reg, feature_reg
+        self.set_weights(weights)
         self.factors = self._complete(factors)
+
+    def set_weights(self, weights: torch.Tensor) -> None:
+        """W, and F W with it (the prior every step reads: computed once per change of W)."""
+        self.weights = weights
+        if self.features is None:
+            self._content = torch.zeros(len(self.mask), weights.shape[1], device=self.mask.device)
+        else:
+            self._content = self.features.times(weights)
 
     def content(self) -> torch.Tensor:
         """F W (zero where the side has no features)."""
-        if self.features is None:
-            return torch.zeros(len(self.mask), self.weights.shape[1], device=self.mask.device)
-        return self.features.times(self.weights)
+        return self._content
 
     def training_factors(self) -> torch.Tensor:
         """M∘V: the factors the other side is fitted against (rows without pairs count for nothing)."""
@@ -141,7 +148,7 @@ class FactorSide:
         prior, then W fitted to V."""
         self.factors = self._complete(self._factor_step(other, steps))
         if self.features is not None:
-            self.weights = self._feature_step(self.features, steps)
+            self.set_weights(self._feature_step(self.features, steps))
             self.factors = self._complete(self.factors)
 
     def _complete(self, factors: torch.Tensor) -> torch.Tensor:

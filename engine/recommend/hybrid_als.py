@@ -94,8 +94,9 @@ class ALSSolver:
         """Continue a fit from a checkpoint (after :meth:`begin` built the confidences)."""
         self.load_state_dict(state["weights"])
         users, items = self._fitting()
-        users.factors, users.weights = self.user_factors, state["user_feature_weights"].to(self.device)
-        items.factors, items.weights = self.item_factors, self.item_weights
+        users.set_weights(state["user_feature_weights"].to(self.device))
+        items.set_weights(self.item_weights)
+        users.factors, items.factors = self.user_factors, self.item_factors
 
     # --- scoring -------------------------------------------------------------------------
 
