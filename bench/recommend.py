@@ -1,4 +1,4 @@
-"""Recommender quality and speed: kpconsole's six models against the implicit library.
+"""Recommender quality and speed: kpconsole's models against the implicit library.
 
 On each dataset, in one process run and on one split (random 80/20 per user, seed 42):
 
@@ -19,6 +19,14 @@ personalised model beats popularity (the margin is printed); evaluating ~6k user
 with every metric takes ≤ 0.5 s. And those of issue 16 on synth1m: kpconsole BPR's fit ≤ 2 ×
 implicit BPR's at an NDCG@10 ≥ implicit BPR's, NCF's fit ≤ 4 × implicit BPR's (the load
 average at the start of the run is printed with them: timings on a shared box are noisy).
+
+Issue 13 on qc: the best kpconsole NDCG@10 ≥ 1.2 × MostPop's. There ``timepop`` (popularity in
+the user's active times) runs with its defaults and with the (width, floor) a sweep on
+validation slices carved from the training side picks (``kp timepop@val``; the sweep is printed,
+on qc and the platform), next to a time-decayed item-kNN only the bench scores (``bench
+timeknn``; bench/time_models.py). Popularity models (pop, timepop) are not held to the
+platform's "personalised ≥ 1.5 × popularity" target; timepop is held to ≥ 0.97 × MostPop
+(popularity within noise) on every dataset.
 
     python bench/recommend.py [--datasets qc,platform,synth1m] [--models pop,bpr,…] [--threads 2] [--eval-users 3000]
 """
@@ -46,16 +54,23 @@ sys.path.insert(0, str(REPO))
 from engine.data.synth import SynthConfig, generate
 from engine.errors import EngineError
 from engine.recommend.algorithms import ALGORITHMS, make_model
+from engine.recommend.base import Recommender
 from engine.recommend.evaluate import EvalSetup, evaluate
 from engine.recommend.interactions import build_interactions, default_kinds
 from engine.recommend.matrix import UserItemMatrix
 from engine.recommend.splits import make_split
 
 from bench.recommend_inputs import EVAL_ITEMS, EVAL_USERS, BenchModel, qc_tables, random_evaluation
+from bench.time_models import TimeKNN, print_sweep, sweep_timepop
 
 TIE = 1e-4  # the same algorithm with the same settings in two libraries: equal within float32 rounding
 EASE_MAX_GB = 2.0  # the bench's memory budget for EASE (its refusal is printed, not hidden)
 LOAD_AT_START = 0.0  # the one-minute load average when the run began (set in main)
+POPULARITY_MODELS = ("kp pop", "kp timepop", "kp timepop@val")  # rank by popularity; tastes do not lift them
+SWEEP_DATASETS = ("qc", "platform")  # where timepop's parameters are swept on validation (30 settings × 5 slices)
+ISSUE13_MARGIN = 1.2  # qc: best kpconsole NDCG@10 over MostPop's
+TIMEPOP_FLOOR = 0.97  # timepop over MostPop on every dataset: never below popularity beyond noise
+TIMEKNN_WIDTH_DAYS = 4.0
 
 
 class Factors(BenchModel):
@@ -95,19 +110,39 @@ def eval_users(split, limit: int) -> torch.Tensor:
     return users
 
 
-def run_kpconsole(algo: str, train: UserItemMatrix, setup: EvalSetup) -> dict:
-    params = {"max_gb": EASE_MAX_GB} if algo == "ease" else {}
-    model = make_model(algo, params, "cpu")
+def run_kpconsole(algo: str, train: UserItemMatrix, setup: EvalSetup, params: dict | None = None,
+                  label: str | None = None) -> dict:
+    params = params if params is not None else {"max_gb": EASE_MAX_GB} if algo == "ease" else {}
+    return run_model(make_model(algo, params, "cpu"), label or f"kp {algo}", train, setup)
+
+
+def run_model(model: Recommender, label: str, train: UserItemMatrix, setup: EvalSetup) -> dict:
+    """Fit and evaluate ``model``: the table's row (or why it was not run)."""
     began = time.perf_counter()
     try:
         report = model.fit(train)
     except EngineError as exc:
-        return {"model": f"kp {algo}", "skipped": str(exc)}
+        return {"model": label, "skipped": str(exc)}
     fit = time.perf_counter() - began
     metrics = evaluate(model, setup, [10], beyond_accuracy=False)
     per_iter = report.seconds_per_epoch if model.iterative else fit
-    return {"model": f"kp {algo}", "fit": fit, "iter": per_iter, "iters": report.epochs,
+    return {"model": label, "fit": fit, "iter": per_iter, "iters": report.epochs,
             "recall": metrics["recall@10"], "ndcg": metrics["ndcg@10"]}
+
+
+def run_time_models(name: str, train: UserItemMatrix, setup: EvalSetup) -> list[dict]:
+    """Issue 13's time-aware rows: timepop at the setting the validation sweep picks (where swept)
+    and the bench's time-decayed item-kNN (not run where its co-activity pairs exceed its budget)."""
+    rows = []
+    if name in SWEEP_DATASETS:
+        sweep = sweep_timepop(train)
+        print_sweep(sweep)
+        width, floor = sweep.best
+        print(f"   validation picks width_days={width:g}, floor={floor:g} (× {sweep.ratios[width, floor]:.3f} on "
+              f"validation)", flush=True)
+        rows.append(run_kpconsole("timepop", train, setup, {"width_days": width, "floor": floor}, "kp timepop@val"))
+    rows.append(run_model(TimeKNN(TIMEKNN_WIDTH_DAYS), "bench timeknn", train, setup))
+    return rows
 
 
 def run_implicit(kind: str, train: UserItemMatrix, setup: EvalSetup, threads: int) -> dict:
@@ -151,14 +186,15 @@ def bench_dataset(name: str, threads: int, limit: int, algos: list[str]) -> dict
         row = run_kpconsole(algo, split.train, setup)
         rows.append(row)
         print(f"   {row['model']:<13} " + (f"done in {row['fit']:.1f} s" if "fit" in row else "not run"), flush=True)
+    rows.extend(run_time_models(name, split.train, setup))
     ref_als, ref_bpr = rows[0]["ndcg"], rows[1]["ndcg"]
-    print(f"{'model':<14}{'fit s':>9}{'s/iter':>9}{'iters':>7}{'Recall@10':>11}{'NDCG@10':>10}"
+    print(f"{'model':<16}{'fit s':>9}{'s/iter':>9}{'iters':>7}{'Recall@10':>11}{'NDCG@10':>10}"
           f"{'÷ impl ALS':>12}{'÷ impl BPR':>12}")
     for row in rows:
         if "skipped" in row:
-            print(f"{row['model']:<14}  not run: {row['skipped']}")
+            print(f"{row['model']:<16}  not run: {row['skipped']}")
             continue
-        print(f"{row['model']:<14}{row['fit']:>9.2f}{row['iter']:>9.3f}{row['iters']:>7}{row['recall']:>11.4f}"
+        print(f"{row['model']:<16}{row['fit']:>9.2f}{row['iter']:>9.3f}{row['iters']:>7}{row['recall']:>11.4f}"
               f"{row['ndcg']:>10.4f}{row['ndcg'] / ref_als:>12.2f}{row['ndcg'] / ref_bpr:>12.2f}")
     return {row["model"]: row for row in rows}
 
@@ -222,11 +258,26 @@ def main() -> None:
         rows = results["platform"]
         pop = rows["kp pop"]["ndcg"]
         margins = {r["model"]: r["ndcg"] / pop for r in rows.values() if r["model"].startswith("kp ")
-                   and r["model"] != "kp pop" and "ndcg" in r}
+                   and r["model"] not in POPULARITY_MODELS and "ndcg" in r}
         worst = min(margins, key=margins.get)
         verdict = "PASS" if margins[worst] >= 1.5 else "FAIL"
         print(f"{verdict}  platform: every personalised model over popularity (NDCG@10 {pop:.4f}): "
               + ", ".join(f"{m[3:]} × {v:.2f}" for m, v in margins.items()) + f"; smallest × {margins[worst]:.2f}")
+    if "qc" in results and "kp pop" in results["qc"]:
+        rows = results["qc"]
+        pop = rows["kp pop"]["ndcg"]
+        best = max((r for r in rows.values() if r["model"].startswith("kp ") and "ndcg" in r), key=lambda r: r["ndcg"])
+        verdict = "PASS" if best["ndcg"] >= ISSUE13_MARGIN * pop else "FAIL"
+        print(f"{verdict}  qc (issue 13): best kpconsole NDCG@10 {best['ndcg']:.4f} ({best['model']}) vs "
+              f"{ISSUE13_MARGIN:g} × MostPop {ISSUE13_MARGIN * pop:.4f} (× {best['ndcg'] / pop:.2f}); "
+              + ", ".join(f"{r['model']} × {r['ndcg'] / pop:.2f}" for r in rows.values()
+                          if r["model"] in ("kp timepop@val", "bench timeknn") and "ndcg" in r))
+    for name, rows in results.items():
+        if "kp pop" in rows and "ndcg" in rows.get("kp timepop", {}):
+            ratio = rows["kp timepop"]["ndcg"] / rows["kp pop"]["ndcg"]
+            print(f"{'PASS' if ratio >= TIMEPOP_FLOOR else 'FAIL'}  {name}: timepop NDCG@10 "
+                  f"{rows['kp timepop']['ndcg']:.4f} vs MostPop {rows['kp pop']['ndcg']:.4f} (× {ratio:.3f}, "
+                  f"target ≥ {TIMEPOP_FLOOR:g})")
     if "synth1m" in results:
         rows = results["synth1m"]
         ref = rows["implicit bpr"]
