@@ -43,8 +43,14 @@ class ConsoleScreen(Screen):
     person's role does not allow it."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(classes=self.width_class(self.app.size.width))
         self.polls: list[Poll] = []
+
+    @classmethod
+    def width_class(cls, width: int) -> str:
+        """The breakpoint class Textual gives a screen ``width`` cells wide. A screen that starts with
+        it is not restyled, every widget of it, when Textual sets it on the first resize."""
+        return max((at, name) for at, name in cls.HORIZONTAL_BREAKPOINTS if width >= at)[1]
 
     @property
     def console(self) -> ConsoleApp:
