@@ -16,6 +16,7 @@ import torch
 
 from engine.recommend.base import Recommender, mask_scores
 from engine.recommend.matrix import UserItemMatrix
+from engine.threads import one_thread
 
 ScoreRows = Callable[[int, int], np.ndarray]  # (lo, hi) -> scores of users lo..hi-1 over the catalog
 CHUNK = 1_024  # score rows ranked at a time
@@ -66,16 +67,23 @@ def score_lists(scores: np.ndarray | ScoreRows, users: int, width: int, device: 
                 mmr_lambda: float | None = None, item_vectors: np.ndarray | None = None) -> torch.Tensor:
     """[users, width] item indices: each user's top ``width`` by score, or MMR-re-ranked
     (:func:`mmr_lists`) when ``mmr_lambda`` is set; scored :data:`CHUNK` users at a time, so a
-    large score matrix is never held whole."""
+    large score matrix is never held whole.
+
+    On one CPU thread: a chunk's products and top-C are small (CHUNK × M scores, M ≤ 5,000 for a
+    calibrated catalog), where a second thread costs more than it saves (:mod:`engine.threads`) —
+    measured on 2 busy cores, 100 k users × 500 items × 16 factors: 3.2 s on two threads, 0.07 s
+    on one.
+    """
     rows = scores if callable(scores) else lambda lo, hi: scores[lo:hi]
     vectors = None if mmr_lambda is None else torch.as_tensor(item_vectors, dtype=torch.float32, device=device)
     lists = []
-    for lo in range(0, users, CHUNK):
-        s = torch.as_tensor(rows(lo, min(lo + CHUNK, users)), dtype=torch.float32, device=device)
-        if vectors is None or mmr_lambda is None:
-            lists.append(torch.topk(s, width, dim=1).indices)
-        else:
-            lists.append(mmr_lists(s, vectors, width, mmr_lambda))
+    with one_thread():
+        for lo in range(0, users, CHUNK):
+            s = torch.as_tensor(rows(lo, min(lo + CHUNK, users)), dtype=torch.float32, device=device)
+            if vectors is None or mmr_lambda is None:
+                lists.append(torch.topk(s, width, dim=1).indices)
+            else:
+                lists.append(mmr_lists(s, vectors, width, mmr_lambda))
     return torch.cat(lists)
 
 
