@@ -17,7 +17,10 @@ requests = common.lazy_import("kpconsole.services.model_requests")
 
 app = typer.Typer(help=GROUPS["model"].help, no_args_is_help=True)
 
-ALGOS = "pop, itemknn, ease, als, bpr or ncf"
+# the CLI names the algorithms without importing the engine (torch); a test keeps it equal to
+# engine.recommend.algorithms.ALGORITHMS
+ALGORITHM_NAMES = ("pop", "timepop", "itemknn", "ease", "als", "bpr", "ncf", "hybrid")
+ALGOS = ", ".join(ALGORITHM_NAMES[:-1]) + " or " + ALGORITHM_NAMES[-1]
 
 
 @app.command("train")
