@@ -224,12 +224,12 @@ def test_ncf_full_catalog_scores_equal_pairwise_scores():
 
 
 def test_batched_conjugate_gradient_solves_every_users_normal_equations(small):
-    from engine.recommend.als import _Side, conjugate_gradient
+    from engine.recommend.als import PairSide, conjugate_gradient
 
     _, split = small
     alpha, reg, f = 2.0, 0.5, 6
     y = torch.rand(split.train.n_items, f, generator=torch.Generator().manual_seed(0))
-    x = conjugate_gradient(_Side(split.train, alpha, torch.device("cpu")), torch.zeros(split.train.n_users, f),
+    x = conjugate_gradient(PairSide(split.train, alpha, torch.device("cpu")), torch.zeros(split.train.n_users, f),
                            y, reg, steps=60)
     for user in (0, 5, 11):
         items = split.train.row_items(user)

@@ -15,6 +15,7 @@ per-user matrix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -39,7 +40,7 @@ class ALSParams(Params):
     patience: int = 0
 
 
-class _Side:
+class PairSide:
     """One side of the problem: the observed pairs (CSR pattern), confidences c and c − 1 = α·r."""
 
     def __init__(self, matrix: UserItemMatrix, alpha: float, device: torch.device) -> None:
@@ -66,14 +67,14 @@ class _Side:
         return self._times_y(at_pairs, self.confidence_values - self.extra_values * at_pairs.values(), y) - x @ yty
 
 
-def conjugate_gradient(side: _Side, x: torch.Tensor, y: torch.Tensor, reg: float, steps: int) -> torch.Tensor:
-    """``steps`` CG steps on every row's normal equations, starting from ``x``."""
-    yty = y.t() @ y + reg * torch.eye(y.shape[1], device=y.device, dtype=y.dtype)
-    r = side.residual(x, y, yty)
+def conjugate_gradient_rows(apply: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r: torch.Tensor,
+                            steps: int) -> torch.Tensor:
+    """``steps`` CG steps from ``x`` on independent systems, one per row: ``apply`` multiplies
+    every row by its (symmetric positive definite) matrix, ``r`` is b − A x at the start."""
     p = r.clone()
     rs = (r * r).sum(1)
     for _ in range(steps):
-        ap = p @ yty + side.weighted_gram_product(p, y)
+        ap = apply(p)
         step = rs / (p * ap).sum(1).clamp(min=TINY)
         x = x + step[:, None] * p
         r = r - step[:, None] * ap
@@ -81,6 +82,13 @@ def conjugate_gradient(side: _Side, x: torch.Tensor, y: torch.Tensor, reg: float
         p = r + (rs_new / rs.clamp(min=TINY))[:, None] * p
         rs = rs_new
     return x
+
+
+def conjugate_gradient(side: PairSide, x: torch.Tensor, y: torch.Tensor, reg: float, steps: int) -> torch.Tensor:
+    """``steps`` CG steps on every row's normal equations, starting from ``x``."""
+    yty = y.t() @ y + reg * torch.eye(y.shape[1], device=y.device, dtype=y.dtype)
+    return conjugate_gradient_rows(lambda p: p @ yty + side.weighted_gram_product(p, y), x, side.residual(x, y, yty),
+                                   steps)
 
 
 class ALS(EpochModel):
@@ -94,8 +102,8 @@ class ALS(EpochModel):
         p = self.params
         if p.factors < 1 or p.cg_steps < 1 or p.reg < 0 or p.alpha < 0:
             raise EngineError("iALS needs factors ≥ 1, cg_steps ≥ 1, reg ≥ 0 and alpha ≥ 0")
-        self.users_side = _Side(train, p.alpha, self.device)
-        self.items_side = _Side(train.transpose(), p.alpha, self.device)
+        self.users_side = PairSide(train, p.alpha, self.device)
+        self.items_side = PairSide(train.transpose(), p.alpha, self.device)
         self.nnz_confidence = float((1.0 + p.alpha * train.values).sum())
         self.x = (torch.rand(train.n_users, p.factors, generator=rng) * 0.01).to(self.device)
         self.y = (torch.rand(train.n_items, p.factors, generator=rng) * 0.01).to(self.device)

@@ -19,7 +19,7 @@ previous solution (Takács et al. 2011):
 1. **V**, row by row: (A_i + λ I) v_i = b_i + λ (F W)_i with A_i = YᵀY + Yᵀ(C_i − I)Y and
    b_i = Yᵀ C_i p_i — iALS's step, regularised towards the row's content instead of towards
    zero, costing what it costs there: YᵀY once, then sampled products at the observed pairs
-   (:class:`engine.recommend.als._Side`), never a per-row matrix;
+   (:class:`engine.recommend.als.PairSide`), never a per-row matrix;
 2. **W**, a ridge regression of V on F in feature space: (Fᵀ M F + λ_w/λ I) W = Fᵀ M V, one
    system per factor dimension, two sparse products with F a CG step — O(nnz(F)·d), no pass
    over the interactions. (Solving W through the data, as in the (E, W) form, doubled the
@@ -33,13 +33,12 @@ would).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-from engine.recommend.als import TINY, _Side
+from engine.recommend.als import TINY, PairSide, conjugate_gradient_rows
 from engine.recommend.matrix import csr_tensor
 
 
@@ -93,23 +92,6 @@ def _to_torch(matrix: sp.csr_matrix, device: torch.device) -> torch.Tensor:
                       torch.from_numpy(matrix.data), (int(matrix.shape[0]), int(matrix.shape[1])), device)
 
 
-def conjugate_gradient_rows(apply: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, r: torch.Tensor,
-                            steps: int) -> torch.Tensor:
-    """``steps`` CG steps from ``x`` on independent systems, one per row: ``apply`` multiplies
-    every row by its (symmetric positive definite) matrix, ``r`` is b − A x at the start."""
-    p = r.clone()
-    rs = (r * r).sum(1)
-    for _ in range(steps):
-        ap = apply(p)
-        step = rs / (p * ap).sum(1).clamp(min=TINY)
-        x = x + step[:, None] * p
-        r = r - step[:, None] * ap
-        rs_new = (r * r).sum(1)
-        p = r + (rs_new / rs.clamp(min=TINY))[:, None] * p
-        rs = rs_new
-    return x
-
-
 class FactorSide:
     """One side's factors V, each row with pairs pulled towards its content F W, and the two
     steps of a sweep (see the module docstring).
@@ -118,7 +100,7 @@ class FactorSide:
     ``features`` is None where the side has none (then the prior is zero and :meth:`solve` is
     iALS's step, restricted to rows with pairs)."""
 
-    def __init__(self, pairs: _Side, has_pairs: torch.Tensor, features: SparseRows | None, factors: torch.Tensor,
+    def __init__(self, pairs: PairSide, has_pairs: torch.Tensor, features: SparseRows | None, factors: torch.Tensor,
                  weights: torch.Tensor, prior_reg: float, feature_reg: float) -> None:
         self.pairs = pairs
         self.features = features if features is not None and features.n_columns else None

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import torch
 
 from engine.errors import EngineError
-from engine.recommend.als import _Side
+from engine.recommend.als import PairSide
 from engine.recommend.feature_als import FactorSide, SparseRows
 from engine.recommend.matrix import UserItemMatrix
 from engine.threads import threads_for
@@ -48,9 +48,9 @@ class ALSSolver:
         users = (torch.rand(train.n_users, p.factors, generator=rng) * INIT_SCALE).to(dev)
         items = (torch.rand(train.n_items, p.factors, generator=rng) * INIT_SCALE).to(dev)
         self.sides = (
-            FactorSide(_Side(train, p.alpha, dev), (train.row_counts() > 0).to(dev), user_content, users,
+            FactorSide(PairSide(train, p.alpha, dev), (train.row_counts() > 0).to(dev), user_content, users,
                        torch.zeros(user_content.n_columns, p.factors, device=dev), p.user_reg, p.feature_reg),
-            FactorSide(_Side(train.transpose(), p.alpha, dev), (train.item_counts() > 0).to(dev), self.features,
+            FactorSide(PairSide(train.transpose(), p.alpha, dev), (train.item_counts() > 0).to(dev), self.features,
                        items, torch.zeros(self.features.n_columns, p.factors, device=dev), p.item_reg, p.feature_reg),
         )
         self.nnz_confidence = float((1.0 + p.alpha * train.values).sum())
