@@ -64,7 +64,11 @@ class ConsoleScreen(Screen):
         actor = self.session.actor
         yield NavBar(places_for(self.session), self.MODE, actor.name, str(actor.role))
         yield from self.compose_body()
-        yield Footer()
+
+    def on_mount(self) -> None:
+        """The footer joins once the console's first frame is painted: on the first screen a
+        frame later, which spares that frame the footer's keys (Textual composes them twice)."""
+        self.console.after_first_frame(lambda: self.mount(Footer()))
 
     def compose_body(self) -> ComposeResult:
         """The screen's own widgets."""
