@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from textual.app import App
 from textual.binding import Binding
+from textual.command import Provider
 from textual.message import Message
 from textual.reactive import Initialize, Reactive
 from textual.screen import Screen
@@ -42,7 +43,6 @@ from kpconsole.tui.collector import keep_out_of_collections
 from kpconsole.tui.failures import describe, log_text
 from kpconsole.tui.job_history import JobHistory
 from kpconsole.tui.messages import Failed, forward_failure
-from kpconsole.tui.palette import ConsoleCommands
 from kpconsole.tui.places import PLACES, may_open
 from kpconsole.tui.polling import Poll
 from kpconsole.tui.screens.overview import OverviewScreen
@@ -52,6 +52,13 @@ from kpconsole.tui.themes import default_theme
 if TYPE_CHECKING:
     from kpconsole.session import Session
     from store.jobs import JobRecord
+
+
+def console_commands() -> type[Provider]:
+    """The palette's provider, imported when the palette first opens (Textual calls this then)."""
+    from kpconsole.tui.palette import ConsoleCommands
+
+    return ConsoleCommands
 
 
 def opened_later(place: Place) -> Callable[[], Screen]:
@@ -95,7 +102,7 @@ class ConsoleApp(App[None]):
 
     TITLE = "kpconsole"
     CSS_PATH = Path(__file__).with_name("app.tcss")
-    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    COMMANDS = App.COMMANDS | {console_commands}
     MODES = SCREENS_BY_MODE
     DEFAULT_MODE = "overview"
     BINDINGS = [

@@ -10,10 +10,13 @@ the rows are added leaves no such frame.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets import DataTable
+
+if TYPE_CHECKING:  # types only: the Overview's first frame has no table, nor DataTable's module
+    from textual.widgets import DataTable
 
 
 def set_columns(table: DataTable, columns: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ and the daily, weekly and monthly active users, whose tile charts DAU/MAU day by
 This is the first screen painted, so it imports no service, store reader or Polars: its workers
 do, and they start only after the first frame (``ConsoleApp.after_first_frame``). That frame
 shows the tiles' frames with a placeholder (``…``); their values follow when the workers are done.
+The jobs table is mounted after that frame too, and DataTable's module imported with it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Grid, Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import Select, Static
 
 from kpconsole.errors import ConsoleError
 from kpconsole.tui.collector import keep_out_of_collections
@@ -112,6 +113,8 @@ class OverviewScreen(ConsoleScreen):
         The dataset picker, the jobs table and their styles cost as much to set up as the tiles;
         their places are kept, so nothing moves when they arrive a frame later."""
         if not self.query("#overview-data"):
+            from textual.widgets import DataTable
+
             select = Select([], prompt="dataset", id="overview-data", compact=True)
             await self.query_one("#overview-top").mount(select)
             table = DataTable(id="overview-jobs", cursor_type="row")
@@ -132,6 +135,8 @@ class OverviewScreen(ConsoleScreen):
         return Activity(known, recent, attention(recent, {d.name: d.content_hash for d in known}, self.session))
 
     def on_activity(self, message: Activity) -> None:
+        from textual.widgets import DataTable  # imported already: complete() mounted the table
+
         self.known = {d.name: d for d in message.datasets}
         select = self.query_one("#overview-data", Select)
         names = list(self.known)
