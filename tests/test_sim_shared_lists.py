@@ -41,8 +41,8 @@ def test_shared_slate_utilities_and_choices_are_the_per_row_ones() -> None:
     assert torch.equal(tastes.utility(rows, view), tastes.utility(rows, copy))
     slate_view, slate_copy = _shared([3, 17, 0, 25, 9, -1], len(rows))  # a pad is never opened
     for attention in (None, torch.tensor([[0.4, 0.7, 0.9, 0.97, 0.99], [0.2, 0.5, 0.8, 0.9, 0.95]])):
-        a = choose(2, rows, slate_view, tastes, attention, seed=9)
-        b = choose(2, rows, slate_copy, tastes, attention, seed=9)
+        a = choose(2, rows, slate_view, tastes, attention, rng.Draws(9))
+        b = choose(2, rows, slate_copy, tastes, attention, rng.Draws(9))
         for field in ("row", "visitor", "item", "received"):
             assert torch.equal(getattr(a, field), getattr(b, field)), field
         assert bool((a.item >= 0).all())

@@ -46,6 +46,14 @@ class NewItems:
     def slots(self) -> int:
         return len(self.template)
 
+    def of_replicates(self, window: range) -> NewItems:
+        """The slots as the replicates of ``window`` see them (the same slots; their arrival rows).
+
+        Each kind's counts are drawn for every replicate at once (one generator, ``[days, R]``)
+        and the slots are as many as any replicate needs, so a window of a run is cut from the
+        whole run's draw, never drawn alone."""
+        return NewItems(template=self.template, arrival=self.arrival[window.start:window.stop])
+
     def extend(self, values: np.ndarray) -> np.ndarray:
         """Per-item ``values`` [M₀, …] of the day-0 catalog followed by the slots' copies [M₀ + S, …]."""
         return np.concatenate([values, values[self.template]])

@@ -132,13 +132,13 @@ def first_not_owned(cand: torch.Tensor, rows: torch.Tensor, owned: torch.Tensor,
     return slate
 
 
-def choice_noise(seed: int, day: int, rows: torch.Tensor, items: torch.Tensor,
+def choice_noise(draws: rng.Draws, day: int, rows: torch.Tensor, items: torch.Tensor,
                  base: torch.Tensor | None = None) -> torch.Tensor:
     """The Gumbel noise of (agent, item) today, added to ``base`` when given; item ``M`` (the
     catalog's size) is the outside option."""
     if base is None:
-        return rng.gumbel(seed, "choice", day, rows, items)
-    return rng.gumbel_added(base, seed, "choice", day, rows, items)
+        return draws.gumbel("choice", day, rows, items)
+    return draws.gumbel_added(base, "choice", day, rows, items)
 
 
 def attention_cdf(attention: torch.Tensor, k: int) -> torch.Tensor | None:
@@ -149,7 +149,7 @@ def attention_cdf(attention: torch.Tensor, k: int) -> torch.Tensor | None:
 
 
 def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, attention: torch.Tensor | None,
-           seed: int, first_visitor: int = 0) -> Clicks:
+           draws: rng.Draws, first_visitor: int = 0) -> Clicks:
     """Open items from ``slate`` for the visiting ``rows`` (see the module docstring);
     ``attention`` is :func:`attention_cdf`.
 
@@ -165,7 +165,7 @@ def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, at
     else:
         options = torch.cat([torch.full_like(slate[:, :1], tastes.items), slate], dim=1)  # [V, 1 + K]
     util = tastes.utility(rows, options)
-    total = choice_noise(seed, day, rows, options, util)  # the noise of a pad (-1) is masked below
+    total = choice_noise(draws, day, rows, options, util)  # the noise of a pad (-1) is masked below
     padded = options[:1] if options.stride(0) == 0 else options
     if bool((padded < 0).any()):
         total.masked_fill_(options < 0, float("-inf"))
@@ -180,7 +180,7 @@ def choose(day: int, rows: torch.Tensor, slate: torch.Tensor, tastes: Tastes, at
         several = torch.nonzero(count > 1).flatten()
         if several.numel():
             r = take(rows, several)
-            budget = 1 + rng.poisson_capped(rng.uniform(seed, "attention", day, r),
+            budget = 1 + rng.poisson_capped(draws.uniform("attention", day, r),
                                             take(attention, take(tastes.segment, r)))
             over = take(count, several) > budget
             _keep_best(opened, total[:, 1:], several[over], take(best, several[over]) - 1, budget[over])

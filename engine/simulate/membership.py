@@ -52,9 +52,9 @@ class Memberships:
     """Tier state of every agent and the day's MRR movements."""
 
     def __init__(self, plan: Membership, segments: Segments, *, plan_price: float, kinds: list[str],
-                 member0: torch.Tensor, renew0: torch.Tensor, replicates: int, seed: int) -> None:
+                 member0: torch.Tensor, renew0: torch.Tensor, replicates: int, draws: rng.Draws) -> None:
         dev = member0.device
-        self.plan, self.seed, self.r = plan, seed, replicates
+        self.plan, self.draws, self.r = plan, draws, replicates
         self.n = member0.numel() // replicates
         tiers = plan.tiers
         self.on = len(tiers) > 0
@@ -147,7 +147,7 @@ class Memberships:
             cdf = take(self.renew_cdf, seg * self.utility.shape[1] + take(self.tier, rows).clamp(min=0))
         else:
             cdf = take(self.join_cdf, seg)
-        u = rng.uniform(self.seed, stream, day, rows)
+        u = self.draws.uniform(stream, day, rows)
         return (u[:, None] > cdf).sum(dim=1)
 
     def subscribe(self, rows: torch.Tensor, segment: torch.Tensor, day: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,7 +160,7 @@ class Memberships:
         choice = self._pick(rows, segment, day, "subscribe", loyal=False)
         rows, tier = rows[choice > 0], choice[choice > 0] - 1
         has_annual = ~torch.isnan(self.annual[tier])
-        annual = has_annual & (rng.uniform(self.seed, "billing", day, rows) < self.annual_share[tier])
+        annual = has_annual & (self.draws.uniform("billing", day, rows) < self.annual_share[tier])
         self.tier[rows], self.annual_billing[rows] = tier, annual
         self.rows = torch.sort(torch.cat([self.rows, rows])).values
         if self.plan.trial_days > 0:
@@ -183,7 +183,7 @@ class Memberships:
         if rows.numel() == 0:
             return rows, torch.zeros(0, dtype=torch.float64, device=rows.device)
         due = rows[self.trial[rows] & (self.renew_day[rows] == day)]
-        converts = rng.uniform(self.seed, "trial", day, due) < self.plan.trial_conversion
+        converts = self.draws.uniform("trial", day, due) < self.plan.trial_conversion
         lapsed = due[~converts]
         self.tier[lapsed], self.trial[lapsed] = -1, False
         self._compact()

@@ -102,12 +102,12 @@ class _Static:
 
 
 class RandomPolicy(_Static):
-    def __init__(self, items: int, width: int, seed: int) -> None:
-        self.items, self.width, self.seed = items, width, seed
+    def __init__(self, items: int, width: int, draws: rng.Draws) -> None:
+        self.items, self.width, self.draws = items, width, draws
 
     def candidates(self, day, rows, replicate):
         slots = torch.arange(self.width, device=rows.device).expand(len(rows), -1)
-        u = rng.uniform(self.seed, "policy", day, rows, slots)
+        u = self.draws.uniform("policy", day, rows, slots)
         return _dedupe((u * self.items).to(torch.int64).clamp_(max=self.items - 1))
 
 
@@ -146,26 +146,26 @@ class ScorePolicy(_Static):
 class OrganicPolicy(_Static):
     """The agent browses the catalog itself: the top C of its own perturbed utilities."""
 
-    def __init__(self, utility: Utility, width: int, seed: int, items: int) -> None:
-        self.utility, self.width, self.seed, self.items = utility, width, seed, items
+    def __init__(self, utility: Utility, width: int, draws: rng.Draws, items: int) -> None:
+        self.utility, self.width, self.draws, self.items = utility, width, draws, items
 
     def candidates(self, day, rows, replicate):
         all_items = torch.arange(self.items, device=rows.device).expand(len(rows), -1)
-        total = choice_noise(self.seed, day, rows, all_items, self.utility(rows))
+        total = choice_noise(self.draws, day, rows, all_items, self.utility(rows))
         return torch.topk(total, self.width, dim=1).indices
 
 
 def make_policy(spec: PolicySpec, *, items: int, users: int, popularity: np.ndarray, replicates: int, width: int,
-                seed: int, source: torch.Tensor, utility: Utility, item_vectors: np.ndarray) -> Policy:
+                draws: rng.Draws, source: torch.Tensor, utility: Utility, item_vectors: np.ndarray) -> Policy:
     """Build the policy ``spec`` names; ``source`` maps agent rows to score rows."""
     device = source.device
     width = min(width, items)
     if spec.kind == "random":
-        return RandomPolicy(items, width, seed)
+        return RandomPolicy(items, width, draws)
     if spec.kind == "popularity":
         return PopularityPolicy(popularity, replicates, width, device)
     if spec.kind == "organic":
-        return OrganicPolicy(utility, width, seed, items)
+        return OrganicPolicy(utility, width, draws, items)
     if spec.kind == "model":
         if spec.scores is None:
             raise EngineError("policy 'model' needs a score matrix")

@@ -13,7 +13,10 @@ Every replicate holds the same ``N = U + A`` agent slots:
 
 Draws use NumPy's generator seeded by ``seed`` alone, so every scenario of the same seed,
 days and replicates simulates the same people (common random numbers). The tensors are
-flat over ``replicate × agent`` (row ``r·N + i``).
+flat over ``replicate × agent`` (row ``r·N + i``). One generator draws every replicate's
+values in one stream, so a ``window`` of the replicates (a process's share of a run) is cut
+from the whole run's draw: its agents are then those a single process has for these
+replicates (it costs drawing the run's ``R × N`` values once, at set-up).
 """
 
 from __future__ import annotations
@@ -59,8 +62,9 @@ def _beta(rng: np.random.Generator, mean: np.ndarray, conc: np.ndarray, extra_a=
     return np.where(fixed, mean, rng.beta(a, b))
 
 
-def sample_agents(world: World, replicates: int, days: int, seed: int, device: torch.device) -> Agents:
-    """Draw every replicate's agents (see the module docstring)."""
+def sample_agents(world: World, replicates: int, days: int, seed: int, device: torch.device,
+                  window: range | None = None) -> Agents:
+    """Draw every replicate's agents and keep those of ``window`` (default: all; see the module docstring)."""
     rng = np.random.default_rng([seed, 0x5EED])
     seg, users = world.segments, world.users
     U = users.count
@@ -85,20 +89,23 @@ def sample_agents(world: World, replicates: int, days: int, seed: int, device: t
     join_a = rng.integers(0, days, size=(R, A)) if A else np.zeros((R, 0), dtype=np.int64)
     clock = rng.exponential(1.0, size=(R, N))
 
+    window = range(R) if window is None else window
+    kept = slice(window.start, window.stop)
+
     def cat(existing: np.ndarray, arrivals: np.ndarray | float, dtype) -> torch.Tensor:
-        left = np.broadcast_to(existing, (R, U))
-        right = np.broadcast_to(arrivals, (R, A))
+        left = np.broadcast_to(existing, (R, U))[kept]
+        right = np.broadcast_to(arrivals, (R, A))[kept]
         return torch.as_tensor(np.concatenate([left, right], axis=1).reshape(-1), dtype=dtype, device=device)
 
     last_visit = np.where(users.days_since_visit < 10 ** 6, -users.days_since_visit, NEVER)
     last_pay = np.where(users.days_since_payment >= 0, -users.days_since_payment, NEVER)
     return Agents(
-        replicates=R, per_replicate=N,
+        replicates=len(window), per_replicate=N,
         segment=cat(s, sa, torch.int64),
         source=cat(np.arange(U), src_a, torch.int64),
         visit_p=cat(visit_e, visit_a, torch.float32),
         hazard=cat(hazard_e, hazard_a, torch.float32),
-        clock=torch.as_tensor(clock.reshape(-1), dtype=torch.float32, device=device),
+        clock=torch.as_tensor(clock[kept].reshape(-1), dtype=torch.float32, device=device),
         join_day=cat(np.full(U, -1), join_a, torch.int64),
         alive=cat(alive_e, True, torch.bool),
         last_visit=cat(last_visit, NEVER, torch.int64),

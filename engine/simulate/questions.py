@@ -38,11 +38,11 @@ KPIS = ("questions_asked", "answer_rate", "time_to_first_answer")
 class Questions:
     """The run's new questions: asked day, asker and first-answer day, per replicate [R, Q]."""
 
-    def __init__(self, new: NewItems, kinds: np.ndarray, items0: int, seed: int, device: torch.device) -> None:
+    def __init__(self, new: NewItems, kinds: np.ndarray, items0: int, draws: rng.Draws, device: torch.device) -> None:
         is_question = kinds == QUESTION  # [M₀ + S]
         slots = np.flatnonzero(is_question[items0:])
         self.count = len(slots)
-        self.seed, self.dev = seed, device
+        self.draws, self.dev = draws, device
         self.asked = torch.as_tensor(new.arrival[:, slots], device=device)  # [R, Q]
         self.asker = torch.full_like(self.asked, -1)
         self.first_answer = torch.full_like(self.asked, -1)
@@ -73,7 +73,7 @@ class Questions:
             return asking
         who = torch.nonzero(contributed).flatten()  # visitors, by row (so by replicate)
         w_rep = take(rep, who)
-        key = rng.uniform(self.seed, "contribute", day, take(rows, who), torch.ones_like(who))
+        key = self.draws.uniform("contribute", day, take(rows, who), torch.ones_like(who))
         who = who[torch.argsort(w_rep.to(torch.float64) + key.to(torch.float64), stable=True)]  # shuffled in replicate
         have = torch.bincount(w_rep, minlength=replicates)
         first = torch.cumsum(have, dim=0) - have

@@ -17,12 +17,20 @@ nothing but its coordinates, which gives the simulator:
   simulate the same people making the same draws (results then differ only where float
   arithmetic rounds differently).
 
+Rows are the flat agent rows ``r·N + i`` of the whole run. A process that simulates only the
+replicates ``[r₀, r₁)`` holds them as local rows ``(r - r₀)·N + i`` and hashes them with
+``first_row = r₀·N`` (:class:`Draws`): its draws are the ones a single process makes for those
+replicates, which is what lets replicates be sharded over processes exactly
+(:mod:`engine.simulate.distributed`).
+
 Uniforms have 24 bits (the float32 mantissa) and lie strictly inside (0, 1). The hashing
 works in place on one int32 buffer and one scratch buffer per draw (eager temporaries at a
 million elements cost more in fresh pages than in arithmetic).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -81,18 +89,22 @@ def _to_unit_(h: torch.Tensor) -> torch.Tensor:
     return u
 
 
-def _row_hash(key: int, rows: torch.Tensor) -> torch.Tensor:
+def _row_hash(key: int, rows: torch.Tensor, first_row: int) -> torch.Tensor:
     h = rows.to(torch.int32, copy=True)
+    if first_row:
+        h += _i32(first_row)  # wraps as the global row's own int32 cast does
     h ^= _i32(key)
     return _mix32_(h)
 
 
-def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
-    """U(0,1) float32 draws for agent ``rows`` [V]; with ``cols`` ([V] pairs or [V, C]) one per
-    (row, column). Columns that are one row expanded (stride 0, a list shown to everyone) are
-    hashed once, not once per row: the same integers, three passes over [V, C] fewer."""
+def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None, *,
+            first_row: int = 0) -> torch.Tensor:
+    """U(0,1) float32 draws for agent ``rows`` [V] (global row ``first_row + rows``); with
+    ``cols`` ([V] pairs or [V, C]) one per (row, column). Columns that are one row expanded
+    (stride 0, a list shown to everyone) are hashed once, not once per row: the same integers,
+    three passes over [V, C] fewer."""
     key = stream_key(seed, stream, day)
-    h = _row_hash(key, rows)
+    h = _row_hash(key, rows, first_row)
     if cols is None:
         h ^= _i32(key >> 32)
         return _to_unit_(_mix32_(h))
@@ -107,17 +119,43 @@ def uniform(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Te
     return _to_unit_(_mix32_(c))
 
 
-def gumbel(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
+def gumbel(seed: int, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None, *,
+           first_row: int = 0) -> torch.Tensor:
     """Standard Gumbel draws ``-log(-log U)`` (the noise of a multinomial logit)."""
-    return uniform(seed, stream, day, rows, cols).log_().neg_().log_().neg_()
+    return uniform(seed, stream, day, rows, cols, first_row=first_row).log_().neg_().log_().neg_()
 
 
 def gumbel_added(base: torch.Tensor, seed: int, stream: str, day: int, rows: torch.Tensor,
-                 cols: torch.Tensor) -> torch.Tensor:
+                 cols: torch.Tensor, *, first_row: int = 0) -> torch.Tensor:
     """``base +`` the Gumbel draws of :func:`gumbel` (the same bits, one pass fewer: ``base −
     log(−log U)``); a new tensor."""
-    w = uniform(seed, stream, day, rows, cols).log_().neg_().log_()
+    w = uniform(seed, stream, day, rows, cols, first_row=first_row).log_().neg_().log_()
     return torch.sub(base, w, out=w)
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The draws of one simulation: its ``seed`` and ``first_row``, the run's global row of its
+    local row 0 (``r₀·N`` when it holds replicates ``r₀, r₀ + 1, …``; 0 for the whole run).
+
+    The simulator and its parts take this rather than a bare seed wherever agent rows are
+    hashed, so that holding a window of the run's replicates changes no draw."""
+
+    seed: int
+    first_row: int = 0
+
+    def uniform(self, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
+        """:func:`uniform` at the global rows of ``rows``."""
+        return uniform(self.seed, stream, day, rows, cols, first_row=self.first_row)
+
+    def gumbel(self, stream: str, day: int, rows: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
+        """:func:`gumbel` at the global rows of ``rows``."""
+        return gumbel(self.seed, stream, day, rows, cols, first_row=self.first_row)
+
+    def gumbel_added(self, base: torch.Tensor, stream: str, day: int, rows: torch.Tensor,
+                     cols: torch.Tensor) -> torch.Tensor:
+        """:func:`gumbel_added` at the global rows of ``rows``."""
+        return gumbel_added(base, self.seed, stream, day, rows, cols, first_row=self.first_row)
 
 
 def poisson_cdf(lam: torch.Tensor, cap: int) -> torch.Tensor:

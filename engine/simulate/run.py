@@ -26,10 +26,19 @@ the day, before anyone visits — and hidden before (dropped from the policy's c
 ``-inf`` utility for the ``organic`` policy); new questions are asked and answered by the
 day's contributors (:mod:`engine.simulate.questions`). A world whose catalog does not grow
 runs exactly as before.
+
+**A window of the replicates** (``window``: replicates ``r₀ … r₁-1`` of the run's
+``settings.replicates``) is what one process simulates when replicates are sharded over
+processes (:mod:`engine.simulate.distributed`): its agents and new items are cut from the
+whole run's draws and its random numbers are hashed at global rows (:class:`rng.Draws`), so
+each of its replicates makes the draws it makes in a single process; everything else kept
+per replicate is local already. :meth:`SimResult.joined` puts the windows' results back
+together.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -104,6 +113,24 @@ class SimResult:
         """(mean, low, high) per day."""
         return mean_interval(self.series(name), level, axis=1)
 
+    @staticmethod
+    def joined(parts: list[SimResult]) -> SimResult:
+        """The results of consecutive windows of one run's replicates as the whole run's: the
+        per-replicate arrays put side by side in replicate order, the incentive profiles (counts
+        over every replicate's agents) added up."""
+        first = parts[0]
+        programs = zip(*(p.incentives for p in parts), strict=True)  # each program's profile in every part
+        incentives = tuple(dataclasses.replace(same[0], opportunities=np.sum([p.opportunities for p in same], axis=0),
+                                               actions=np.sum([p.actions for p in same], axis=0))
+                           for same in programs)
+        return SimResult(
+            metrics=first.metrics, values=np.concatenate([p.values for p in parts], axis=2),
+            item_purchases=np.concatenate([p.item_purchases for p in parts]),
+            item_views=np.concatenate([p.item_views for p in parts]),
+            incentives=incentives, agents=first.agents, device=first.device,
+            new_items=NewItems(template=first.new_items.template,
+                               arrival=np.concatenate([p.new_items.arrival for p in parts])))
+
 
 class Simulation:
     """State of all agents of all replicates; :meth:`step` advances one day.
@@ -119,25 +146,31 @@ class Simulation:
     """
 
     def __init__(self, world: World, policy: PolicySpec, levers: Levers, settings: Settings,
-                 prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None) -> None:
+                 prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None,
+                 window: range | None = None) -> None:
         if settings.days <= 0 or settings.replicates <= 0 or settings.slate_size <= 0:
             raise EngineError("days, replicates and slate size must be positive")
+        window = range(settings.replicates) if window is None else window
+        if window.step != 1 or not 0 <= window.start < window.stop <= settings.replicates:
+            raise EngineError(f"{window} is not a non-empty window of the run's {settings.replicates} replicates")
         dev = resolve_device(settings.device, float64=True)
         self.dev, self.levers, self.settings, self.world = dev, levers, settings, world
-        self.seed, self.R = settings.seed, settings.replicates
+        self.seed, self.R = settings.seed, len(window)
         self.visit_by_day = None if visit_multipliers is None else [float(v) for v in visit_multipliers]
         if self.visit_by_day is not None and (len(self.visit_by_day) < settings.days or min(self.visit_by_day) < 0):
             raise EngineError("visit multipliers must be one non-negative number per simulated day")
         seg, cat = world.segments, world.catalog
         if cat.size == 0:
             raise EngineError("the world's catalog is empty: nothing to recommend")
-        self.new_items = new = draw_new_items(world.item_arrivals, cat, self.R, settings.days, self.seed)
+        new = draw_new_items(world.item_arrivals, cat, settings.replicates, settings.days, self.seed)
+        self.new_items = new = new.of_replicates(window)
         self.M = cat.size + new.slots
         self.K = min(settings.slate_size, self.M)
         self.block = BLOCK if dev.type == "cpu" else sys.maxsize
         self.attention = attention_cdf(torch.as_tensor(np.asarray(seg.attention, dtype=np.float32), device=dev), self.K)
-        self.agents = a = sample_agents(world, self.R, settings.days, self.seed, dev)
+        self.agents = a = sample_agents(world, settings.replicates, settings.days, self.seed, dev, window)
         self.N = a.per_replicate
+        self.draws = rng.Draws(self.seed, first_row=window.start * self.N)  # local row 0 is global row r₀·N
         f32 = lambda v: torch.as_tensor(np.asarray(v, dtype=np.float32), device=dev)
         tastes = lambda vectors, quality: Tastes.of(f32(world.users.taste), f32(vectors), f32(quality),
                                                     levers.behaviour.outside_utility, f32(seg.choice_sensitivity),
@@ -155,7 +188,7 @@ class Simulation:
         self.item_kind = torch.as_tensor([kinds.index(k) for k in item_kinds.tolist()], device=dev)
         self.creator = torch.as_tensor(new.extend(cat.creator), device=dev)
         self.available = Availability(new, cat.size, dev)
-        self.questions = Questions(new, item_kinds, cat.size, self.seed, dev)
+        self.questions = Questions(new, item_kinds, cat.size, self.draws, dev)
         self.creators = max(cat.creators, 1)
         # streams that cannot fire (every draw is ≥ 2⁻²⁵, so a probability below that never does)
         # are skipped; counter-based draws leave every other draw as it was
@@ -166,11 +199,11 @@ class Simulation:
         self.owned = seen.empty(self.R * self.N if self.sells else 0, self.M, dev)
         self.owns_any = torch.zeros(self.R * self.N, dtype=torch.bool, device=dev)
         self.members = Memberships(levers.membership, seg, plan_price=world.plan_price, kinds=kinds,
-                                   member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, seed=self.seed)
+                                   member0=a.member & a.alive, renew0=a.renew_day, replicates=self.R, draws=self.draws)
         self.ledger = Ledger(self.R, levers.money, dev)
         self.policy = make_policy(policy, items=self.M, users=world.users.count,
                                   popularity=np.concatenate([cat.popularity, np.zeros(new.slots)]), replicates=self.R,
-                                  width=2 * self.K, seed=self.seed, source=a.source, utility=self._utility_today,
+                                  width=2 * self.K, draws=self.draws, source=a.source, utility=self._utility_today,
                                   item_vectors=vectors)
         self.ladders = [BadgeLadder(i, dev) for i in levers.incentives]
         # per agent: the expected utility of its own first pick from the whole day-0 catalog
@@ -288,7 +321,7 @@ class Simulation:
         rate = self.visit_rate
         if self.visit_by_day is not None and self.visit_by_day[day] != 1.0:
             rate = (rate * self.visit_by_day[day]).clamp(max=b.max_visit)
-        rows = torch.nonzero(rng.uniform(self.seed, "visit", day, self.all_rows) < rate).flatten()
+        rows = torch.nonzero(self.draws.uniform("visit", day, self.all_rows) < rate).flatten()
         rep = rows // N
         for ladder in self.ladders:
             if ladder.incentive.action == "visit":
@@ -354,7 +387,7 @@ class Simulation:
             r, rp = rows[lo:lo + self.block], rep[lo:lo + self.block]
             listed = self.available.keep_available(self.policy.candidates(day, r, rp), rp)
             slate = first_not_owned(listed, r, self.owned, self.owns_any, self.K)
-            parts.append(choose(day, r, slate, self.tastes, self.attention, self.seed, first_visitor=lo))
+            parts.append(choose(day, r, slate, self.tastes, self.attention, self.draws, first_visitor=lo))
             bins += torch.bincount((slate + (rp * (M + 1) + 1)[:, None]).view(-1), minlength=R * (M + 1))
         return Clicks.concat(parts), bins.view(R, M + 1)[:, 1:]
 
@@ -367,7 +400,7 @@ class Simulation:
             pc = take(self.contribute_p, take(a.segment, rows))
             for ladder in ladders:
                 pc = pc * ladder.multiplier(count)
-            contributed = rng.uniform(self.seed, "contribute", day, rows) < pc.clamp(max=1.0)
+            contributed = self.draws.uniform("contribute", day, rows) < pc.clamp(max=1.0)
         else:
             contributed = torch.zeros(len(rows), dtype=torch.bool, device=self.dev)
         for ladder in ladders:
@@ -383,14 +416,14 @@ class Simulation:
         need = (price > 0) & ~self.members.includes_item(clicks.row, take(self.item_kind, clicks.item))
         seg = take(a.segment, clicks.row)
         p_buy = torch.sigmoid(take(self.buy_b, seg) - take(self.alpha, seg) * take(self.log_rel_price, clicks.item))
-        bought = need & (rng.uniform(self.seed, "buy", day, clicks.row, clicks.item) < p_buy)
+        bought = need & (self.draws.uniform("buy", day, clicks.row, clicks.item) < p_buy)
         rows, items, amounts, rep = clicks.row[bought], clicks.item[bought], price[bought], click_rep[bought]
         seen.add(self.owned, rows, items)
         self.owns_any.index_fill_(0, rows, True)
         self.ledger.payments("revenue_purchases", rep, amounts, money.creator_share)
         self.item_purchases.index_add_(0, rep * self.M + items, torch.ones_like(items))
-        refund = rng.uniform(self.seed, "refund", day, rows, items) < self.refund_p[a.segment[rows]]
-        delay = 1 + (rng.uniform(self.seed, "refund_delay", day, rows, items) * REFUND_DAYS).to(torch.int64)
+        refund = self.draws.uniform("refund", day, rows, items) < self.refund_p[a.segment[rows]]
+        delay = 1 + (self.draws.uniform("refund_delay", day, rows, items) * REFUND_DAYS).to(torch.int64)
         delay = delay.clamp(max=REFUND_DAYS)
         for d in range(1, REFUND_DAYS + 1):
             pick = refund & (delay == d)
@@ -429,14 +462,15 @@ class Simulation:
 
 def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Settings, *,
              prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None,
-             progress: Progress = no_progress) -> SimResult:
+             window: range | None = None, progress: Progress = no_progress) -> SimResult:
     """Run ``settings.days`` days of ``settings.replicates`` replicates; see the module docstring.
 
     ``prices`` replaces the catalog's prices (a scenario's price changes); ``visit_multipliers``
     (one per day) scales each day's visit probabilities; the same ``settings.seed`` gives the
-    same agents and random numbers whatever the scenario.
+    same agents and random numbers whatever the scenario. ``window``: only these replicates
+    of the run (default: all), each as it is in the whole run.
     """
-    sim = Simulation(world, policy, levers, settings, prices, visit_multipliers)
+    sim = Simulation(world, policy, levers, settings, prices, visit_multipliers, window)
     names = tuple(METRICS)
     days = []
     with threads_for(sim.dev, sim.R * sim.N * sim.K):
