@@ -62,10 +62,16 @@ def run(
     seed: SeedOpt = None,
     device: DeviceOpt = "auto",
     detach: DetachOpt = False,
+    distributed: Annotated[bool, typer.Option(
+        "--distributed", help="Share the replicates among the processes of a torchrun launch (gloo on CPUs, NCCL "
+                              "with a GPU each): rank 0 stores and prints the run, the others print nothing.")] = False,
     workspace: common.WorkspaceOpt = None,
     as_json: common.JsonOpt = False,
 ) -> None:
     """Simulate a scenario day by day and store its KPIs with 95 % intervals."""
+    if detach and distributed:
+        raise typer.BadParameter("a --distributed run is the torchrun launch itself: drop --detach",
+                                 param_hint="--detach")
     session = common.session(workspace)
     options = {"replicates": replicates, "days": days, "seed": seed, "device": device}
     if detach:
@@ -74,7 +80,14 @@ def run(
         _print_job(simulate.start_run(session, request), as_json)
         return
     with common.progress_bar(f"simulate {scenario.name}") as progress:
-        record = _simulate().run_file(session, scenario, progress=progress, **options)
+        if distributed:
+            from kpconsole.services import simulate_distributed
+
+            record = simulate_distributed.run_file_distributed(session, scenario, progress=progress, **options)
+        else:
+            record = _simulate().run_file(session, scenario, progress=progress, **options)
+    if record is None:  # a torchrun rank other than 0: rank 0 reports
+        return
     common.emit({"id": record.id, "run": record, "totals": record.summary["totals"]}, as_json,
                 lambda: print_run(record, all_metrics=False))
 
@@ -94,7 +107,7 @@ def compare(
 
 @app.command("feedback")
 def feedback(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file whose [policy] is a model retrained on the simulated "
+    scenario: Annotated[Path, typer.Argument(help="Scenario file whose policy is a model retrained on the simulated "
                                                   "clicks: kind = \"model\", retrain_every = DAYS.")],
     replicates: ReplicatesOpt = None,
     days: DaysOpt = None,
