@@ -26,10 +26,20 @@ quantiles from 40 replicates, the t prediction interval below; never below 0 for
 that cannot be); ``coverage_weekly`` is the share of the held-out weeks whose actual sum falls
 inside that band (about 0.95 for a well-calibrated model).
 
-**Weekdays.** Visits in the data follow the calendar (fewer on a Q&A site's weekends); the
-calibrated visit probabilities do not. Before the cut, the daily actives of the last 8 weeks
-give one multiplier per weekday (:func:`weekday_visit_multipliers`), and the simulation after
-the cut multiplies each day's visit probabilities by its weekday's.
+**The calendar.** Visits and arrivals in the data follow the calendar (fewer on a Q&A site's
+weekends, registrations bunched before a course starts); the calibrated visit probabilities and
+arrival rate do not. Before the cut (:mod:`engine.simulate.calendar`): the daily actives of the
+last 8 weeks give one visit multiplier per weekday, those of the last one or two years (where
+there are 400 days) one per week of the year, and the new users per day a trend in arrivals;
+where the data has courses with start dates, the launch calendar
+(:mod:`engine.simulate.launches`) replaces the yearly profile and the trend. The simulation
+multiplies each day's visit probabilities by ``weekday × season`` and draws its arrivals at the
+rate ``season × trend`` (:attr:`~engine.simulate.world.World.arrival_weights`).
+
+**Join days.** The visit process is fitted on the days after joining and a simulated arrival
+first visits the day after it joins (:mod:`engine.simulate.joiners`); the simulated actives of a
+day are its visitors plus its joiners times the share of the pre-cut joiners who were active on
+the day they joined (all of them in OULAD, where joining is the first registration).
 
 **Community.** Where the data has questions, the simulator's new questions (a growing catalog:
 :mod:`engine.simulate.questions`) are set next to the real ones created after the cut
@@ -41,7 +51,7 @@ horizon, and the mean days from asking to the first answer (calendar days: 0 = t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -61,8 +71,17 @@ from engine.simulate.baselines import (
     score_forecast,
     weekly_sums,
 )
-from engine.simulate.calibrate import MONEY_KINDS, Calibration, calibrate
+from engine.simulate.calendar import (
+    YEAR,
+    Trend,
+    arrival_trend,
+    weekday_visit_multipliers,
+    yearly_visit_multipliers,
+)
+from engine.simulate.calibrate import ARRIVAL_WINDOW_DAYS, MONEY_KINDS, Calibration, calibrate
 from engine.simulate.intervals import mean_interval, predictive_band, share_inside
+from engine.simulate.joiners import joins_before, simulated_joiners
+from engine.simulate.launches import SIZE_DAYS, launch_calendar
 from engine.simulate.levers import Levers, Membership, Settings, Tier
 from engine.simulate.policies import PolicySpec
 from engine.simulate.run import SimResult, simulate
@@ -74,8 +93,8 @@ SERIES = ("actives", "revenue")
 COMMUNITY = ("questions_asked", "answer_rate", "time_to_first_answer")
 """The Q&A figures set next to the data's: run totals of these KPIs."""
 
-__all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_community", "actual_series", "calibrated_levers", "mape",
-           "resolve_cut", "run_backtest", "score_series", "weekday_visit_multipliers"]
+__all__ = ["BASELINES", "Backtest", "SeriesScores", "actual_community", "actual_series", "backtest_calendar",
+           "calibrated_levers", "mape", "resolve_cut", "run_backtest", "score_series", "weekday_visit_multipliers"]
 
 
 @dataclass(frozen=True)
@@ -114,9 +133,10 @@ class SeriesScores:
 
 
 def score_series(replicates: np.ndarray, actual: np.ndarray, history: np.ndarray,
-                 level: float = 0.95) -> SeriesScores:
+                 level: float = 0.95, extra: dict[str, np.ndarray] | None = None) -> SeriesScores:
     """Score the simulated ``replicates`` [days, R] and every baseline (forecast from
-    ``history``, the days before the cut) against ``actual`` [days] (module docstring)."""
+    ``history``, the days before the cut; ``extra``: more forecasts by name) against ``actual``
+    [days] (module docstring)."""
     replicates = np.asarray(replicates, dtype=np.float64)
     days = len(actual)
     mean, mean_low, mean_high = mean_interval(replicates, level, axis=1)
@@ -128,7 +148,7 @@ def score_series(replicates: np.ndarray, actual: np.ndarray, history: np.ndarray
     w_low, w_high = predictive_band(weekly, level, axis=1) if len(weekly) else (np.zeros(0), np.zeros(0))
     w_low = np.maximum(w_low, floor)
     weekly_actual = weekly_sums(actual)
-    forecasts = {name: f for name, f in forecast_baselines(history, days).items() if f is not None}
+    forecasts = {name: f for name, f in forecast_baselines(history, days).items() if f is not None} | (extra or {})
     return SeriesScores(
         simulator=score_forecast(mean, actual, history),
         baselines={name: score_forecast(f, actual, history) for name, f in forecasts.items()},
@@ -153,6 +173,8 @@ class Backtest:
     weekday_multipliers: dict[str, float]  # visit multiplier by weekday name (Mon … Sun)
     scores: dict[str, SeriesScores]  # by SERIES
     community: dict[str, dict[str, float | None]] | None = None  # by COMMUNITY: simulated (mean, low, high), actual
+    calendar: dict = field(default_factory=dict)  # what the calendar was made of (BacktestCalendar.described)
+    simulated_actives: np.ndarray | None = None  # [days, R]: visitors + joiners active on their join day
 
     def as_dict(self) -> dict:
         """The MAPEs, and for actives at the top (for revenue under ``revenue``) the simulator's
@@ -162,7 +184,7 @@ class Backtest:
         return {"cut": self.cut, "days": len(self.actual_actives), "mape_actives": self.mape_actives,
                 "mape_actives_weekly": self.mape_actives_weekly, "mape_revenue": self.mape_revenue,
                 "mape_revenue_weekly": self.mape_revenue_weekly, "history_days": self.history_days,
-                "weekday_multipliers": self.weekday_multipliers,
+                "weekday_multipliers": self.weekday_multipliers, "calendar": self.calendar,
                 **actives, "revenue": self.scores["revenue"].as_dict(),
                 **({"community": self.community} if self.community is not None else {}),
                 "actual_actives": self.actual_actives.tolist(), "actual_revenue": self.actual_revenue.tolist()}
@@ -235,56 +257,78 @@ def _community(result: SimResult, actual: dict[str, float | None], level: float)
                    "actual": actual[name]} for name in COMMUNITY}
 
 
-WEEKDAY_WEEKS = 8
-WEEKDAY_PRIOR = 20.0
-"""Pseudo-actives added to every weekday's total: a thin history's profile stays near 1."""
+@dataclass(frozen=True)
+class BacktestCalendar:
+    """The calendar a backtest simulates with (module docstring), one entry per simulated day."""
+
+    visits: np.ndarray  # multiplier of the visit probabilities: weekday × season
+    arrivals: np.ndarray  # arrival weights: season × trend
+    arrivals_per_day: float  # the rate the weights multiply
+    first_day_share: float  # joiners active on their join day, before the cut
+    weekdays: np.ndarray  # [7] from the first simulated day (ones without weekdays)
+    described: dict  # what it is made of, for the summary
+
+    def weekday_names(self, cut: dt.datetime) -> dict[str, float]:
+        """The weekday multipliers by weekday name (Mon … Sun)."""
+        return {(cut + dt.timedelta(days=k)).strftime("%a"): float(self.weekdays[k]) for k in range(WEEK)}
 
 
-def weekday_visit_multipliers(history: np.ndarray, days: int, weeks: int = WEEKDAY_WEEKS,
-                              prior: float = WEEKDAY_PRIOR) -> np.ndarray:
-    """One visit multiplier per simulated day from the daily actives ``history`` before the cut
-    (its last entry the day before): over the last ``weeks`` whole weeks, weekday ``w``'s total
-    ``S_w`` gives ``m_w = (S_w + c) / (S̄ + c)`` (``S̄`` the mean of the seven totals, ``c`` =
-    ``prior`` pseudo-actives, so a thin profile shrinks towards 1); day ``h`` after the cut gets
-    the multiplier of its weekday (1 everywhere with less than two weeks of history).
-
-    >>> weekday_visit_multipliers(np.tile([30.0, 10, 10, 10, 10, 10, 10], 2), 8, prior=0.0).round(3).tolist()
-    [2.333, 0.778, 0.778, 0.778, 0.778, 0.778, 0.778, 2.333]
-    """
-    h = np.asarray(history, dtype=np.float64)
-    n = min(weeks, len(h) // WEEK) * WEEK
-    if n < 2 * WEEK:
-        return np.ones(days)
-    totals = h[len(h) - n:].reshape(-1, WEEK).sum(axis=0)
-    mean = totals.mean()
-    if mean + prior <= 0:
-        return np.ones(days)
-    return ((totals + prior) / (mean + prior))[np.arange(days) % WEEK]
+def backtest_calendar(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime, days: int,
+                      history: np.ndarray, arrivals_per_day: float, *, weekdays: bool = True,
+                      seasons: bool = True) -> BacktestCalendar:
+    """The calendar of the ``days`` days from ``cut`` from what happened before it: ``history``
+    the daily actives (its last entry the day before the cut), ``arrivals_per_day`` the
+    calibrated rate; ``weekdays=False`` leaves out the weekday profile, ``seasons=False`` the
+    yearly profile, the launch calendar and the trend."""
+    weekday = weekday_visit_multipliers(history, max(days, WEEK)) if weekdays else np.ones(max(days, WEEK))
+    known = (cut.date() - as_datetime(events["ts"].min()).date()).days
+    joins = joins_before(users, events, cut, min(known, SIZE_DAYS))
+    launches = launch_calendar(items, events, cut, days) if seasons else None
+    described: dict = {"first_day_share": joins.first_day_share}
+    if launches is not None:
+        season = trend = launches.multipliers
+        rate = float(joins.per_day[-launches.window:].mean())
+        described["launches"] = launches.as_dict()
+    else:
+        season = yearly_visit_multipliers(history, days) if seasons else np.ones(days)
+        fit = arrival_trend(joins.per_day) if seasons else Trend(growth=0.0, days=0)
+        trend = season * fit.weights(days, lag=min(ARRIVAL_WINDOW_DAYS, known) / 2)
+        rate = arrivals_per_day
+        described.update(yearly=bool((season != 1.0).any()), trend_growth_per_day=fit.growth,
+                         trend_days=fit.days, arrivals_factor_last_day=float(trend[-1] / season[-1]))
+    return BacktestCalendar(visits=weekday[:days] * season, arrivals=trend, arrivals_per_day=rate,
+                            first_day_share=joins.first_day_share, weekdays=weekday[:WEEK], described=described)
 
 
 def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | float, *,
                  settings: Settings, assignment: pl.DataFrame | None = None, weekdays: bool = True,
+                 seasons: bool = True, days: int | None = None, forecasts: dict[str, np.ndarray] | None = None,
                  progress: Progress = no_progress) -> Backtest:
-    """Calibrate before ``cut``, simulate to the last event day, and score (module docstring);
-    ``weekdays=False`` simulates without the weekday visit multipliers."""
+    """Calibrate before ``cut``, simulate ``days`` days (default: to the last event day), and
+    score (module docstring); ``weekdays`` and ``seasons`` as in :func:`backtest_calendar`;
+    ``forecasts`` are more baselines (name → daily forecast over the horizon), scored with the rest."""
     cut_day = resolve_cut(events, cut)
-    days = (as_datetime(events["ts"].max()).date() - cut_day.date()).days + 1
+    days = days or (as_datetime(events["ts"].max()).date() - cut_day.date()).days + 1
     first_day = as_datetime(events["ts"].min()).date()
     history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
     history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
     hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)
-    multipliers = weekday_visit_multipliers(hist_actives, days) if weekdays else np.ones(days)
+    yearly_days = min(2 * YEAR, (cut_day.date() - first_day).days)
+    hist_yearly, _ = actual_series(events, cut_day - dt.timedelta(days=yearly_days), yearly_days)
     calibration = calibrate(users, items, events, assignment=assignment, cut=cut_day, seed=settings.seed,
                             progress=scaled(progress, 0.0, 0.3))
-    world = calibration.world
+    calendar = backtest_calendar(users, items, events, cut_day, days, hist_yearly,
+                                 calibration.world.arrivals_per_day, weekdays=weekdays, seasons=seasons)
+    world = replace(calibration.world, arrivals_per_day=calendar.arrivals_per_day, arrival_weights=calendar.arrivals)
     run_settings = Settings(days=days, replicates=settings.replicates, seed=settings.seed,
                             slate_size=settings.slate_size, device=settings.device,
                             tracked_pairs=settings.tracked_pairs, level=settings.level)
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
-                      visit_multipliers=multipliers, progress=scaled(progress, 0.3, 1.0))
+                      visit_multipliers=calendar.visits, progress=scaled(progress, 0.3, 1.0))
     actives, revenue = actual_series(events, cut_day, days)
+    simulated = result.series("dau") + calendar.first_day_share * simulated_joiners(result, world)
     community = _community(result, actual_community(items, events, cut_day, days), settings.level)
-    scores = {"actives": score_series(result.series("dau"), actives, hist_actives, settings.level),
+    scores = {"actives": score_series(simulated, actives, hist_actives, settings.level, forecasts),
               "revenue": score_series(result.series("gross"), revenue, hist_revenue, settings.level)}
     a, r = scores["actives"].simulator, scores["revenue"].simulator
     return Backtest(calibration=calibration, result=result, cut=cut_day.date().isoformat(),
@@ -292,5 +336,5 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
                     mape_actives=a.mape_daily, mape_actives_weekly=a.mape_weekly,
                     mape_revenue=r.mape_daily, mape_revenue_weekly=r.mape_weekly,
                     history_days=history_days, scores=scores, community=community,
-                    weekday_multipliers={(cut_day + dt.timedelta(days=k)).strftime("%a"): float(multipliers[k])
-                                         for k in range(min(WEEK, days))})
+                    weekday_multipliers=calendar.weekday_names(cut_day), calendar=calendar.described,
+                    simulated_actives=simulated)

@@ -7,9 +7,10 @@ Every replicate holds the same ``N = U + A`` agent slots:
   posteriors ``Beta(α+x, β+n-x)`` and ``Beta(γ, δ+n)`` of their segment — so a user who was
   active yesterday is likely alive and keeps their own rate, a long-silent one is likely gone;
   they keep their history (last visit, payments, membership, contributions);
-* **arrivals** (A = round(arrivals/day × days)): real users who joined inside the calibration
-  window, drawn at random, joining on a uniform day of the horizon, with rates from the
-  segment's priors.
+* **arrivals** (A = round(arrivals/day × Σ_d w_d), ``w`` the world's ``arrival_weights``, 1
+  every day when it has none): real users who joined inside the calibration window, drawn at
+  random, joining on day ``d`` of the horizon with probability ``w_d / Σ w`` (a uniform day
+  without weights), with rates from the segment's priors.
 
 Draws use NumPy's generator seeded by ``seed`` alone, so every scenario of the same seed,
 days and replicates simulates the same people (common random numbers). The tensors are
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.errors import EngineError
 from engine.simulate.bgbb import p_alive
 from engine.simulate.world import World
 
@@ -62,6 +64,17 @@ def _beta(rng: np.random.Generator, mean: np.ndarray, conc: np.ndarray, extra_a=
     return np.where(fixed, mean, rng.beta(a, b))
 
 
+def arrival_weights(world: World, days: int) -> np.ndarray | None:
+    """The world's arrival weights for the first ``days`` days (None without weights: a
+    uniform day, drawn as before weights existed, so old worlds simulate the same agents)."""
+    w = np.asarray(world.arrival_weights, dtype=np.float64)
+    if len(w) == 0:
+        return None
+    if len(w) < days or w.min() < 0 or not np.isfinite(w).all():
+        raise EngineError(f"arrival weights must be one non-negative number per simulated day ({days}), got {len(w)}")
+    return w[:days]
+
+
 def sample_agents(world: World, replicates: int, days: int, seed: int, device: torch.device,
                   window: range | None = None) -> Agents:
     """Draw every replicate's agents and keep those of ``window`` (default: all; see the module docstring)."""
@@ -69,7 +82,8 @@ def sample_agents(world: World, replicates: int, days: int, seed: int, device: t
     seg, users = world.segments, world.users
     U = users.count
     pool = np.flatnonzero(users.recent) if users.recent.any() else np.arange(U)
-    A = round(world.arrivals_per_day * days) if len(pool) else 0
+    weights = arrival_weights(world, days)
+    A = round(world.arrivals_per_day * (days if weights is None else float(weights.sum()))) if len(pool) else 0
     R, N = replicates, U + A
 
     # existing users: alive with the BG/BB probability, rates from the posterior
@@ -86,7 +100,8 @@ def sample_agents(world: World, replicates: int, days: int, seed: int, device: t
     sa = users.segment[src_a]
     visit_a = _beta(rng, seg.visit_mean[sa], seg.visit_concentration[sa])
     hazard_a = _beta(rng, seg.churn_mean[sa], seg.churn_concentration[sa])
-    join_a = rng.integers(0, days, size=(R, A)) if A else np.zeros((R, 0), dtype=np.int64)
+    join_a = (np.zeros((R, 0), dtype=np.int64) if not A else rng.integers(0, days, size=(R, A)) if weights is None
+              else rng.choice(days, size=(R, A), p=weights / weights.sum()))
     clock = rng.exponential(1.0, size=(R, N))
 
     window = range(R) if window is None else window

@@ -156,6 +156,10 @@ class World:
     start: str  # ISO date of the first simulated day
     notes: tuple[str, ...] = ()  # what the data could not identify
     item_arrivals: ItemArrivals = field(default_factory=ItemArrivals.none)
+    arrival_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per simulated day, the arrival rate relative to ``arrivals_per_day`` (a calendar: a trend,
+    launches); empty: the same rate every day. A run draws ``arrivals_per_day · Σ weights``
+    arrivals and their join days in proportion to the weights (:mod:`engine.simulate.population`)."""
 
     def save(self, path: Path) -> None:
         """Write to ``path`` (.npz; numbers as arrays, names and scalars as JSON)."""
@@ -173,18 +177,21 @@ class World:
         }
         arrays["arrivals.per_day"] = self.item_arrivals.per_day
         arrays["arrivals.pool"] = self.item_arrivals.pool
+        arrays["arrival_weights"] = self.arrival_weights
         arrays["meta"] = np.array(json.dumps(meta))
         with open(path, "wb") as fh:
-            # the keys are 'part.field' and 'meta', never allow_pickle: bool, which mypy cannot know (mypy#5382)
+            # the keys are 'part.field', 'arrival_weights' and 'meta', never allow_pickle: bool, which mypy cannot know (mypy#5382)
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path) -> World:
-        """Read a file :meth:`save` wrote; one saved before item arrivals has a catalog that does not grow."""
+        """Read a file :meth:`save` wrote; one saved before item arrivals has a catalog that does not
+        grow, one saved before arrival weights the same arrival rate every day."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             part = {p: {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith(p + ".")}
                     for p in ("segments", "catalog", "users", "arrivals")}
+            weights = data["arrival_weights"] if "arrival_weights" in data.files else np.zeros(0)
         arrivals = (ItemArrivals(kinds=tuple(meta["arrival_kinds"]), **part["arrivals"]) if "arrival_kinds" in meta
                     else ItemArrivals.none())
         return cls(
@@ -193,7 +200,7 @@ class World:
             users=SourceUsers(**part["users"]),
             arrivals_per_day=meta["arrivals_per_day"], reference_price=meta["reference_price"],
             plan_price=meta["plan_price"], period_days=meta["period_days"], start=meta["start"],
-            notes=tuple(meta["notes"]), item_arrivals=arrivals,
+            notes=tuple(meta["notes"]), item_arrivals=arrivals, arrival_weights=weights,
         )
 
 
