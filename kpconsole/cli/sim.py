@@ -135,6 +135,11 @@ def backtest(
                                                           "span (0.7): calibrate before it, simulate from it.")] = None,
     cuts: Annotated[str | None, typer.Option("--cuts", help="Several cuts, comma-separated (0.5,0.6,0.67,0.75): "
                                                             "one backtest each (rolling origins) and their mean.")] = None,
+    presentations: Annotated[bool, typer.Option(
+        "--presentations", help="Per presentation (courses with start dates and enroll events, as OULAD): "
+                                "calibrate before each presentation's registration opens, simulate its "
+                                "registrations from then, and score them next to the baselines and the "
+                                "previous presentation aligned on its opening.")] = False,
     replicates: Annotated[int, typer.Option("--replicates", "-r", min=1, help="Replicates.")] = 16,
     seed: Annotated[int, typer.Option("--seed", help="Seed.")] = 0,
     device: DeviceOpt = "auto",
@@ -145,8 +150,11 @@ def backtest(
     """Calibrate before the cut, simulate after it, and score daily and weekly actives (MAPE, MASE)
     next to forecast baselines (naive, seasonal-naive, 28-day mean and weekday profile, exponential
     smoothing), with the share of weeks inside the simulator's 95 % predictive band."""
-    if (cut is None) == (cuts is None):
-        raise typer.BadParameter("give one of --cut (one backtest) or --cuts (several)", param_hint="--cut")
+    if (cut is not None) + (cuts is not None) + presentations != 1:
+        raise typer.BadParameter("give one of --cut (one backtest) or --cuts (several), or --presentations",
+                                 param_hint="--cut")
+    if detach and presentations:
+        raise typer.BadParameter("--presentations runs in the foreground: drop --detach", param_hint="--detach")
     session = common.session(workspace)
     options = {"replicates": replicates, "seed": seed, "device": device}
     try:
@@ -163,7 +171,8 @@ def backtest(
             return
         with common.progress_bar(f"backtest {data}") as progress:
             records = ([_simulate().backtest(session, data, cut, progress=progress, **options)] if cut is not None
-                       else _simulate().backtest_cuts(session, data, cuts, progress=progress, **options))
+                       else _simulate().backtest_cuts(session, data, cuts, progress=progress, **options) if cuts
+                       else _simulate().backtest_presentations(session, data, progress=progress, **options))
     except ConsoleError as exc:  # the service names the field; the person typed the flag
         if str(exc).startswith("cuts"):
             raise ConsoleError(f"--{exc}") from None
@@ -176,14 +185,16 @@ def backtest(
         common.emit({"id": record.id, "run": record, "backtest": bt,
                      **{k: bt[k] for k in ("simulator", "baselines", "best_baseline", "ratio_to_best",
                                            "coverage_weekly", "coverage_daily")}},
-                    as_json, lambda: (print_run(record, all_metrics=False), _print_baselines(bt)))
+                    as_json, lambda: (print_run(record, all_metrics=False), _print_baselines(bt),
+                                      _print_community(bt)))
         return
     each = [r.summary["backtest"] for r in records]
     mean = backtests.mean_over_cuts(each)
-    common.emit({"cuts": [{"id": r.id, "run": r, "backtest": b} for r, b in zip(records, each, strict=True)],
+    common.emit({"presentations" if presentations else "cuts":
+                 [{"id": r.id, "run": r, "backtest": b} for r, b in zip(records, each, strict=True)],
                  "mean": mean, **{k: mean[k] for k in ("simulator", "baselines", "best_baseline", "ratio_to_best",
                                                        "coverage_weekly", "coverage_daily")}},
-                as_json, lambda: _print_cuts(records, each, mean))
+                as_json, lambda: _print_cuts(records, each, mean, presentations))
 
 
 def _print_baselines(bt: dict, title: str | None = None, line: str | None = None) -> None:
@@ -202,7 +213,19 @@ def _print_baselines(bt: dict, title: str | None = None, line: str | None = None
     common.stdout.print(line or backtests.verdict_line(bt))
 
 
-def _print_cuts(records: list[RunRecord], each: list[dict], mean: dict) -> None:
+def _print_community(bt: dict) -> None:
+    """The Q&A figures simulated (mean and 95 % interval over replicates) next to the data's."""
+    from kpconsole.reads import backtests
+
+    if not bt.get("community"):
+        return
+    common.stdout.print(common.table("questions after the cut: simulated (95 % interval) and actual",
+                                     backtests.COMMUNITY_COLUMNS, backtests.community_rows(bt),
+                                     right=backtests.COMMUNITY_COLUMNS[1:]))
+
+
+def _print_cuts(records: list[RunRecord], each: list[dict], mean: dict, presentations: bool = False) -> None:
+    """Several backtests of one dataset (rolling cuts, or one per presentation) and their mean."""
     from kpconsole.reads import backtests
 
     rows = [(r.id, *backtests.cut_row(b)) for r, b in zip(records, each, strict=True)]
@@ -210,10 +233,14 @@ def _print_cuts(records: list[RunRecord], each: list[dict], mean: dict) -> None:
              None if row[6] is None else round(row[6], 1), None if row[7] is None else round(row[7], 2),
              None if row[8] is None else f"{row[8]:.0%}") for row in rows]  # run, cut, days, MAPEs, best, …
     columns = ("run", *backtests.CUT_COLUMNS)
-    common.stdout.print(common.table(f"backtests of '{records[0].dataset}' at {len(records)} cuts: MAPE % of actives by week and day",
+    title = (f"backtests of '{records[0].dataset}' per presentation ({len(records)}, cut at each registration "
+             "opening): MAPE % of registrants by week and day" if presentations else
+             f"backtests of '{records[0].dataset}' at {len(records)} cuts: MAPE % of actives by week and day")
+    common.stdout.print(common.table(title,
                                      columns, rows, right=("run", "days", "sim week", "sim day", "best week",
                                                            "ratio", "in band"), drop=("run", "days")))
-    _print_baselines(mean, title=f"mean over the {len(records)} cuts: MAPE % and MASE",
+    _print_baselines(mean, title=f"mean over the {len(records)} {'presentations' if presentations else 'cuts'}: "
+                                 "MAPE % and MASE",
                      line=backtests.mean_line(mean))
 
 

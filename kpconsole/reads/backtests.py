@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-BASELINES = ("naive", "seasonal_naive", "mean28", "weekday28", "ets")
-"""The baselines in the order they are shown (:data:`engine.simulate.baselines.BASELINES`)."""
+BASELINES = ("naive", "seasonal_naive", "mean28", "weekday28", "ets", "presentation_naive")
+"""The baselines in the order they are shown (:data:`engine.simulate.baselines.BASELINES`, then
+the previous presentation aligned on its opening of a per-presentation backtest,
+:mod:`engine.simulate.presentations`)."""
 
 SCORES = ("mape_daily", "mape_weekly", "mase_daily", "mase_weekly")
 COLUMNS = ("forecast", "MAPE day", "MAPE week", "MASE day", "MASE week")
@@ -110,3 +112,23 @@ def cut_row(backtest: dict) -> tuple:
 
 CUT_COLUMNS = ("cut", "days", "sim week", "sim day", "best baseline", "best week", "ratio", "in band")
 """The columns of :func:`cut_row` (MAPE % of weekly and daily actives; weeks inside the band)."""
+
+
+COMMUNITY_COLUMNS = ("figure", "simulated", "interval", "actual")
+"""The columns of :func:`community_rows`."""
+
+
+def community_rows(backtest: dict) -> list[tuple[str, float | None, str, float | None]]:
+    """Each Q&A figure of a backtest (questions asked, answer rate, days to the first answer):
+    simulated mean, its 95 % interval over replicates, and the data's (none without questions)."""
+    rows = []
+    for name, figure in (backtest.get("community") or {}).items():
+        low, high = figure["low"], figure["high"]
+        interval = "–" if low is None or high is None else f"{low:.3g} – {high:.3g}"
+        rows.append((name, _sig(figure["simulated"]), interval, _sig(figure["actual"])))
+    return rows
+
+
+def _sig(value: float | None) -> float | None:
+    """Three significant digits (None stays None)."""
+    return None if value is None else float(f"{value:.3g}")

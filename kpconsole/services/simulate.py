@@ -25,12 +25,13 @@ import polars as pl
 
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress, scaled
-from engine.simulate.backtest import resolve_cut, run_backtest
+from engine.simulate.backtest import Backtest, resolve_cut, run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
 from engine.simulate.levers import Settings
 from engine.simulate.kpis import METRICS, over_run
 from engine.simulate.policies import PolicySpec, recommender_policy
+from engine.simulate.presentations import presentation_folds, run_presentation_backtest
 from engine.simulate.run import SimResult, simulate
 from engine.simulate.scenario import (
     Scenario,
@@ -320,21 +321,54 @@ def _backtest_at(session: Session, record: DatasetRecord, tables: tuple[pl.DataF
         users, items, events = tables
         settings = Settings(replicates=replicates, seed=seed, device=device)
         bt = run_backtest(users, items, events, when, settings=settings, progress=progress)
-        calibration = _save_calibration(session, record, bt.calibration, "rule", cut=bt.cut)
-        run_settings = replace(settings, days=len(bt.actual_actives))
-        actual = [(f"actual_{m}", d, float(v), float(v), float(v))
-                  for m, series in (("dau", bt.actual_actives), ("gross", bt.actual_revenue))
-                  for d, v in enumerate(series)]
-        # The predictive band (where one future falls) kept apart from the interval of the mean.
-        predictive = [(f"predictive_{m}", d, float(sc.mean[d]), float(sc.low[d]), float(sc.high[d]))
-                      for m, sc in (("dau", bt.scores["actives"]), ("gross", bt.scores["revenue"]))
-                      for d in range(len(sc.mean))]
-        summary = {"backtest": {k: v for k, v in bt.as_dict().items() if not k.startswith("actual_")},
-                   "totals": bt.result.summary(), "agents": bt.result.agents, "policy": "organic",
-                   "incentives": [], "notes": calibration.summary["notes"]}
-        return _save_run(session, kind="backtest", name=f"backtest {data} @ {bt.cut}", calibration=calibration,
-                         text="", resolved={"data": data, **params, "first_simulated_day": bt.cut},
-                         settings=run_settings, result=bt.result, summary=summary, extra_series=actual + predictive)
+        return _store_backtest(session, record, bt, bt.as_dict(), params, name=f"backtest {data} @ {bt.cut}")
+
+
+def _store_backtest(session: Session, record: DatasetRecord, bt: Backtest, scores: dict, params: dict, *,
+                    name: str) -> RunRecord:
+    """Save a backtest as a run: its calibration, the simulated days, the actual and predictive
+    series beside them, and ``scores`` (the backtest's summary) under ``summary["backtest"]``."""
+    calibration = _save_calibration(session, record, bt.calibration, "rule", cut=bt.cut)
+    run_settings = Settings(days=len(bt.actual_actives), replicates=params["replicates"], seed=params["seed"],
+                            device=params["device"])
+    actual = [(f"actual_{m}", d, float(v), float(v), float(v))
+              for m, series in (("dau", bt.actual_actives), ("gross", bt.actual_revenue))
+              for d, v in enumerate(series)]
+    # The predictive band (where one future falls) kept apart from the interval of the mean.
+    predictive = [(f"predictive_{m}", d, float(sc.mean[d]), float(sc.low[d]), float(sc.high[d]))
+                  for m, sc in (("dau", bt.scores["actives"]), ("gross", bt.scores["revenue"]))
+                  for d in range(len(sc.mean))]
+    summary = {"backtest": {k: v for k, v in scores.items() if not k.startswith("actual_")},
+               "totals": bt.result.summary(), "agents": bt.result.agents, "policy": "organic",
+               "incentives": [], "notes": calibration.summary["notes"]}
+    return _save_run(session, kind="backtest", name=name, calibration=calibration, text="",
+                     resolved={"data": record.name, **params, "first_simulated_day": bt.cut},
+                     settings=run_settings, result=bt.result, summary=summary, extra_series=actual + predictive)
+
+
+def backtest_presentations(session: Session, data: str, *, replicates: int = 16, seed: int = 0, device: str = "auto",
+                           progress: Progress = no_progress) -> list[RunRecord]:
+    """The per-presentation backtest of a dataset with scheduled courses (OULAD): one stored run
+    per presentation whose registration opened after an earlier one had started, calibrated
+    before that opening and scored on its weekly registrations next to the baselines and the
+    presentation-aligned naive (:mod:`engine.simulate.presentations`); audited as ``sim.backtest``."""
+    session.authorize("sim.backtest", target=data, params={"presentations": True})
+    record = datasets.get(session, data)
+    users, items, events = _tables(record)
+    folds = presentation_folds(items, events)
+    if not folds:
+        raise ConsoleError(f"dataset '{data}' has no presentation to backtest: it needs course items with a start "
+                           "(created_at) and enroll events, and a presentation that opened after another had started")
+    runs = []
+    for k, fold in enumerate(folds):
+        params = {"presentation": fold.start.isoformat(), "replicates": replicates, "seed": seed, "device": device}
+        with session.action("sim.backtest", target=data, params=params):
+            pb = run_presentation_backtest(users, items, events, fold, settings=Settings(
+                replicates=replicates, seed=seed, device=device),
+                progress=scaled(progress, k / len(folds), (k + 1) / len(folds)))
+            runs.append(_store_backtest(session, record, pb.backtest, pb.as_dict(), params,
+                                        name=f"backtest {data} presentation {fold.start.isoformat()}"))
+    return runs
 
 
 def _parse_cut(cut: str, field: str = "--cut") -> dt.datetime | float:
