@@ -28,7 +28,7 @@ from engine.progress import Progress, no_progress, scaled
 from engine.simulate.backtest import Backtest, resolve_cut, run_backtest
 from engine.simulate.calibrate import Calibration, TasteVectors
 from engine.simulate.calibrate import calibrate as engine_calibrate
-from engine.simulate.levers import Settings
+from engine.simulate.levers import Levers, Settings
 from engine.simulate.kpis import METRICS, over_run
 from engine.simulate.policies import PolicySpec, recommender_policy
 from engine.simulate.presentations import presentation_folds, run_presentation_backtest
@@ -219,6 +219,68 @@ def _save_run(session: Session, *, kind: str, name: str, calibration: Calibratio
             series=_series_rows(result, settings.level) + (extra_series or []), created_by=session.actor.name)
 
 
+@dataclass(frozen=True)
+class ScenarioRun:
+    """A scenario run checked and resolved before anything is loaded: what it simulates, how it
+    is audited and how it is stored (:func:`run`, and each process of
+    :func:`kpconsole.services.simulate_distributed.run_distributed`)."""
+
+    text: str
+    source: str
+    scenario: Scenario
+    settings: Settings
+    overrides: dict
+    frozen: bool
+
+    @classmethod
+    def of(cls, text: str, source: str, *, replicates: int | None, days: int | None, seed: int | None,
+           device: str, frozen: bool) -> ScenarioRun:
+        """Parse ``text`` and apply the overrides given (None: the scenario's)."""
+        scenario = parse_scenario(text, source)
+        overrides = {k: v for k, v in (("replicates", replicates), ("days", days), ("seed", seed)) if v is not None}
+        for key, value in overrides.items():
+            if key != "seed" and value <= 0:
+                raise InvalidField(f"{{{key}}} {value}: must be greater than 0", key)
+        return cls(text, source, scenario, replace(scenario.settings, device=device, **overrides), overrides, frozen)
+
+    @property
+    def retrain_every(self) -> int | None:
+        return None if self.frozen else self.scenario.policy.retrain_every
+
+    @property
+    def params(self) -> dict:
+        """What the audit log records of the request."""
+        return {"scenario": self.scenario.name, "source": self.source, **self.overrides,
+                "device": self.settings.device, **({"frozen": True} if self.frozen else {})}
+
+    def inputs(self, session: Session, calibration: CalibrationRecord,
+               model_id: int | None) -> tuple[World, PolicySpec, Levers, np.ndarray]:
+        """The world, policy, levers and prices to simulate."""
+        world = World.load(calibration.path)
+        policy = _policy(session, self.scenario, world, model_id, self.retrain_every)
+        return world, policy, self.scenario.levers(world), self.scenario.prices(world.catalog)
+
+    def store(self, session: Session, calibration: CalibrationRecord, model_id: int | None, policy: PolicySpec,
+              result: SimResult) -> RunRecord:
+        """Save the run's values, daily series and summary."""
+        scenario, retrain_every = self.scenario, self.retrain_every
+        resolved = {**scenario.as_dict(),
+                    "settings": {**scenario.as_dict()["settings"], **self.overrides, "device": self.settings.device},
+                    "policy_label": policy.label, "calibration_id": calibration.id, "tastes": calibration.tastes,
+                    "retrain_every": retrain_every}
+        notes = list(calibration.summary["notes"])
+        if tastes_from_model(calibration.tastes, model_id):
+            notes.append(f"the agents' tastes are {calibration.tastes}'s own embeddings, the policy's model: it knows "
+                         "the true tastes, which flatters it (calibrate with tags or another model)")
+        summary = {"totals": result.summary(self.settings.level), "agents": result.agents, "policy": policy.label,
+                   "tastes": calibration.tastes, "retrain_every": retrain_every,
+                   "incentives": [p.as_dict() for p in result.incentives], "notes": notes}
+        frozen = self.frozen and scenario.policy.retrain_every is not None
+        return _save_run(session, kind="run", name=f"{scenario.name} (frozen)" if frozen else scenario.name,
+                         calibration=calibration, text=self.text, resolved=resolved, settings=self.settings,
+                         result=result, summary=summary)
+
+
 def run(session: Session, text: str, source: str = "scenario", *, replicates: int | None = None,
         days: int | None = None, seed: int | None = None, device: str = "auto", frozen: bool = False,
         progress: Progress = no_progress) -> RunRecord:
@@ -227,35 +289,13 @@ def run(session: Session, text: str, source: str = "scenario", *, replicates: in
     ``frozen``: a model policy is not retrained even when the scenario says ``retrain_every``
     (the baseline of :func:`kpconsole.services.simulate_feedback.feedback`; the run's name says so).
     """
-    scenario = parse_scenario(text, source)
-    overrides = {k: v for k, v in (("replicates", replicates), ("days", days), ("seed", seed)) if v is not None}
-    for key, value in overrides.items():
-        if key != "seed" and value <= 0:
-            raise InvalidField(f"{{{key}}} {value}: must be greater than 0", key)
-    settings = replace(scenario.settings, device=device, **overrides)
-    retrain_every = None if frozen else scenario.policy.retrain_every
-    params = {"scenario": scenario.name, "source": source, **overrides, "device": device,
-              **({"frozen": True} if frozen else {})}
-    with session.action("sim.run", target=scenario.data, params=params):
-        calibration = calibration_for(session, scenario, scaled(progress, 0.0, 0.2))
-        world = World.load(calibration.path)
-        model_id = policy_model_id(session, scenario)
-        policy = _policy(session, scenario, world, model_id, retrain_every)
-        result = simulate(world, policy, scenario.levers(world), settings, prices=scenario.prices(world.catalog),
-                          progress=scaled(progress, 0.2, 1.0))
-        resolved = {**scenario.as_dict(), "settings": {**scenario.as_dict()["settings"], **overrides, "device": device},
-                    "policy_label": policy.label, "calibration_id": calibration.id, "tastes": calibration.tastes,
-                    "retrain_every": retrain_every}
-        notes = list(calibration.summary["notes"])
-        if tastes_from_model(calibration.tastes, model_id):
-            notes.append(f"the agents' tastes are {calibration.tastes}'s own embeddings, the policy's model: it knows "
-                         "the true tastes, which flatters it (calibrate with tags or another model)")
-        summary = {"totals": result.summary(settings.level), "agents": result.agents, "policy": policy.label,
-                   "tastes": calibration.tastes, "retrain_every": retrain_every,
-                   "incentives": [p.as_dict() for p in result.incentives], "notes": notes}
-        name = f"{scenario.name} (frozen)" if frozen and scenario.policy.retrain_every is not None else scenario.name
-        return _save_run(session, kind="run", name=name, calibration=calibration, text=text,
-                         resolved=resolved, settings=settings, result=result, summary=summary)
+    plan = ScenarioRun.of(text, source, replicates=replicates, days=days, seed=seed, device=device, frozen=frozen)
+    with session.action("sim.run", target=plan.scenario.data, params=plan.params):
+        calibration = calibration_for(session, plan.scenario, scaled(progress, 0.0, 0.2))
+        model_id = policy_model_id(session, plan.scenario)
+        world, policy, levers, prices = plan.inputs(session, calibration, model_id)
+        result = simulate(world, policy, levers, plan.settings, prices=prices, progress=scaled(progress, 0.2, 1.0))
+        return plan.store(session, calibration, model_id, policy, result)
 
 
 def run_file(session: Session, path: Path, **options) -> RunRecord:
