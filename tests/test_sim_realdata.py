@@ -3,7 +3,8 @@
 * the Quantum Computing Stack Exchange dump: daily active users (everyone there contributes:
   asks, answers, comments, favourites, bounties);
 * OULAD: daily registrations and withdrawals (its only events without the click log), a
-  strongly seasonal series the simulator does not model (it has no calendar of module starts).
+  strongly seasonal series the launch calendar shapes only in part (withdrawals follow the
+  presentations' runs; the per-presentation backtest is tests/test_sim_presentations.py).
 
 The tests print the MAPE (run with ``-s`` to read it) and check that it is computed over every
 simulated day; they do not hold the real data to the 10 % the generated platform meets.
