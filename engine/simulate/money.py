@@ -25,14 +25,14 @@ STREAMS = ("revenue_purchases", "revenue_subscriptions", "revenue_renewals", "re
 
 
 def per_replicate_sum(replicate: torch.Tensor, values: torch.Tensor, replicates: int) -> torch.Tensor:
-    """Sum ``values`` by ``replicate`` (non-decreasing) into a float64 [R] tensor, deterministically."""
-    if replicate.numel() == 0:
-        return torch.zeros(replicates, dtype=torch.float64, device=replicate.device)
+    """Sum ``values`` by ``replicate`` (non-decreasing) into a float64 [R] tensor, deterministically.
+
+    Each replicate's sum is a reduction of its own contiguous segment, so it depends on nothing
+    but that replicate's values: a replicate simulated in another process (a shard of the run)
+    sums to the same bits (a running sum over all rows would carry the rounding of the
+    replicates before it)."""
     counts = torch.bincount(replicate, minlength=replicates)
-    ends = torch.cumsum(counts, 0)
-    cs = torch.cat([torch.zeros(1, dtype=torch.float64, device=values.device),
-                    torch.cumsum(values.to(torch.float64), 0)])
-    return cs[ends] - cs[ends - counts]
+    return torch.segment_reduce(values.to(torch.float64), "sum", lengths=counts)
 
 
 class Ledger:
