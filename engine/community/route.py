@@ -9,7 +9,10 @@ those strictly before each question's own posting (``"question"``: one build per
 question, the way the evaluation features its test questions) — either way a question never
 sees its own answers. The positives are its answerers (answers posted before
 ``before``) and the negatives up to ``negatives`` other profiled users, drawn with a seeded
-generator. The first window only builds history. The ranker (``loss="pairwise"``, the default)
+generator. The first window only builds history. The ``hybrid`` feature of a window's questions
+comes from a hybrid recommender fitted on the answers strictly before the window's start
+(:func:`engine.community.route_hybrid.fit_answerer_hybrid`, one fit per window, whichever
+``featured_at``), so it too never sees a question's own answers. The ranker (``loss="pairwise"``, the default)
 minimises the RankNet loss (Burges et al. 2005) over (answerer p, non-answerer n) pairs of the
 same question (``"listwise"``: a softmax over the question's users instead)::
 
@@ -36,6 +39,7 @@ import scipy.optimize
 import scipy.special
 
 from engine.community.route_features import FEATURES, Profiles, QAPosts, profiles_at, question_features
+from engine.community.route_hybrid import AnswererHybrid, fit_answerer_hybrid
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
@@ -56,6 +60,11 @@ class RouterModel:
     def score(self, x: np.ndarray) -> np.ndarray:
         """Scores of feature rows (any leading shape, last axis the features)."""
         return np.einsum("...f,f->...", (x - self.mean) / self.scale, self.weights)
+
+    @property
+    def uses_hybrid(self) -> bool:
+        """Whether the ``hybrid`` feature carries weight: scoring then needs a fitted hybrid."""
+        return bool(self.weights[FEATURES.index("hybrid")] != 0.0)
 
     def as_dict(self) -> dict:
         return {"features": list(self.features), "weights": self.weights.tolist(), "mean": self.mean.tolist(),
@@ -98,10 +107,11 @@ def training_moments(questions: pl.DataFrame, start: dt.datetime,
 
 
 def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, negatives: int = 200,
-                  featured_at: str = "window", seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+                  featured_at: str = "window", with_hybrid: bool = True,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Feature rows of the training users of every training question, each row's question
     (``groups``, 0 …) and whether that user answered it (``positive``), and what was used
-    (see the module docstring)."""
+    (see the module docstring); ``with_hybrid`` False leaves the hybrid column 0 (no fits)."""
     rng = np.random.default_rng(seed)
     starts = window_starts(posts, before, windows)
     answered = answerers(posts, before)
@@ -111,10 +121,12 @@ def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, nega
     for start, end in zip(starts[1:-1], starts[2:], strict=True):
         chosen = (posts.questions.filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
                   .join(answered, on="question_id", how="inner", maintain_order="left"))
+        hybrid = fit_answerer_hybrid(posts, start) if with_hybrid else None
         for at, group in training_moments(chosen, start, featured_at):
             profiles = profiles_at(posts, at)
             x = question_features(profiles, group["tags"].to_list(), group["tokens"].to_list(),
-                                  group["user_id"].fill_null(-1).to_numpy())
+                                  group["user_id"].fill_null(-1).to_numpy(),
+                                  hybrid_scores(hybrid, profiles, group["tags"].to_list(), group["tokens"].to_list()))
             n_users = len(profiles.users)
             for q, ids in enumerate(group["answerers"].to_list()):
                 pos = profiles.index_of(np.asarray(ids, dtype=np.int64))
@@ -129,9 +141,15 @@ def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, nega
     if not blocks:
         raise EngineError("too few answered questions before the cut to train the router")
     info = {"before": before.isoformat(), "windows": windows, "negatives": negatives, "featured_at": featured_at,
-            "seed": seed,
+            "hybrid": with_hybrid, "seed": seed,
             "questions": len(blocks)}
     return np.concatenate(blocks), np.concatenate(groups), np.concatenate(labels), info
+
+
+def hybrid_scores(hybrid: AnswererHybrid | None, profiles: Profiles, tag_lists: list[list[str]],
+                  tokens: list[list[str]]) -> np.ndarray | None:
+    """The hybrid's questions × profiled users scores (``None`` without a hybrid: the column stays 0)."""
+    return None if hybrid is None else hybrid.scores(profiles.users, tag_lists, tokens)
 
 
 def _standardise(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -221,7 +239,7 @@ def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: in
         raise EngineError(f"unknown featured_at {featured_at!r} (known: {', '.join(FEATURED_AT)})")
     progress(0.0, "building training windows")
     rows, groups, positive, info = training_rows(posts, before, windows=windows, negatives=negatives,
-                                                 featured_at=featured_at, seed=seed)
+                                                 featured_at=featured_at, with_hybrid="hybrid" in features, seed=seed)
     progress(0.7, f"fitting the ranker on {info['questions']:,} questions")
     use = np.asarray([name in features for name in FEATURES])
     weights, mean, scale = fit_ranker(rows, groups, positive, loss=loss, l2=l2, use=use)
@@ -276,21 +294,21 @@ def router_scores(by: str, model: RouterModel, profiles: Profiles, x: np.ndarray
 
 
 def route(model: RouterModel, profiles: Profiles, tags: list[str], tokens: list[str], *, asker: int | None = None,
-          k: int = 10, hybrid: np.ndarray | None = None, days_since_active: np.ndarray | None = None,
+          k: int = 10, hybrid: AnswererHybrid | None = None, days_since_active: np.ndarray | None = None,
           by: str = "router") -> list[Suggestion]:
     """The ``k`` profiled users most likely to answer a question with these tags and tokens
-    (ranked by ``by``, one of :data:`ROUTERS`).
+    (ranked by ``by``, one of :data:`ROUTERS`); ``hybrid`` (fitted before the profiles' moment)
+    fills the hybrid feature — pass it whenever ``model.uses_hybrid``.
 
     ``days_since_active`` (per profiled user) says how long ago each was last seen for the
     *active* flag — pass it from the data's end to ask "still active?" of an old question;
     by default it is the profiles' own (days before the moment profiled)."""
-    return route_many(model, profiles, [tags], [tokens], [asker], k=k,
-                      hybrid=None if hybrid is None else hybrid[None, :], days_since_active=days_since_active,
-                      by=by)[0]
+    return route_many(model, profiles, [tags], [tokens], [asker], k=k, hybrid=hybrid,
+                      days_since_active=days_since_active, by=by)[0]
 
 
 def route_many(model: RouterModel, profiles: Profiles, tag_lists: list[list[str]], tokens: list[list[str]],
-               askers: list[int | None], *, k: int = 10, hybrid: np.ndarray | None = None,
+               askers: list[int | None], *, k: int = 10, hybrid: AnswererHybrid | None = None,
                days_since_active: np.ndarray | None = None, by: str = "router") -> list[list[Suggestion]]:
     """:func:`route` for several questions, their features built :data:`BATCH` questions at a time
     (questions × users × features floats: a batch bounds the memory, not the question count)."""
@@ -301,7 +319,7 @@ def route_many(model: RouterModel, profiles: Profiles, tag_lists: list[list[str]
         end = start + BATCH
         x = question_features(profiles, tag_lists[start:end], tokens[start:end],
                               np.asarray([-1 if a is None else a for a in askers[start:end]]),
-                              None if hybrid is None else hybrid[start:end])
+                              hybrid_scores(hybrid, profiles, tag_lists[start:end], tokens[start:end]))
         primary, secondary = router_scores(by, model, profiles, x)
         second = np.zeros(len(users)) if secondary is None else secondary
         out += [_suggestions(profiles, tags, primary[q], np.lexsort((users, -second, -primary[q]))[:k], seen)

@@ -14,6 +14,12 @@ question, for dumps with many test questions. ``"cut"`` freezes every profile at
 the whole test period, the protocol first shipped. The ranker's weights never see the test
 period in any of them.
 
+*The hybrid feature* of every test question comes from one hybrid recommender fitted on the
+answers strictly before the cut (:func:`engine.community.route_hybrid.fit_answerer_hybrid`):
+it sees nothing at or after the cut, so it is leak-free for every test question under every
+``profiles``, and per-question refits are not needed (they would only add the answers given
+between the cut and the question — history the other features see under ``"question"``).
+
 *Whom* (``candidates``, :data:`CANDIDATES`): every user active (any event) before the cut is
 ranked, by default; an answerer first seen after the cut cannot be ranked, and a question none
 of whose answerers was active before the cut scores 0 (the *ceiling* of Hit@k is the share of
@@ -43,10 +49,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.community.route import BATCH, ROUTERS, RouterModel, fit_router, router_scores
+from engine.community.route import BATCH, ROUTERS, RouterModel, fit_router, hybrid_scores, router_scores
 from engine.community.route_features import (
     FEATURES, QAPosts, active_users, positions, profiles_at, question_features,
 )
+from engine.community.route_hybrid import AnswererHybrid, fit_answerer_hybrid
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
@@ -175,11 +182,12 @@ class ScoreTables:
 
 
 def score_tables(model: RouterModel, posts: QAPosts, test: pl.DataFrame, candidates: np.ndarray,
-                 moments: list[tuple[dt.datetime, np.ndarray]]) -> ScoreTables:
+                 moments: list[tuple[dt.datetime, np.ndarray]], hybrid: AnswererHybrid | None = None) -> ScoreTables:
     """:class:`ScoreTables` of every router (:data:`~engine.community.route.ROUTERS`) for the
     ``test`` questions, each featured from the profiles of everything strictly before its
-    moment (:func:`featuring_moments`), :data:`BATCH` questions at a time. A secondary is 0 where
-    the router breaks its ties by user id alone."""
+    moment (:func:`featuring_moments`) and the ``hybrid`` fitted before the cut (``None``: the
+    hybrid column 0), :data:`BATCH` questions at a time. A secondary is 0 where the router
+    breaks its ties by user id alone."""
     shape = (test.height, len(candidates))
     seen = np.zeros(shape, dtype=bool)
     scores = {name: (np.full(shape, -np.inf), np.zeros(shape)) for name in ROUTERS}
@@ -191,8 +199,9 @@ def score_tables(model: RouterModel, posts: QAPosts, test: pl.DataFrame, candida
         for start in range(0, len(rows), BATCH):
             chunk = rows[start:start + BATCH]
             picked = test[chunk]
-            x = question_features(profiles, picked["tags"].to_list(), picked["tokens"].to_list(),
-                                  picked["user_id"].fill_null(-1).to_numpy())
+            tags, tokens = picked["tags"].to_list(), picked["tokens"].to_list()
+            x = question_features(profiles, tags, tokens, picked["user_id"].fill_null(-1).to_numpy(),
+                                  hybrid_scores(hybrid, profiles, tags, tokens))
             for name, (primary, secondary) in scores.items():
                 score, tie = router_scores(name, model, profiles, x)
                 primary[np.ix_(chunk, known)] = score[:, columns[known]]
@@ -242,7 +251,8 @@ def evaluate_routing(posts: QAPosts, cut: dt.datetime, *, windows: int = 6, nega
                        progress=lambda f, m="", _x=None: progress(0.6 * (f or 0.0), m))
     pool = active_users(posts, cut if candidates == "cut" else moments[-1][0])
     progress(0.6, f"ranking {len(pool):,} users for {test.height:,} questions, profiled at {len(moments):,} moment(s)")
-    tables = score_tables(model, posts, test, pool, moments)
+    hybrid = fit_answerer_hybrid(posts, cut) if "hybrid" in features else None
+    tables = score_tables(model, posts, test, pool, moments, hybrid)
     relevant = tables.relevant(test["answerers"].to_list())
     summary = _summaries(tables, relevant, test["answerers"].list.len().to_numpy(), samples=bootstrap, seed=seed)
 

@@ -33,8 +33,9 @@ accepted_log       ln(1 + accepted answers of u)
 answer_score       ln(1 + Σ max(score, 0) over u's answers): how well the community rated them
 popularity         ln(1 + answers of u): the popularity prior
 is_asker           1 if u asked q (people seldom answer themselves)
-hybrid             the hybrid recommender's score of (u, q) when one is given, else 0 — a slot
-                   for the tag- and text-aware factorisation of issue 13 point 2 (not built yet)
+hybrid             the hybrid recommender's cold-item score of (u, q) — a factorisation of who
+                   answered what, with the questions' tags and words as item features
+                   (:mod:`engine.community.route_hybrid`) — when one is given, else 0
 =================  =============================================================================
 """
 
