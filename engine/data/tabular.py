@@ -19,6 +19,7 @@ import polars as pl
 
 from engine.data import columns as C
 from engine.data import timeparse
+from engine.data.first_seen import FirstSeen
 from engine.data.profile import DatasetProfile
 from engine.data.schema import EVENTS, ITEMS, KIND_PATTERN, USERS, TableSpec
 from engine.data.sources import RawTable, locate_read_error, open_raw
@@ -131,9 +132,11 @@ def _ingest(
     ev = tables["events"]
     progress(0.05, f"reading {ev.raw.label}")
     events_path = dest / "events.parquet"
-    checks, kinds, first_user, first_item = _write_events(ev, events_path)
+    checks, kinds, first_seen = _write_events(ev, events_path)
     progress(0.7, "validating events")
     _validate_events(ev, checks.row(0, named=True), kinds)
+    first_user = first_seen.table("user_id", events_path)
+    first_item = first_seen.table("item_id", events_path)
 
     progress(0.8, "users and items")
     users = _load_side_table(tables.get("users"))
@@ -170,9 +173,10 @@ def _ingest(
     )
 
 
-def _write_events(ev: _Table, path: Path) -> list[pl.DataFrame]:
+def _write_events(ev: _Table, path: Path) -> tuple[pl.DataFrame, pl.DataFrame, FirstSeen]:
     """Convert and write the events in one pass over the source, with the validation
-    aggregates computed from the same scan.
+    aggregates (checks, kind counts) and the first-seen users and items computed from the
+    same scan.
 
     CSV is first read *typed* (IDs, numbers and epoch times parsed by the reader itself, as
     fast as a bare Polars copy); if the reader rejects a cell, the file is read again as text,
@@ -181,11 +185,14 @@ def _write_events(ev: _Table, path: Path) -> list[pl.DataFrame]:
     attempts = [_typed(ev), ev] if ev.raw.fmt == "csv" else [ev]
     for i, table in enumerate(attempts):
         converted = table.raw.frame.select(table.exprs())
+        first_seen = FirstSeen(converted, {key: table.id_as_int[key] for key in ("user_id", "item_id")})
         try:
-            _, *aggregates = pl.collect_all(
-                [converted.sink_parquet(path, compression=EVENTS_COMPRESSION, lazy=True), *_event_aggregates(converted)]
-            )
-            return aggregates
+            _, checks, kinds, *first = pl.collect_all([
+                converted.sink_parquet(path, compression=EVENTS_COMPRESSION, lazy=True),
+                *_event_aggregates(converted), *first_seen.queries,
+            ])
+            first_seen.collected(first)
+            return checks, kinds, first_seen
         except pl.exceptions.PolarsError as exc:
             if i == len(attempts) - 1:
                 raise locate_read_error(ev.raw, exc) from None
@@ -253,7 +260,7 @@ _EVENT_FIELDS = ("user_id", "item_id", "kind", "ts", "value", "amount")
 
 
 def _event_aggregates(scan: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """Checks, kind counts and first-seen times of users and items (to be collected together)."""
+    """Checks and kind counts (to be collected together with the pass that writes the events)."""
     checks = scan.select(
         pl.len().alias("rows"),
         *[pl.col(n).null_count().alias(f"null_{n}") for n in _EVENT_FIELDS],
@@ -264,9 +271,7 @@ def _event_aggregates(scan: pl.LazyFrame) -> list[pl.LazyFrame]:
         pl.col("ts").max().dt.epoch("us").alias("ts_max_us"),
     )
     kinds = scan.group_by("kind").len().sort(["len", "kind"], descending=[True, False])
-    first_user = scan.group_by("user_id").agg(pl.col("ts").min().alias("_first")).sort("user_id")
-    first_item = scan.group_by("item_id").agg(pl.col("ts").min().alias("_first")).sort("item_id")
-    return [checks, kinds, first_user, first_item]
+    return [checks, kinds]
 
 
 def _validate_events(ev: _Table, checks: dict, kinds: pl.DataFrame) -> None:
