@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "data"
 
 from kpconsole.reads import backtests  # noqa: E402
-from kpconsole.services import datasets, simulate  # noqa: E402
+from kpconsole.services import datasets, simulate_backtest  # noqa: E402
 from kpconsole.services.datasets import IngestRequest  # noqa: E402
 from kpconsole.session import create_session  # noqa: E402
 
@@ -123,7 +123,8 @@ def main() -> None:
             start = time.perf_counter()
             try:
                 datasets.ingest(session, IngestRequest(path=path, name=name))
-                runs = simulate.backtest_cuts(session, name, args.cuts, replicates=args.replicates, seed=args.seed)
+                runs = simulate_backtest.backtest_cuts(session, name, args.cuts, replicates=args.replicates,
+                                                       seed=args.seed)
             except Exception as exc:  # a dataset the backtest does not support: say so, go on
                 print(f"\n== {name}: {label} — not backtested: {type(exc).__name__}: {exc}")
                 continue
@@ -131,7 +132,8 @@ def main() -> None:
             means[name] = report(name, label, each, time.perf_counter() - start)
             if name == "oulad":
                 start = time.perf_counter()
-                runs = simulate.backtest_presentations(session, name, replicates=args.replicates, seed=args.seed)
+                runs = simulate_backtest.backtest_presentations(session, name, replicates=args.replicates,
+                                                                seed=args.seed)
                 presentations = [r.summary["backtest"] for r in runs]
                 means["oulad-presentations"] = report("oulad-presentations", "OULAD weekly registrants, per "
                                                       "presentation", presentations, time.perf_counter() - start,

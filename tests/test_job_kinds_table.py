@@ -28,7 +28,8 @@ def sample_requests() -> dict[str, JobRequest]:
     from kpconsole.services.model_requests import TrainRequest, UpdateRequest
     from kpconsole.services.refresh import RefreshRequest
     from kpconsole.services.segments import SegmentRequest
-    from kpconsole.services.simulate import BacktestRequest, SimRunRequest
+    from kpconsole.services.simulate import SimRunRequest
+    from kpconsole.services.simulate_backtest import BacktestRequest
     from kpconsole.services.value import ValueRequest
 
     return {

@@ -18,7 +18,7 @@ import pytest
 from conftest import SHARED_DATA
 
 from kpconsole.reads import simulations as sim_reads
-from kpconsole.services import datasets, simulate
+from kpconsole.services import datasets, simulate_backtest
 from kpconsole.services.datasets import IngestRequest
 
 QC = SHARED_DATA / "stackexchange" / "quantumcomputing.stackexchange.com"
@@ -29,7 +29,7 @@ def _backtest(session, capsys, path, name: str, cut: str, replicates: int, title
     """Ingest ``path`` as ``name``, backtest it from ``cut`` (seed 1) and print its MAPEs under
     ``title``; the stored run and its backtest summary."""
     datasets.ingest(session, IngestRequest(path=path, name=name))
-    record = simulate.backtest(session, name, cut, replicates=replicates, seed=1)
+    record = simulate_backtest.backtest(session, name, cut, replicates=replicates, seed=1)
     bt = record.summary["backtest"]
     pct = lambda v: "–" if v is None else f"{v:.1f} %"
     with capsys.disabled():

@@ -19,7 +19,7 @@ class Group:
 GROUPS: dict[str, Group] = {
     "data": Group("kpconsole.cli.data", "Datasets: ingest files or Stack Exchange dumps, list, show, delete, generate."),
     "sim": Group("kpconsole.cli.sim", "Monetisation and engagement simulation: calibrate from data, run scenarios with "
-                                      "intervals, compare, backtest."),
+                                      "intervals, compare, the feedback loop of a retrained model, backtest."),
     "segment": Group("kpconsole.cli.segment",
                      "Behaviour segments: RFM, lifecycle stages, k-means / GMM clusters and their profiles."),
     "value": Group("kpconsole.cli.value", "Customer value: repeat-buying, spend and retention models, P(alive), CLV."),

@@ -156,13 +156,14 @@ def backtest(
     if detach and presentations:
         raise typer.BadParameter("--presentations runs in the foreground: drop --detach", param_hint="--detach")
     session = common.session(workspace)
+    from kpconsole.services import simulate_backtest
+
     options = {"replicates": replicates, "seed": seed, "device": device}
     try:
         if detach:
-            simulate = _simulate()
-            requests = [simulate.BacktestRequest(data, text, replicates=replicates, seed=seed, device=device)
-                        for text in ([cut] if cut is not None else simulate.parse_cuts(cuts))]
-            ids = simulate.start_backtests(session, requests)
+            requests = [simulate_backtest.BacktestRequest(data, text, replicates=replicates, seed=seed, device=device)
+                        for text in ([cut] if cut is not None else simulate_backtest.parse_cuts(cuts))]
+            ids = simulate_backtest.start_backtests(session, requests)
             if cut is not None:
                 _print_job(ids[0], as_json)
             else:
@@ -170,9 +171,9 @@ def backtest(
                     f"backtesting as jobs {', '.join(map(str, ids))}: kpconsole jobs list"))
             return
         with common.progress_bar(f"backtest {data}") as progress:
-            records = ([_simulate().backtest(session, data, cut, progress=progress, **options)] if cut is not None
-                       else _simulate().backtest_cuts(session, data, cuts, progress=progress, **options) if cuts
-                       else _simulate().backtest_presentations(session, data, progress=progress, **options))
+            records = ([simulate_backtest.backtest(session, data, cut, progress=progress, **options)] if cut is not None
+                       else simulate_backtest.backtest_cuts(session, data, cuts, progress=progress, **options) if cuts
+                       else simulate_backtest.backtest_presentations(session, data, progress=progress, **options))
     except ConsoleError as exc:  # the service names the field; the person typed the flag
         if str(exc).startswith("cuts"):
             raise ConsoleError(f"--{exc}") from None

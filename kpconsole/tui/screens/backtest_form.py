@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from kpconsole.errors import ConsoleError
-from kpconsole.services import simulate
+from kpconsole.services import simulate_backtest
 from kpconsole.tui.screens.form import DatasetFormScreen
 from kpconsole.tui.screens.train import number
 from kpconsole.tui.widgets.form_row import FormRow, choice_row
@@ -56,13 +56,13 @@ class BacktestFormScreen(DatasetFormScreen[int | None]):
         cut = self.text("cut")
         if not cut:
             raise ConsoleError("backtest: give the cut: a date (2026-05-01) or a ratio of the time span (0.7)")
-        request = simulate.BacktestRequest(str(data), cut, replicates=at_least_one("replicates", self.text("replicates"), "16"),
-                                           seed=int(number("seed", self.text("seed") or "0", int)),
-                                           device=str(self.choice("device")))
+        request = simulate_backtest.BacktestRequest(
+            str(data), cut, replicates=at_least_one("replicates", self.text("replicates"), "16"),
+            seed=int(number("seed", self.text("seed") or "0", int)), device=str(self.choice("device")))
         self.in_thread(self._start, request, group="backtest-start")
 
-    def _start(self, request: simulate.BacktestRequest) -> None:
-        [job_id] = simulate.start_backtests(self.app.session, [request])
+    def _start(self, request: simulate_backtest.BacktestRequest) -> None:
+        [job_id] = simulate_backtest.start_backtests(self.app.session, [request])
         self.post_message(BacktestStarted(job_id, request.data))
 
     def on_backtest_started(self, message: BacktestStarted) -> None:
