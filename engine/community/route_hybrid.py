@@ -15,7 +15,7 @@ with x_u the user's factor, W the items' feature weights and f_q the question's 
 in the training feature space (:meth:`AnswererHybrid.feature_rows`: the builder's formula —
 each block at unit norm times its weight, words weighted (1 + ln tf) · ln(N / df) — with
 N, df and the vocabulary of the training questions, so a question posted later adds nothing
-to the statistics it is scored with). A user who never answered before the moment scores 0.
+to the statistics it is scored with; every word a question holds is kept, :data:`ALL_WORDS`). A user who never answered before the moment scores 0.
 
 Small, seeded settings (:data:`HYBRID_PARAMS`: 32 factors, 4 sweeps) keep a fit cheap: the
 router fits one per training window and one per evaluation cut.
@@ -38,7 +38,9 @@ from engine.recommend.hybrid import HybridMF, HybridParams
 from engine.recommend.matrix import UserItemMatrix
 
 HYBRID_PARAMS = HybridParams(factors=32, epochs=4, seed=0)
-WORDS_PER_ITEM = 24  # the builder's default: a question keeps its heaviest words
+#: A question keeps every word of the vocabulary it holds: the builder's per-item cap (24 by
+#: default) breaks ties in the order of an unordered group-by, so capped fits differed run to run.
+ALL_WORDS = 1 << 30
 
 
 def _words(tokens: pl.Expr) -> pl.Expr:
@@ -62,7 +64,8 @@ class AnswererHybrid:
 
     def feature_rows(self, tag_lists: list[list[str]], tokens: list[list[str]]) -> sp.csr_matrix:
         """Questions × features: each question's row in the training feature space (see the module
-        docstring); tags and words the training questions never had drop out."""
+        docstring); tags and words the training questions never had drop out. The cells are sorted
+        before every sum, so a question's row is the same bits whatever the batch or run."""
         n = len(tag_lists)
         tags = pl.DataFrame({"row": np.arange(n, dtype=np.int64), "value": tag_lists},
                             schema={"row": pl.Int64, "value": pl.List(pl.String)})
@@ -76,15 +79,13 @@ class AnswererHybrid:
                       .join(idf, on="value", how="inner")
                       .with_columns(((1.0 + pl.col("tf").cast(pl.Float64).log())
                                      * (self.n_items / pl.col("df")).log()).alias("w"))
-                      .filter(pl.col("w") > 0)
-                      .with_columns(pl.col("w").rank("ordinal", descending=True).over("row").alias("r"))
-                      .filter(pl.col("r") <= WORDS_PER_ITEM).select("row", "value", "w"))
+                      .filter(pl.col("w") > 0).select("row", "value", "w"))
         blocks = [cells.select("row", (pl.lit(f"{block}:") + pl.col("value")).alias("name"), "w",
                                pl.lit(block).alias("block"))
                   for block, cells in (("tag", tag_cells), ("word", word_cells))]
         names = pl.DataFrame({"name": list(self.columns), "col": list(self.columns.values())},
                              schema={"name": pl.String, "col": pl.Int64})
-        cells = pl.concat(blocks).join(names, on="name", how="inner").with_columns(
+        cells = pl.concat(blocks).join(names, on="name", how="inner").sort("row", "col").with_columns(
             (pl.col("w") / (pl.col("w") ** 2).sum().over("row", "block").sqrt()
              * pl.col("block").replace_strict(BLOCK_WEIGHTS, return_dtype=pl.Float64)).alias("w"))
         return sp.csr_matrix((cells["w"].to_numpy(), (cells["row"].to_numpy(), cells["col"].to_numpy())),
@@ -96,7 +97,8 @@ class AnswererHybrid:
         out = np.zeros((len(tag_lists), len(user_ids)), dtype=np.float64)
         rows = positions(self.users, np.asarray(user_ids, dtype=np.int64))
         known = np.flatnonzero(rows >= 0)
-        out[:, known] = item_vectors @ self.user_factors[rows[known]].T
+        # einsum, not BLAS: a question's scores are then the same bits alone or in any batch
+        out[:, known] = np.einsum("qf,uf->qu", item_vectors, self.user_factors[rows[known]])
         return out
 
 
@@ -114,7 +116,7 @@ def fit_answerer_hybrid(posts: QAPosts, before: dt.datetime,
     rows = np.searchsorted(users, pairs["user_id"].to_numpy())
     items = questions.select(pl.col("question_id").alias("item_id"), "tags", "created_at",
                              _words(pl.col("tokens")).alias("title"))
-    features = build_item_features(questions["question_id"], items)
+    features = build_item_features(questions["question_id"], items, words_per_item=ALL_WORDS)
     model = HybridMF(params, device="cpu")
     model.item_features = features
     model.fit(UserItemMatrix.from_pairs(torch.tensor(rows), torch.tensor(pairs["item"].to_numpy()), None,
