@@ -18,6 +18,9 @@ Then the targets of issue 13 on every dump whose test holds ≥ 30 answered ques
 router Hit@10 ≥ max(1.3 × MostPop, MostPop + 0.10) and MRR ≥ 1.3 × MostPop, and on
 quantumcomputing the interval's lower bound above 0 against every baseline. Every approach
 tried (:data:`APPROACHES`) is printed with its figures; the first is the one kpconsole ships.
+The router with the hybrid recommender's feature (``A+hybrid``, the named variant) is also
+compared with the shipped one question by question: the paired bootstrap of A+hybrid − A on
+every metric.
 
     python bench/route.py [--ratio 0.67] [--bootstrap 2000]
 """
@@ -35,7 +38,9 @@ import polars as pl
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.community.route_eval import METRICS, RoutingEvaluation, cut_at, evaluate_routing  # noqa: E402
+from engine.community.route_eval import (  # noqa: E402
+    METRICS, RoutingEvaluation, cut_at, evaluate_routing, paired_bootstrap,
+)
 from engine.community.route_features import FEATURES, qa_posts  # noqa: E402
 from engine.data.stackexchange import import_dump  # noqa: E402
 
@@ -48,13 +53,17 @@ DUMPS = {
     "conlang.meta": SHARED / "conlang.meta.stackexchange.com",
 }
 JUDGED_MIN_QUESTIONS = 30
-FIRST_FEATURES = tuple(f for f in FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share"))
+# the first shipped router's 17 features counted the hybrid's slot, then always 0
+FIRST_FEATURES = tuple(f for f in FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share", "hybrid"))
+SHIPPED = "A pairwise RankNet, 19 features (no hybrid), 6 windows, l2 1.0, profiles at each question (shipped)"
+WITH_HYBRID = "A+hybrid A with the hybrid recommender's score as a 20th feature (the named variant)"
 BASE_FEATURES = tuple(f for f in FIRST_FEATURES if f not in ("tag_recent", "events_30", "answer_score"))
 APPROACHES = {  # grouped by protocol: the baselines are printed once per group
-    "A pairwise RankNet, 20 features, 6 windows, l2 1.0, profiles at each question (shipped)": {},
-    "A17 17 features (no answers_7, answer_rate, tag_recent_share)": {"features": FIRST_FEATURES},
+    SHIPPED: {},
+    WITH_HYBRID: {"features": FEATURES},
+    "A17 17 features (no answers_7, answer_rate, tag_recent_share; hybrid an empty slot)": {"features": FIRST_FEATURES},
     "B listwise softmax, l2 0.1": {"loss": "listwise", "l2": 0.1},
-    "C pairwise, 14 features (no decayed tags, events, scores, fine recency)": {"features": BASE_FEATURES},
+    "C pairwise, 14 features (no decayed tags, events, scores, fine recency; hybrid an empty slot)": {"features": BASE_FEATURES},
     "D pairwise, 12 windows": {"windows": 12},
     "E listwise, l2 0.1, every non-answerer a negative (up to 1,000)": {"loss": "listwise", "l2": 0.1,
                                                                          "negatives": 1000},
@@ -84,6 +93,15 @@ def deltas(name: str, diff: dict) -> str:
     h, m = diff["hit@10"], diff["mrr"]
     return (f"      router − {name:9s}  Hit@10 {h[0]:+.3f} [{h[1]:+.3f}, {h[2]:+.3f}]"
             f"   MRR {m[0]:+.3f} [{m[1]:+.3f}, {m[2]:+.3f}]")
+
+
+def paired(a: RoutingEvaluation, b: RoutingEvaluation, samples: int) -> str:
+    """The paired bootstrap of a − b on every metric, over the same test questions."""
+    parts = []
+    for m in METRICS:
+        mean, low, high = paired_bootstrap(a.per_question[m], b.per_question[m], samples=samples, seed=0)
+        parts.append(f"{m} {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+    return "      A+hybrid − A  " + "   ".join(parts)
 
 
 def targets(name: str, ev: RoutingEvaluation) -> list[tuple[str, bool]]:
@@ -117,6 +135,7 @@ def main() -> None:
             print(f"\n{name}: cut {cut:%Y-%m-%d %H:%M} ({args.ratio} of the posts' timeline), text: "
                   f"{'titles, tags, bodies' if posts.has_bodies else 'titles and tags'}")
             shown = None
+            evaluated: dict[str, RoutingEvaluation] = {}
             for approach, params in APPROACHES.items():
                 start = time.perf_counter()
                 ev = evaluate_routing(posts, cut, bootstrap=args.bootstrap, seed=0, **params)
@@ -134,6 +153,9 @@ def main() -> None:
                 print(line("router", ev.router))
                 for b, d in ev.differences.items():
                     print(deltas(b, d))
+                evaluated[approach] = ev
+                if approach == WITH_HYBRID:
+                    print(paired(ev, evaluated[SHIPPED], args.bootstrap))
                 judged = ev.questions >= JUDGED_MIN_QUESTIONS and name != "quantumcomputing+bodies"
                 if judged:
                     verdicts[approach][name] = targets(name, ev)

@@ -44,14 +44,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from engine.community.route import BATCH, ROUTERS, RouterModel, fit_router, hybrid_scores, router_scores
+from engine.community.route import (
+    BATCH, ROUTERS, SHIPPED_FEATURES, RouterModel, fit_router, hybrid_scores, router_scores,
+)
 from engine.community.route_features import (
-    FEATURES, QAPosts, active_users, positions, profiles_at, question_features,
+    QAPosts, active_users, positions, profiles_at, question_features,
 )
 from engine.community.route_hybrid import AnswererHybrid, fit_answerer_hybrid
 from engine.errors import EngineError
@@ -129,6 +131,9 @@ class RoutingEvaluation:
     accepted: dict  # {"questions", "router", "baselines", "differences"}
     model: RouterModel
     unreachable: int  # test questions none of whose answerers could be ranked
+    #: the router's metrics on each test question (METRICS → one value per question, in posting
+    #: order), for a paired bootstrap between two routers on the same test questions
+    per_question: dict[str, np.ndarray] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"cut": self.cut.isoformat(), "profiles": self.profiles, "candidate_set": self.candidate_set,
@@ -217,7 +222,8 @@ def _summaries(tables: ScoreTables, relevant: list[np.ndarray], n_relevant: np.n
             for name, values in per.items()}
     diffs = {b: {m: tuple(round(x, 4) for x in paired_bootstrap(per["router"][m], per[b][m], samples=samples, seed=seed))
                  for m in METRICS} for b in BASELINES}
-    return {"router": mean["router"], "baselines": {b: mean[b] for b in BASELINES}, "differences": diffs}
+    return {"router": mean["router"], "baselines": {b: mean[b] for b in BASELINES}, "differences": diffs,
+            "per_question": per["router"]}
 
 
 def cut_at(posts: QAPosts, ratio: float) -> dt.datetime:
@@ -227,7 +233,7 @@ def cut_at(posts: QAPosts, ratio: float) -> dt.datetime:
 
 
 def evaluate_routing(posts: QAPosts, cut: dt.datetime, *, windows: int = 6, negatives: int = 200,
-                     loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = FEATURES,
+                     loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = SHIPPED_FEATURES,
                      featured_at: str = "window", profiles: str = "question", candidates: str = "cut", seed: int = 0,
                      bootstrap: int = 2000, progress: Progress = no_progress) -> RoutingEvaluation:
     """The protocol of the module docstring: the ranker fitted before ``cut`` (``windows``,
@@ -263,9 +269,11 @@ def evaluate_routing(posts: QAPosts, cut: dt.datetime, *, windows: int = 6, nega
         acc_tables = tables.rows(with_acc["_q"].to_numpy())
         acc_relevant = acc_tables.relevant([[u] for u in with_acc["user_id_acc"].to_list()])
         accepted |= _summaries(acc_tables, acc_relevant, np.ones(with_acc.height), samples=bootstrap, seed=seed)
+        del accepted["per_question"]
     progress(1.0, "evaluated")
     return RoutingEvaluation(
         cut=cut, profiles=profiles, candidate_set=candidates, questions=test.height, candidates=len(pool),
         router=summary["router"], baselines=summary["baselines"], differences=summary["differences"],
         accepted=accepted, model=model, unreachable=int(sum(len(r) == 0 for r in relevant)),
+        per_question=summary["per_question"],
     )

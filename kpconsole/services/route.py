@@ -11,11 +11,9 @@ The router is fitted on the fly, not registered as a model: its weights are a do
 that take well under a second to fit on quantumcomputing, while the user profiles it scores
 must be built from the dataset on every call anyway. The fitted weights are kept next to the
 dataset's tables (``router.json``, a derived figure like ``top_items.json``: a dataset's folder
-never changes, so it is never stale) and refitted only when the fitting parameters (or the
-hybrid's) change. The hybrid recommender whose score is one of the router's features is not
-kept: it is fitted on every call on the answers strictly before the moment routed at — about
-0.1 s on quantumcomputing and on the meta dumps (docs/community.md), less than loading the
-dataset. Both are reads: every role may run them.
+never changes, so it is never stale) and refitted only when the fitting parameters change.
+The router ships without the hybrid recommender's feature (:data:`HYBRID_NOTE`), so no hybrid
+is fitted here. Both are reads: every role may run them.
 """
 
 from __future__ import annotations
@@ -34,14 +32,14 @@ from store.catalog import DatasetRecord
 
 if TYPE_CHECKING:
     from engine.community.route import RouterModel, Suggestion
-    from engine.community.route_hybrid import AnswererHybrid
     from engine.community.route_eval import RoutingEvaluation
     from engine.community.route_features import QAPosts
 
 #: How the kept router is fitted (the engine's defaults, spelled out so a change refits it).
 FIT = {"windows": 6, "negatives": 200, "loss": "pairwise", "l2": 1.0, "featured_at": "window", "seed": 0}
 KEPT = "router"
-HYBRID_NOTE = "the hybrid recommender's score, fitted on the answers before the moment routed at (or the cut)"
+HYBRID_NOTE = ("the hybrid recommender's score is a named variant of the router (features=FEATURES), off: "
+               "it lowered MRR on bicycles.meta (docs/community.md)")
 
 
 class RouteInputError(InvalidField):
@@ -83,11 +81,8 @@ def fitted_router(record: DatasetRecord, posts: QAPosts) -> RouterModel:
     from engine.community.route import RouterModel, fit_router
     from engine.errors import EngineError
 
-    from engine.community.route_hybrid import HYBRID_PARAMS
-
-    hybrid = HYBRID_PARAMS.as_dict()
     kept = catalog.read_derived(record, KEPT)
-    if kept and kept.get("fit") == FIT and kept.get("hybrid") == hybrid:
+    if kept and kept.get("fit") == FIT:
         try:
             return RouterModel.from_dict(kept["model"])
         except (EngineError, KeyError, TypeError, ValueError):
@@ -96,15 +91,8 @@ def fitted_router(record: DatasetRecord, posts: QAPosts) -> RouterModel:
         model = fit_router(posts, **FIT)
     except EngineError as exc:
         raise RouteInputError("data", f"dataset '{record.name}': {exc}") from None
-    catalog.keep_derived(record, KEPT, {"fit": FIT, "hybrid": hybrid, "model": model.as_dict()})
+    catalog.keep_derived(record, KEPT, {"fit": FIT, "model": model.as_dict()})
     return model
-
-
-def hybrid_before(model: RouterModel, posts: QAPosts, at: dt.datetime) -> AnswererHybrid | None:
-    """The hybrid fitted on the answers strictly before ``at``, when the router weighs its score."""
-    from engine.community.route_hybrid import fit_answerer_hybrid
-
-    return fit_answerer_hybrid(posts, at) if model.uses_hybrid else None
 
 
 @dataclass(frozen=True)
@@ -166,8 +154,7 @@ def suggest(session: Session, data: str, question_id: int | None = None, *, titl
         raise RouteInputError("question", f"nobody was active in '{record.name}' before {at:%Y-%m-%d}: nobody to suggest")
     now = profiles_at(posts, end) if at < end else profiles
     last_seen = now.days_since_active[now.index_of(profiles.users)]
-    suggestions = route(model, profiles, q_tags, tokens, asker=asker, k=k, hybrid=hybrid_before(model, posts, at),
-                        days_since_active=last_seen)
+    suggestions = route(model, profiles, q_tags, tokens, asker=asker, k=k, days_since_active=last_seen)
     return RouteResult(record.name, question_id, q_title, q_tags, at, suggestions, answered_by,
                        dict(zip(model.features, np.round(model.weights, 4).tolist(), strict=True)),
                        "titles, tags and bodies" if posts.has_bodies else "titles and tags (the dump has no bodies)")
@@ -255,8 +242,7 @@ def unanswered(session: Session, data: str, *, limit: int | None = 10, k: int = 
     newest = open_questions.head(limit) if limit is not None else open_questions
     profiles = profiles_at(posts, end)
     ranked = route_many(model, profiles, [list(t) for t in newest["tags"].to_list()],
-                        [list(t) for t in newest["tokens"].to_list()], newest["user_id"].to_list(), k=k,
-                        hybrid=hybrid_before(model, posts, end), by=by)
+                        [list(t) for t in newest["tokens"].to_list()], newest["user_id"].to_list(), k=k, by=by)
     titles = _titles(record, newest["question_id"].to_list())
     questions = [OpenQuestion(int(q["question_id"]), titles.get(int(q["question_id"])), list(q["tags"]),
                               q["created_at"], suggestions)
