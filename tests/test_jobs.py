@@ -189,6 +189,29 @@ def test_cancel_is_cooperative_first(session, tmp_path):
     assert processes.wait_gone(running.pid, 10)
 
 
+@pytest.mark.parametrize(("setting", "added"), [(None, 10), ("0", 0), ("3", 3)])
+def test_a_detached_job_runs_at_a_lower_cpu_priority(session, tmp_path, monkeypatch, setting, added):
+    # a training job taking every core must leave the console's keys answered: it runs niced
+    if setting is not None:
+        monkeypatch.setenv("KPCONSOLE_JOB_NICE", setting)
+    gate = tmp_path / "open"
+    job_id = service.start_job(session, "gate", {"gate": str(gate)})
+    running = wait_status(session.ws, job_id, "running")
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, running.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + added, 19)
+    finally:
+        gate.touch()
+    wait_status(session.ws, job_id, "succeeded")
+
+
+def test_a_job_niceness_that_is_not_a_number_is_one_line(tmp_path):
+    env = {**os.environ, "KPCONSOLE_JOB_NICE": "lots"}
+    out = subprocess.run([sys.executable, "-c", "from kpconsole.jobs.run import lower_priority; lower_priority()"],
+                         env=env, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr.strip() == "kpconsole: $KPCONSOLE_JOB_NICE: 'lots' is not a whole number from 0 to 19"
+
+
 @pytest.mark.parametrize(("ignore_term", "how"), [(False, "stopped by SIGTERM"), (True, "killed (SIGKILL)")])
 def test_cancel_escalates_to_signals_when_the_job_does_not_listen(session, tmp_path, ignore_term, how):
     ready = tmp_path / "ready"
