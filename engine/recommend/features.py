@@ -155,7 +155,10 @@ def _word_cells(table: pl.DataFrame, texts: pl.LazyFrame | pl.DataFrame | None, 
     df = df.sort(["df", "value"], descending=[True, False]).head(max_words)
     weighted = tf.join(df, on="value", how="inner").with_columns(
         ((1.0 + pl.col("tf").cast(pl.Float64).log()) * (n / pl.col("df").cast(pl.Float64)).log()).alias("w"))
-    ranked = weighted.with_columns(pl.col("w").rank("ordinal", descending=True).over("row").alias("r"))
+    # ties of weight go to the alphabetically first word: the group-bys above leave rows in no
+    # set order, and an ordinal rank breaks ties by order — the same data must give the same features
+    ranked = weighted.sort("row", "value").with_columns(
+        pl.col("w").rank("ordinal", descending=True).over("row").alias("r"))
     return ranked.filter((pl.col("r") <= words_per_item) & (pl.col("w") > 0)).select("row", "value", "w")
 
 
