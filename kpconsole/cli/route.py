@@ -89,7 +89,7 @@ def print_suggestions(result) -> None:  # noqa: ANN001 — a RouteResult
     if result.question_id is not None:
         common.stdout.print(f"answered by: {', '.join(map(str, result.answered_by)) or 'nobody yet'}")
     common.stderr.print("status: ✓ an event in the last 90 days of the data; 30 d: answers in the 30 days before; "
-                        "the hybrid recommender's score is a slot, 0 until it exists")
+                        "the hybrid recommender's score is left out (it did not help: docs/community.md)")
 
 
 @app.command("unanswered")
