@@ -23,7 +23,13 @@ other event kind is, and a user's *active days* are the days they have any. Per 
   a copy of a catalog item of its kind created in the window's last 180 days (of any catalog
   item of its kind when none was), so kinds, tags, prices, creators and fitted qualities keep
   their joint distribution. The freshest pool items had few days to be opened, so their fitted
-  qualities lean low. Items without ``created_at`` give no arrivals.
+  qualities lean low. Items without ``created_at`` give no arrivals;
+* **answering** (:class:`~engine.simulate.world.Answering`) — the days from each ``question``
+  item's ``created_at`` to each of its ``answer`` events in the window: the share of answers
+  younger than 30 days, and the age scale τ and unanswered boost of those, fitted as the choice
+  among the questions open on the answer's day
+  (:func:`~engine.simulate.questions.fit_answering`); data without them answers the first
+  question opened.
 
 Segments come from ``assignment`` (user_id, segment) when given — ``kpconsole segment`` — or from
 :func:`~engine.simulate.segments_rule.rule_segments` (its segments without users are left out).
@@ -51,7 +57,8 @@ from engine.simulate.segments_rule import (
     RULE_SEGMENTS,
     rule_segments,
 )
-from engine.simulate.world import Catalog, ItemArrivals, Segments, SourceUsers, World
+from engine.simulate.questions import QUESTION, fit_answering
+from engine.simulate.world import Answering, Catalog, ItemArrivals, Segments, SourceUsers, World
 
 MONEY_KINDS = ("purchase", "subscribe", "renew", "cancel", "refund")
 ARRIVAL_WINDOW_DAYS = 60
@@ -91,6 +98,7 @@ class Calibration:
             "catalog": {"items": w.catalog.size, "paid": int((w.catalog.price > 0).sum()),
                         "creators": w.catalog.creators, "dimensions": list(w.catalog.dimensions)},
             "arrivals_per_day": w.arrivals_per_day, "new_items_per_day": w.item_arrivals.table(),
+            "answering": w.answering.table(),
             "reference_price": w.reference_price,
             "plan_price": w.plan_price, "period_days": w.period_days, "start": w.start,
             "notes": list(w.notes),
@@ -176,6 +184,19 @@ def _item_arrivals(items: pl.DataFrame, cat: pl.DataFrame, end: dt.date, days: i
     pool = [(fresh if (fresh["kind"] == k).any() else dated).filter(pl.col("kind") == k)["idx"] for k in kinds]
     return ItemArrivals(kinds=tuple(kinds), per_day=np.array([counts.get(k, 0) / window for k in kinds]),
                         pool=np.sort(np.concatenate([p.to_numpy() for p in pool])).astype(np.int64))
+
+
+def _answering(items: pl.DataFrame, ev: pl.DataFrame, start: dt.date, end: dt.date) -> Answering:
+    """The answering model fitted on the ages of the window's answers (see the module docstring)."""
+    if "created_at" not in items.columns or "kind" not in items.columns:
+        return Answering()
+    asked = (items.filter((pl.col("kind") == QUESTION) & pl.col("created_at").is_not_null()
+                          & (pl.col("created_at").dt.date() < pl.lit(end)))
+             .select(pl.col("item_id").cast(pl.String), (pl.col("created_at").dt.date() - pl.lit(start))
+                     .dt.total_days().alias("asked")).unique("item_id", keep="first").sort("item_id")
+             .with_row_index("q"))
+    answers = ev.filter(pl.col("kind") == "answer").select("item_id", "day").join(asked, on="item_id", how="inner")
+    return fit_answering(asked["asked"].to_numpy(), answers["q"].to_numpy(), answers["day"].to_numpy())
 
 
 def _bgbb_sample(seg: np.ndarray, segments: int, seed: int, cap: int = 20_000) -> np.ndarray:
@@ -291,7 +312,8 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
     end = start + dt.timedelta(days=days)
     world = World(segments, catalog, source_users, arrivals_per_day=arrivals, reference_price=money.reference_price,
                   plan_price=money.plan_price, period_days=money.period_days, start=end.isoformat(),
-                  notes=tuple(money.notes), item_arrivals=_item_arrivals(items, cat, end, days))
+                  notes=tuple(money.notes), item_arrivals=_item_arrivals(items, cat, end, days),
+                  answering=_answering(items, ev, start, end))
     progress(1.0, "calibrated")
     return Calibration(world=world, segment_source=source,
                        taste_source=embeddings.label if embeddings is not None else "tags",

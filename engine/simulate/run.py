@@ -188,7 +188,7 @@ class Simulation:
         self.item_kind = torch.as_tensor([kinds.index(k) for k in item_kinds.tolist()], device=dev)
         self.creator = torch.as_tensor(new.extend(cat.creator), device=dev)
         self.available = Availability(new, cat.size, dev)
-        self.questions = Questions(new, item_kinds, cat.size, self.draws, dev)
+        self.questions = Questions(new, item_kinds, cat.size, self.draws, dev, world.answering)
         self.creators = max(cat.creators, 1)
         # streams that cannot fire (every draw is ≥ 2⁻²⁵, so a probability below that never does)
         # are skipped; counter-based draws leave every other draw as it was

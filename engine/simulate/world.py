@@ -143,6 +143,29 @@ class ItemArrivals:
 
 
 @dataclass(frozen=True)
+class Answering:
+    """Which question a contributing visitor answers (:mod:`engine.simulate.questions`).
+
+    With probability ``fresh_share`` an open question of the run (asked in its replicate,
+    available) younger than ``window_days``, drawn with weight ``exp(−age/tau_days)``; otherwise
+    (and when none is open) the first question they opened that day; ``unanswered_boost``
+    multiplies the weight of a question without an answer at the start of the day. Calibrated from the data's
+    answers (:func:`engine.simulate.questions.fit_answering`); ``fresh_share`` 0, the default
+    of worlds saved before, always answers the first question opened.
+    """
+
+    fresh_share: float = 0.0  # the data's share of answers to questions younger than window_days
+    tau_days: float = 1.0  # the age scale of the weight exp(-age/tau) among those
+    unanswered_boost: float = 1.0
+    window_days: int = 30
+
+    def table(self) -> dict[str, float]:
+        """The parameters (for printing what calibration fitted)."""
+        return {"fresh_share": self.fresh_share, "tau_days": self.tau_days,
+                "unanswered_boost": self.unanswered_boost, "window_days": self.window_days}
+
+
+@dataclass(frozen=True)
 class World:
     """Everything calibrated: the simulation's starting point."""
 
@@ -160,6 +183,8 @@ class World:
     """Per simulated day, the arrival rate relative to ``arrivals_per_day`` (a calendar: a trend,
     launches); empty: the same rate every day. A run draws ``arrivals_per_day · Σ weights``
     arrivals and their join days in proportion to the weights (:mod:`engine.simulate.population`)."""
+    answering: Answering = field(default_factory=Answering)
+    """How contributors pick the question they answer; the default answers the first one opened."""
 
     def save(self, path: Path) -> None:
         """Write to ``path`` (.npz; numbers as arrays, names and scalars as JSON)."""
@@ -174,6 +199,7 @@ class World:
             "arrivals_per_day": self.arrivals_per_day, "reference_price": self.reference_price,
             "plan_price": self.plan_price, "period_days": self.period_days, "start": self.start,
             "notes": list(self.notes), "arrival_kinds": list(self.item_arrivals.kinds),
+            "answering": self.answering.table(),
         }
         arrays["arrivals.per_day"] = self.item_arrivals.per_day
         arrays["arrivals.pool"] = self.item_arrivals.pool
@@ -186,7 +212,8 @@ class World:
     @classmethod
     def load(cls, path: Path) -> World:
         """Read a file :meth:`save` wrote; one saved before item arrivals has a catalog that does not
-        grow, one saved before arrival weights the same arrival rate every day."""
+        grow, one saved before arrival weights the same arrival rate every day, one saved before
+        the answering model answers the first question opened."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             part = {p: {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith(p + ".")}
@@ -194,13 +221,18 @@ class World:
             weights = data["arrival_weights"] if "arrival_weights" in data.files else np.zeros(0)
         arrivals = (ItemArrivals(kinds=tuple(meta["arrival_kinds"]), **part["arrivals"]) if "arrival_kinds" in meta
                     else ItemArrivals.none())
+        fitted = meta.get("answering", {})
+        answering = Answering(fresh_share=float(fitted.get("fresh_share", 0.0)),
+                              tau_days=float(fitted.get("tau_days", 1.0)),
+                              unanswered_boost=float(fitted.get("unanswered_boost", 1.0)),
+                              window_days=int(fitted.get("window_days", 30)))
         return cls(
             segments=Segments(names=tuple(meta["segment_names"]), **part["segments"]),
             catalog=Catalog(dimensions=tuple(meta["dimensions"]), **part["catalog"]),
             users=SourceUsers(**part["users"]),
             arrivals_per_day=meta["arrivals_per_day"], reference_price=meta["reference_price"],
             plan_price=meta["plan_price"], period_days=meta["period_days"], start=meta["start"],
-            notes=tuple(meta["notes"]), item_arrivals=arrivals, arrival_weights=weights,
+            notes=tuple(meta["notes"]), item_arrivals=arrivals, arrival_weights=weights, answering=answering,
         )
 
 
