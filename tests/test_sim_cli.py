@@ -62,6 +62,7 @@ def test_calibrate_prints_what_it_fitted(platform_ws, capsys):
     assert 0 < segments["payer"]["visit_mean"] < 1 and segments["payer"]["subscribe"] > 0
     code, out, _ = _cli(["sim", "calibrate", "--data", "platform"], platform_ws, capsys)
     assert code == 0 and "visit/day" in out and "price α" in out
+    assert "new items/day: " in out and "answers: " in out  # the growing catalog and the answering model
 
 
 def test_identical_runs_compare_to_exactly_zero_and_a_price_change_does_not(platform_ws, capsys):

@@ -339,6 +339,14 @@ def print_calibration(record: CalibrationRecord) -> None:
     common.stdout.print(f"catalog: {c['items']:,} items ({c['paid']:,} paid, {c['creators']:,} creators); "
                         f"arrivals {s['arrivals_per_day']:.3g}/day; reference price {s['reference_price']:.4g}; "
                         f"plan {s['plan_price']:.4g} every {s['period_days']} days")
+    new_items = {kind: rate for kind, rate in s.get("new_items_per_day", {}).items() if rate > 0}
+    if new_items:  # calibrations stored before the catalog could grow have neither key
+        common.stdout.print("new items/day: " + ", ".join(f"{kind} {rate:.3g}" for kind, rate in new_items.items()))
+    answering = s.get("answering", {})
+    if answering.get("fresh_share", 0) > 0:
+        common.stdout.print(f"answers: {answering['fresh_share']:.0%} to questions younger than "
+                            f"{answering['window_days']:g} days, by age e-fold {answering['tau_days']:.3g} days, "
+                            f"unanswered ×{answering['unanswered_boost']:.3g}")
     for line in s["notes"]:
         common.note(f"note: {line}")
 
