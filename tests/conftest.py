@@ -17,6 +17,20 @@ SE_SITES = sorted(p.name for p in STACKEXCHANGE.iterdir() if p.is_dir()) if STAC
 SAMPLE_DATA = REPO / "sample_data"
 
 
+def qa_posts_of(folder: Path, dest: Path, *, texts: bool = True):
+    """A Stack Exchange dump imported into ``dest`` (created) as routing's posts, with its
+    answer and question bodies unless ``texts`` is false (titles and tags only)."""
+    import polars as pl
+
+    from engine.community.route_features import qa_posts
+    from engine.data.stackexchange import import_dump
+
+    dest.mkdir()
+    import_dump(folder, dest)
+    bodies = pl.scan_parquet(dest / "post_texts.parquet") if texts else None
+    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"), bodies)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path_factory):
     """No test reads the developer's own workspace or writes to their home."""

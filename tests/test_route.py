@@ -9,12 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import SAMPLE_DATA, STACKEXCHANGE
+from conftest import SAMPLE_DATA, STACKEXCHANGE, qa_posts_of
 from engine.community.route import fit_router, route
 from engine.community.route_eval import (
     cut_at, evaluate_routing, metrics_of_ranks, paired_bootstrap, relevant_ranks,
 )
-from engine.community.route_features import FEATURES, profiles_at, qa_posts, question_features
+from engine.community.route_features import FEATURES, profiles_at, question_features
 from engine.community.route_text import BM25Index, strip_html, tokenize, tokens_expr
 from engine.data.stackexchange import import_dump
 
@@ -23,16 +23,9 @@ QC_SAMPLE = SAMPLE_DATA / "stackexchange" / "quantumcomputing"
 BICYCLES = STACKEXCHANGE / "bicycles.meta.stackexchange.com"
 
 
-def posts_of(folder, dest):
-    dest.mkdir()
-    import_dump(folder, dest)
-    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"),
-                    pl.scan_parquet(dest / "post_texts.parquet"))
-
-
 @pytest.fixture(scope="module")
 def qc(tmp_path_factory):
-    return posts_of(QC_FULL, tmp_path_factory.mktemp("route") / "qc")
+    return qa_posts_of(QC_FULL, tmp_path_factory.mktemp("route") / "qc")
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -223,7 +216,7 @@ def test_service_errors_name_the_field_without_cli_flags(route_ws):
 
 @pytest.mark.slow
 def test_the_router_beats_mostpop_mrr_on_bicycles_meta(tmp_path):
-    posts = posts_of(BICYCLES, tmp_path / "bicycles")
+    posts = qa_posts_of(BICYCLES, tmp_path / "bicycles")
     ev = evaluate_routing(posts, cut_at(posts, 0.67), seed=0, bootstrap=500)
     assert ev.questions == 50
     assert ev.router["mrr"] >= 1.3 * ev.baselines["mostpop"]["mrr"]

@@ -8,12 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import SAMPLE_DATA
+from conftest import SAMPLE_DATA, qa_posts_of
 from engine.community.route import fit_router, route, training_rows, window_starts
 from engine.community.route_eval import cut_at, evaluate_routing
-from engine.community.route_features import FEATURES, QAPosts, profiles_at, qa_posts, question_features
+from engine.community.route_features import FEATURES, QAPosts, profiles_at, question_features
 from engine.community.route_hybrid import fit_answerer_hybrid
-from engine.data.stackexchange import import_dump
 
 QC_SAMPLE = SAMPLE_DATA / "stackexchange" / "quantumcomputing"
 HYBRID = FEATURES.index("hybrid")
@@ -21,10 +20,7 @@ HYBRID = FEATURES.index("hybrid")
 
 @pytest.fixture(scope="module")
 def qc(tmp_path_factory) -> QAPosts:
-    dest = tmp_path_factory.mktemp("route_hybrid") / "qc"
-    dest.mkdir()
-    import_dump(QC_SAMPLE, dest)
-    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"))
+    return qa_posts_of(QC_SAMPLE, tmp_path_factory.mktemp("route_hybrid") / "qc", texts=False)
 
 
 def before(posts: QAPosts, moment: dt.datetime) -> QAPosts:

@@ -9,13 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from conftest import SAMPLE_DATA
+from conftest import SAMPLE_DATA, qa_posts_of
 from engine.community.route import fit_router
 from engine.community.route_eval import (
     ScoreTables, cut_at, evaluate_routing, featuring_moments, relevant_ranks, score_tables,
 )
-from engine.community.route_features import FEATURES, QAPosts, active_users, qa_posts
-from engine.data.stackexchange import import_dump
+from engine.community.route_features import FEATURES, QAPosts, active_users
 
 QC_SAMPLE = SAMPLE_DATA / "stackexchange" / "quantumcomputing"
 #: The features of the router first shipped (before answers_7, answer_rate, tag_recent_share, and
@@ -25,10 +24,7 @@ FIRST_FEATURES = tuple(f for f in FEATURES if f not in ("answers_7", "answer_rat
 
 @pytest.fixture(scope="module")
 def qc(tmp_path_factory) -> QAPosts:
-    dest = tmp_path_factory.mktemp("route_temporal") / "qc"
-    dest.mkdir()
-    import_dump(QC_SAMPLE, dest)
-    return qa_posts(pl.scan_parquet(dest / "items.parquet"), pl.scan_parquet(dest / "events.parquet"))
+    return qa_posts_of(QC_SAMPLE, tmp_path_factory.mktemp("route_temporal") / "qc", texts=False)
 
 
 def answered_after(posts: QAPosts, cut: dt.datetime) -> pl.DataFrame:
