@@ -43,7 +43,7 @@ _PHI32 = 0x9E3779B9
 
 #: Named streams: one per kind of decision, so adding a draw of one kind never shifts another.
 STREAMS = ("visit", "choice", "attention", "buy", "refund", "refund_delay", "subscribe", "billing",
-           "renew", "trial", "contribute", "policy")
+           "renew", "trial", "contribute", "policy", "level")
 
 
 def _i32(value: int) -> int:

@@ -156,9 +156,7 @@ class Simulation:
         dev = resolve_device(settings.device, float64=True)
         self.dev, self.levers, self.settings, self.world = dev, levers, settings, world
         self.seed, self.R = settings.seed, len(window)
-        self.visit_by_day = None if visit_multipliers is None else [float(v) for v in visit_multipliers]
-        if self.visit_by_day is not None and (len(self.visit_by_day) < settings.days or min(self.visit_by_day) < 0):
-            raise EngineError("visit multipliers must be one non-negative number per simulated day")
+        self.visit_by_day = _visit_multipliers(visit_multipliers, settings, window)
         seg, cat = world.segments, world.catalog
         if cat.size == 0:
             raise EngineError("the world's catalog is empty: nothing to recommend")
@@ -319,8 +317,9 @@ class Simulation:
         if any(ladder.incentive.action == "visit" for ladder in self.ladders):
             active = torch.nonzero(self.active).flatten()
         rate = self.visit_rate
-        if self.visit_by_day is not None and self.visit_by_day[day] != 1.0:
-            rate = (rate * self.visit_by_day[day]).clamp(max=b.max_visit)
+        if self.visit_by_day is not None and (self.visit_by_day[day] != 1.0).any():
+            scale = self.visit_by_day[day]
+            rate = (rate * (scale if scale.numel() == 1 else scale.to(self.dev).repeat_interleave(N))).clamp(max=b.max_visit)
         rows = torch.nonzero(self.draws.uniform("visit", day, self.all_rows) < rate).flatten()
         rep = rows // N
         for ladder in self.ladders:
@@ -460,13 +459,30 @@ class Simulation:
         return safe_ratio(torch.where(valid, j, 0.0).sum(dim=1), valid.sum(dim=1))
 
 
+def _visit_multipliers(values: np.ndarray | None, settings: Settings, window: range) -> list[torch.Tensor] | None:
+    """Each day's multiplier of the visit probabilities: one for every replicate ([days]
+    given) or one per replicate of the run ([days, replicates] given, this window's kept)."""
+    if values is None:
+        return None
+    m = np.asarray(values, dtype=np.float64)
+    if m.ndim == 2 and m.shape[1] != settings.replicates:
+        raise EngineError(f"visit multipliers must have one column per replicate ({settings.replicates}), "
+                          f"got {m.shape[1]}")
+    if m.ndim not in (1, 2) or len(m) < settings.days or not np.isfinite(m).all() or m.min() < 0:
+        raise EngineError("visit multipliers must be one non-negative number per simulated day "
+                          "(or per day and replicate)")
+    m = m[:settings.days] if m.ndim == 1 else m[:settings.days, window.start:window.stop]
+    return [torch.as_tensor(row, dtype=torch.float32) for row in m]
+
+
 def simulate(world: World, policy: PolicySpec, levers: Levers, settings: Settings, *,
              prices: np.ndarray | None = None, visit_multipliers: np.ndarray | None = None,
              window: range | None = None, progress: Progress = no_progress) -> SimResult:
     """Run ``settings.days`` days of ``settings.replicates`` replicates; see the module docstring.
 
     ``prices`` replaces the catalog's prices (a scenario's price changes); ``visit_multipliers``
-    (one per day) scales each day's visit probabilities; the same ``settings.seed`` gives the
+    (one per day, or [days, replicates]: one per day and replicate) scales each day's visit
+    probabilities; the same ``settings.seed`` gives the
     same agents and random numbers whatever the scenario. ``window``: only these replicates
     of the run (default: all), each as it is in the whole run.
     """
