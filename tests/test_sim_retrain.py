@@ -4,6 +4,8 @@ the same model frozen — with Chaney et al.'s (2018) result as a validity test.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from engine.recommend.algorithms import make_model
 from engine.recommend.matrix import UserItemMatrix
 from engine.simulate.feedback import FEEDBACK_METRICS, result_figures
 from engine.simulate.levers import Behaviour, Levers, Settings
-from engine.simulate.lists import score_lists, served_scores
+from engine.simulate.lists import listed, score_lists, served_scores
 from engine.simulate.policies import recommender_policy
 from engine.simulate.retrain import ModelInLoop, RetrainedPolicy, refit, warm_sweeps
 from engine.simulate.run import Simulation, simulate
@@ -68,7 +70,7 @@ def test_each_replicate_learns_its_own_clicks_and_its_lists_change_from_the_next
     world, history, model = fitted
     sim = Simulation(world, _spec(world, history, model, retrain_every=3), STILL,
                      Settings(days=3, replicates=2, seed=9, device="cpu", tracked_pairs=0))
-    before = sim.policy.lists.clone()
+    before = sim.policy.current_lists().clone()
     for day in range(3):
         sim.step(day)
     views = sim.item_views.view(2, -1)
@@ -76,8 +78,9 @@ def test_each_replicate_learns_its_own_clicks_and_its_lists_change_from_the_next
         learned = sim.policy.histories[r].values.sum() - history.values.sum()
         assert float(learned) == float(views[r].sum()) > 0
     assert sim.policy.models[0] is not sim.policy.models[1] is not model
-    assert not torch.equal(sim.policy.lists, before)
-    assert not torch.equal(sim.policy.lists[:USERS], sim.policy.lists[USERS:])  # each replicate its own lists
+    after = sim.policy.current_lists()
+    assert not torch.equal(after, before)
+    assert not torch.equal(after[:USERS], after[USERS:])  # each replicate its own lists
 
 
 def test_an_agents_clicks_go_to_the_row_of_the_real_user_it_was_drawn_from():
@@ -94,6 +97,70 @@ def test_an_agents_clicks_go_to_the_row_of_the_real_user_it_was_drawn_from():
     assert learned.contains(torch.tensor([2, 0]), torch.tensor([3, 1])).all()
     assert float(learned.values.sum()) == 3 + 3  # two clicks of the copies of user 2, one of user 0; the rest unknown
     assert float(learned.dense_rows(torch.tensor([2]))[0, 3]) == 2.0
+
+
+def _eager(spec):
+    """The same policy relisting every user at each retrain (the lists as they were before lazy relisting)."""
+    assert spec.loop is not None and spec.loop.lazy
+    return dataclasses.replace(spec, loop=dataclasses.replace(spec.loop, lazy=False))
+
+
+@pytest.mark.parametrize("mmr", [None, 0.5])
+def test_lazy_relisting_gives_each_visitor_the_list_eager_relisting_gives(fitted, mmr):
+    world, history, model = fitted
+    spec = _spec(world, history, model, retrain_every=2, mmr_lambda=mmr)
+    settings = Settings(days=5, replicates=2, seed=6, device="cpu", tracked_pairs=0)
+    lazy, eager = Simulation(world, spec, STILL, settings), Simulation(world, _eager(spec), STILL, settings)
+    assert bool(lazy.policy.stale.all()) and not bool(eager.policy.stale.any())
+    listed_before = eager.policy.lists.clone()
+    shown: dict[str, list[torch.Tensor]] = {"lazy": [], "eager": []}
+    for name, sim in (("lazy", lazy), ("eager", eager)):
+        def record(day, rows, replicate, policy=sim.policy, out=shown[name], plain=type(sim.policy).candidates):
+            out.append(plain(policy, day, rows, replicate))
+            return out[-1]
+        sim.policy.candidates = record
+    for day in range(settings.days):
+        lazy.step(day)
+        eager.step(day)
+    assert len(shown["lazy"]) == len(shown["eager"]) == settings.days
+    for a, b in zip(shown["lazy"], shown["eager"], strict=True):
+        assert len(a) > 0 and torch.equal(a, b)  # every visitor is shown the list eager relisting gives
+    assert bool(lazy.policy.stale.any())  # someone has not visited since the last retrain: not listed
+    assert not torch.equal(eager.policy.lists, listed_before)  # retraining changed the lists
+    assert torch.equal(lazy.policy.current_lists(), eager.policy.lists)
+
+
+def test_lazy_and_eager_relisting_give_the_same_run_and_a_seed_reproduces_it(fitted):
+    world, history, model = fitted
+    spec = _spec(world, history, model, retrain_every=3)
+    settings = Settings(days=10, replicates=3, seed=2, device="cpu", tracked_pairs=30)
+    lazy = simulate(world, spec, STILL, settings)
+    again = simulate(world, spec, STILL, settings)
+    eager = simulate(world, _eager(spec), STILL, settings)
+    frozen = simulate(world, _spec(world, history, model), STILL, settings)
+    assert np.array_equal(lazy.values, again.values) and np.array_equal(lazy.item_views, again.item_views)
+    assert np.array_equal(lazy.values, eager.values) and np.array_equal(lazy.item_views, eager.item_views)
+    assert not np.array_equal(lazy.item_views, frozen.item_views)  # the retrained model shows other items
+
+
+def test_served_top_lists_are_the_whole_serving_orders_first_items_whoever_is_listed_with_them(fitted):
+    """The fast top-C (scores of unseen known items, top C) is the first C of the full serving
+    order — known items by score, then the history, then items the model never saw — also for
+    users with almost everything in their history and for users the model never saw."""
+    world, history, model = fitted
+    users = np.arange(USERS)
+    users[::9] = -1  # world users the model never saw
+    items = np.arange(ITEMS)
+    items[::7] = -1  # catalog items it never saw
+    full = history.union(UserItemMatrix.from_pairs(torch.full((ITEMS - 12,), 4), torch.arange(12, ITEMS), None,
+                                                   *history.shape))
+    popularity = full.item_counts().numpy().astype(np.float64)
+    served = served_scores(model, full, users, items, popularity)
+    whole = torch.topk(torch.as_tensor(served(0, USERS)), 20, dim=1).indices
+    assert torch.equal(score_lists(served, USERS, 20, torch.device("cpu")), whole)
+    order = np.random.default_rng(0).permutation(USERS)[:100]
+    assert torch.equal(listed(served, order, 20, torch.device("cpu")), whole[order])
+    assert set(whole[4].tolist()) & set(range(12, ITEMS))  # user 4's history is in its list, after the rest
 
 
 def test_an_iterative_model_warm_starts_and_a_closed_form_one_is_refitted_exactly(fitted):
@@ -123,7 +190,7 @@ def test_retrained_lists_are_mmr_re_ranked_with_the_new_models_embeddings(fitted
     scores = served_scores(learned, sim.policy.histories[0], np.arange(USERS), items, np.zeros(ITEMS))
     expected = score_lists(scores, USERS, sim.policy.width, torch.device("cpu"), mmr_lambda=0.5,
                            item_vectors=learned.item_embeddings().numpy())
-    assert torch.equal(sim.policy.lists.to(torch.int64), expected)
+    assert torch.equal(sim.policy.current_lists().to(torch.int64), expected)
 
 
 def test_homogenisation_rises_under_the_retrained_cf_policy_in_90_percent_of_20_seeds(fitted):

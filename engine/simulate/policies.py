@@ -35,7 +35,7 @@ from engine.recommend.matrix import UserItemMatrix
 from engine.simulate import rng
 from engine.simulate.choice import choice_noise
 from engine.simulate.gather import take
-from engine.simulate.lists import ScoreRows, model_item_vectors, score_lists, served_scores
+from engine.simulate.lists import ScoreRows, ServedScores, model_item_vectors, score_lists, served_scores
 from engine.simulate.retrain import ModelInLoop, RetrainedPolicy
 
 POLICY_KINDS = ("random", "popularity", "model", "organic")
@@ -170,6 +170,9 @@ def make_policy(spec: PolicySpec, *, items: int, users: int, popularity: np.ndar
         if spec.scores is None:
             raise EngineError("policy 'model' needs a score matrix")
         vectors = spec.item_vectors if spec.item_vectors is not None else item_vectors
+        if spec.loop is not None and isinstance(spec.scores, ServedScores):  # listed as the retrained lists are
+            return RetrainedPolicy(spec.loop, spec.scores, replicates, source, items=items, mmr_lambda=spec.mmr_lambda,
+                                   catalog_vectors=item_vectors, first_vectors=vectors, width=width)
         lists = score_lists(spec.scores, users, width, device, mmr_lambda=spec.mmr_lambda, item_vectors=vectors)
         if spec.loop is None:
             return ScorePolicy(lists, source)
