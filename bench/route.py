@@ -18,9 +18,9 @@ Then the targets of issue 13 on every dump whose test holds ≥ 30 answered ques
 router Hit@10 ≥ max(1.3 × MostPop, MostPop + 0.10) and MRR ≥ 1.3 × MostPop, and on
 quantumcomputing the interval's lower bound above 0 against every baseline. Every approach
 tried (:data:`APPROACHES`) is printed with its figures; the first is the one kpconsole ships.
-The router with the hybrid recommender's feature (``A+hybrid``, the named variant) is also
-compared with the shipped one question by question: the paired bootstrap of A+hybrid − A on
-every metric.
+The named variants, the router with the hybrid recommender's feature (``A+hybrid``) and with
+the availability features (``A+availability``), are also compared with the shipped one question
+by question: the paired bootstrap of variant − A on every metric.
 
     python bench/route.py [--ratio 0.67] [--bootstrap 2000]
 """
@@ -41,7 +41,9 @@ sys.path.insert(0, str(REPO))
 from engine.community.route_eval import (  # noqa: E402
     METRICS, RoutingEvaluation, cut_at, evaluate_routing, paired_bootstrap,
 )
-from engine.community.route_features import FEATURES, qa_posts  # noqa: E402
+from engine.community import route  # noqa: E402
+from engine.community.route import SHIPPED_FEATURES  # noqa: E402
+from engine.community.route_features import qa_posts  # noqa: E402
 from engine.data.stackexchange import import_dump  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "stackexchange"
@@ -54,13 +56,17 @@ DUMPS = {
 }
 JUDGED_MIN_QUESTIONS = 30
 # the first shipped router's 17 features counted the hybrid's slot, then always 0
-FIRST_FEATURES = tuple(f for f in FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share", "hybrid"))
+FIRST_FEATURES = tuple(f for f in SHIPPED_FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share"))
 SHIPPED = "A pairwise RankNet, 19 features (no hybrid), 6 windows, l2 1.0, profiles at each question (shipped)"
-WITH_HYBRID = "A+hybrid A with the hybrid recommender's score as a 20th feature (the named variant)"
+WITH_HYBRID = "A+hybrid A with the hybrid recommender's score as a 20th feature (a named variant)"
+WITH_AVAILABILITY = ("A+availability A with 8 availability features: hours since the last event and answer, answers in "
+                     "the last 1 and 3 days, online in the last 2 h, time-of-day share, recent questions answered, "
+                     "answer latency (a named variant)")
 BASE_FEATURES = tuple(f for f in FIRST_FEATURES if f not in ("tag_recent", "events_30", "answer_score"))
 APPROACHES = {  # grouped by protocol: the baselines are printed once per group
     SHIPPED: {},
-    WITH_HYBRID: {"features": FEATURES},
+    WITH_HYBRID: {"features": route.WITH_HYBRID},
+    WITH_AVAILABILITY: {"features": route.WITH_AVAILABILITY},
     "A17 17 features (no answers_7, answer_rate, tag_recent_share; hybrid an empty slot)": {"features": FIRST_FEATURES},
     "B listwise softmax, l2 0.1": {"loss": "listwise", "l2": 0.1},
     "C pairwise, 14 features (no decayed tags, events, scores, fine recency; hybrid an empty slot)": {"features": BASE_FEATURES},
@@ -95,13 +101,13 @@ def deltas(name: str, diff: dict) -> str:
             f"   MRR {m[0]:+.3f} [{m[1]:+.3f}, {m[2]:+.3f}]")
 
 
-def paired(a: RoutingEvaluation, b: RoutingEvaluation, samples: int) -> str:
+def paired(label: str, a: RoutingEvaluation, b: RoutingEvaluation, samples: int) -> str:
     """The paired bootstrap of a − b on every metric, over the same test questions."""
     parts = []
     for m in METRICS:
         mean, low, high = paired_bootstrap(a.per_question[m], b.per_question[m], samples=samples, seed=0)
         parts.append(f"{m} {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
-    return "      A+hybrid − A  " + "   ".join(parts)
+    return f"      {label} − A  " + "   ".join(parts)
 
 
 def targets(name: str, ev: RoutingEvaluation) -> list[tuple[str, bool]]:
@@ -154,8 +160,8 @@ def main() -> None:
                 for b, d in ev.differences.items():
                     print(deltas(b, d))
                 evaluated[approach] = ev
-                if approach == WITH_HYBRID:
-                    print(paired(ev, evaluated[SHIPPED], args.bootstrap))
+                if approach in (WITH_HYBRID, WITH_AVAILABILITY):
+                    print(paired(approach.split()[0], ev, evaluated[SHIPPED], args.bootstrap))
                 judged = ev.questions >= JUDGED_MIN_QUESTIONS and name != "quantumcomputing+bodies"
                 if judged:
                     verdicts[approach][name] = targets(name, ev)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLE_DATA, qa_posts_of
-from engine.community.route import fit_router, route, training_rows, window_starts
+from engine.community.route import WITH_HYBRID, fit_router, route, training_rows, window_starts
 from engine.community.route_eval import cut_at, evaluate_routing
 from engine.community.route_features import FEATURES, QAPosts, profiles_at, question_features
 from engine.community.route_hybrid import fit_answerer_hybrid
@@ -109,7 +109,7 @@ def test_the_hybrid_column_is_no_longer_all_zero_on_quantumcomputing(qc):
 
 
 def test_the_router_with_the_hybrid_feature_trains_and_still_ranks(qc):
-    model = fit_router(qc, seed=0, features=FEATURES)
+    model = fit_router(qc, seed=0, features=WITH_HYBRID)
     assert model.uses_hybrid and model.trained["hybrid"] is True
     end = qc.span[1] + dt.timedelta(seconds=1)
     got = route(model, profiles_at(qc, end), ["qiskit"], ["qiskit", "circuit"], k=5,
@@ -117,7 +117,7 @@ def test_the_router_with_the_hybrid_feature_trains_and_still_ranks(qc):
     assert len(got) == 5 and [s.score for s in got] == sorted((s.score for s in got), reverse=True)
     shipped = fit_router(qc, seed=0)  # the named variant is off by default
     assert not shipped.uses_hybrid and shipped.trained["hybrid"] is False
-    ev = evaluate_routing(qc, cut_at(qc, 0.67), features=FEATURES, seed=0, bootstrap=200)
+    ev = evaluate_routing(qc, cut_at(qc, 0.67), features=WITH_HYBRID, seed=0, bootstrap=200)
     assert ev.router["hit@10"] > ev.baselines["mostpop"]["hit@10"] + 0.05
     # measured: MRR 0.513 with the hybrid against 0.507 without (docs/community.md)
     assert ev.router["mrr"] == pytest.approx(0.5133, abs=1e-4)

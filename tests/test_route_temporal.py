@@ -10,16 +10,16 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLE_DATA, qa_posts_of
-from engine.community.route import fit_router
+from engine.community.route import SHIPPED_FEATURES, fit_router
 from engine.community.route_eval import (
     ScoreTables, cut_at, evaluate_routing, featuring_moments, relevant_ranks, score_tables,
 )
-from engine.community.route_features import FEATURES, QAPosts, active_users
+from engine.community.route_features import QAPosts, active_users
 
 QC_SAMPLE = SAMPLE_DATA / "stackexchange" / "quantumcomputing"
 #: The features of the router first shipped (before answers_7, answer_rate, tag_recent_share, and
 #: while the hybrid's column was an empty slot).
-FIRST_FEATURES = tuple(f for f in FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share", "hybrid"))
+FIRST_FEATURES = tuple(f for f in SHIPPED_FEATURES if f not in ("answers_7", "answer_rate", "tag_recent_share"))
 
 
 @pytest.fixture(scope="module")

@@ -39,16 +39,22 @@ import polars as pl
 import scipy.optimize
 import scipy.special
 
+from engine.community.route_availability import AVAILABILITY, availability_features
 from engine.community.route_features import FEATURES, Profiles, QAPosts, profiles_at, question_features
 from engine.community.route_hybrid import AnswererHybrid, fit_answerer_hybrid
 from engine.errors import EngineError
 from engine.progress import Progress, no_progress
 
 ACTIVE_DAYS = 90
-#: The features the router ships with: every one but ``hybrid``. The hybrid recommender's score
-#: is a named variant (``features=FEATURES``): it lifted MRR by +0.006 on quantumcomputing
-#: (interval [−0.003, +0.018]) but lowered it by −0.017 on bicycles.meta ([−0.043, −0.000]).
-SHIPPED_FEATURES = tuple(f for f in FEATURES if f != "hybrid")
+#: The features the router ships with: every one but ``hybrid`` and the availability ones
+#: (:mod:`engine.community.route_availability`), each a named variant. The hybrid recommender's
+#: score (:data:`WITH_HYBRID`) lifted MRR by +0.006 on quantumcomputing (interval [−0.003, +0.018])
+#: but lowered it by −0.017 on bicycles.meta ([−0.043, −0.000]); availability
+#: (:data:`WITH_AVAILABILITY`) lifted it by +0.054 on bicycles.meta ([+0.001, +0.110]) and moved it
+#: by −0.007 on quantumcomputing ([−0.030, +0.015]), with Hit@10 −0.02 on bicycles.meta.
+SHIPPED_FEATURES = tuple(f for f in FEATURES if f != "hybrid" and f not in AVAILABILITY)
+WITH_HYBRID = (*SHIPPED_FEATURES, "hybrid")
+WITH_AVAILABILITY = (*SHIPPED_FEATURES, *AVAILABILITY)
 BATCH = 256  # questions whose features are built at once
 
 
@@ -70,6 +76,12 @@ class RouterModel:
     def uses_hybrid(self) -> bool:
         """Whether the ``hybrid`` feature carries weight: scoring then needs a fitted hybrid."""
         return bool(self.weights[FEATURES.index("hybrid")] != 0.0)
+
+    @property
+    def uses_availability(self) -> bool:
+        """Whether an availability feature carries weight: scoring then needs them at each
+        question's moment (:func:`~engine.community.route_availability.availability_features`)."""
+        return bool(np.any(self.weights[[FEATURES.index(f) for f in AVAILABILITY]] != 0.0))
 
     def as_dict(self) -> dict:
         return {"features": list(self.features), "weights": self.weights.tolist(), "mean": self.mean.tolist(),
@@ -112,12 +124,13 @@ def training_moments(questions: pl.DataFrame, start: dt.datetime,
 
 
 def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, negatives: int = 200,
-                  featured_at: str = "window", with_hybrid: bool = False,
+                  featured_at: str = "window", with_hybrid: bool = False, with_availability: bool = False,
                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Feature rows of the training users of every training question, each row's question
     (``groups``, 0 …) and whether that user answered it (``positive``), and what was used
     (see the module docstring); ``with_hybrid`` fits a hybrid per window for the hybrid column
-    (False: the column stays 0)."""
+    (False: the column stays 0) and ``with_availability`` the availability columns, each
+    training question at its own posting (False: they stay 0)."""
     rng = np.random.default_rng(seed)
     starts = window_starts(posts, before, windows)
     answered = answerers(posts, before)
@@ -132,7 +145,9 @@ def training_rows(posts: QAPosts, before: dt.datetime, *, windows: int = 6, nega
             profiles = profiles_at(posts, at)
             x = question_features(profiles, group["tags"].to_list(), group["tokens"].to_list(),
                                   group["user_id"].fill_null(-1).to_numpy(),
-                                  hybrid_scores(hybrid, profiles, group["tags"].to_list(), group["tokens"].to_list()))
+                                  hybrid_scores(hybrid, profiles, group["tags"].to_list(), group["tokens"].to_list()),
+                                  availability_features(posts, profiles.users, group["created_at"].to_list())
+                                  if with_availability else None)
             n_users = len(profiles.users)
             for q, ids in enumerate(group["answerers"].to_list()):
                 pos = profiles.index_of(np.asarray(ids, dtype=np.int64))
@@ -221,20 +236,20 @@ def fit_ranker(rows: np.ndarray, groups: np.ndarray, positive: np.ndarray, *, lo
     """(weights, mean, scale) minimising ``loss`` (:data:`LOSSES`) + λ/2 ‖w‖² by L-BFGS; the
     columns where ``use`` is False (and constant ones) get weight 0."""
     z, mean, scale, constant = _standardise(rows)
-    if use is not None:
-        constant = constant | ~use
-        z[:, ~use] = 0.0
-    objective = LOSSES[loss](z, groups, positive, l2)
-    found = scipy.optimize.minimize(objective, np.zeros(rows.shape[1]), jac=True, method="L-BFGS-B")
-    return np.where(constant, 0.0, found.x), mean, scale
+    kept = ~constant if use is None else use & ~constant
+    objective = LOSSES[loss](z[:, kept], groups, positive, l2)  # the columns left out play no part
+    found = scipy.optimize.minimize(objective, np.zeros(int(kept.sum())), jac=True, method="L-BFGS-B")
+    weights = np.zeros(rows.shape[1])
+    weights[kept] = found.x
+    return weights, mean, scale
 
 
 def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: int = 6, negatives: int = 200,
                loss: str = "pairwise", l2: float = 1.0, features: tuple[str, ...] = SHIPPED_FEATURES,
                featured_at: str = "window", seed: int = 0, progress: Progress = no_progress) -> RouterModel:
     """Fit the router on everything before ``before`` (default: after the last post), on the
-    ``features`` named (the others get weight 0; :data:`SHIPPED_FEATURES` by default, ``FEATURES``
-    for the variant with the hybrid recommender's score)."""
+    ``features`` named (the others get weight 0; :data:`SHIPPED_FEATURES` by default,
+    :data:`WITH_HYBRID` and :data:`WITH_AVAILABILITY` the named variants)."""
     unknown = sorted(set(features) - set(FEATURES))
     if unknown:
         raise EngineError(f"unknown router feature(s) {', '.join(unknown)} (known: {', '.join(FEATURES)})")
@@ -246,7 +261,8 @@ def fit_router(posts: QAPosts, before: dt.datetime | None = None, *, windows: in
         raise EngineError(f"unknown featured_at {featured_at!r} (known: {', '.join(FEATURED_AT)})")
     progress(0.0, "building training windows")
     rows, groups, positive, info = training_rows(posts, before, windows=windows, negatives=negatives,
-                                                 featured_at=featured_at, with_hybrid="hybrid" in features, seed=seed)
+                                                 featured_at=featured_at, with_hybrid="hybrid" in features,
+                                                 with_availability=bool(set(features) & set(AVAILABILITY)), seed=seed)
     progress(0.7, f"fitting the ranker on {info['questions']:,} questions")
     use = np.asarray([name in features for name in FEATURES])
     weights, mean, scale = fit_ranker(rows, groups, positive, loss=loss, l2=l2, use=use)
@@ -302,31 +318,38 @@ def router_scores(by: str, model: RouterModel, profiles: Profiles, x: np.ndarray
 
 def route(model: RouterModel, profiles: Profiles, tags: list[str], tokens: list[str], *, asker: int | None = None,
           k: int = 10, hybrid: AnswererHybrid | None = None, days_since_active: np.ndarray | None = None,
-          by: str = "router") -> list[Suggestion]:
+          availability: np.ndarray | None = None, by: str = "router") -> list[Suggestion]:
     """The ``k`` profiled users most likely to answer a question with these tags and tokens
     (ranked by ``by``, one of :data:`ROUTERS`); ``hybrid`` (fitted before the profiles' moment)
-    fills the hybrid feature — pass it whenever ``model.uses_hybrid``.
+    fills the hybrid feature — pass it whenever ``model.uses_hybrid`` — and ``availability``
+    (users × :data:`AVAILABILITY` at the profiles' moment) the availability features, needed
+    whenever ``model.uses_availability``.
 
     ``days_since_active`` (per profiled user) says how long ago each was last seen for the
     *active* flag — pass it from the data's end to ask "still active?" of an old question;
     by default it is the profiles' own (days before the moment profiled)."""
     return route_many(model, profiles, [tags], [tokens], [asker], k=k, hybrid=hybrid,
-                      days_since_active=days_since_active, by=by)[0]
+                      days_since_active=days_since_active, availability=availability, by=by)[0]
 
 
 def route_many(model: RouterModel, profiles: Profiles, tag_lists: list[list[str]], tokens: list[list[str]],
                askers: list[int | None], *, k: int = 10, hybrid: AnswererHybrid | None = None,
-               days_since_active: np.ndarray | None = None, by: str = "router") -> list[list[Suggestion]]:
+               days_since_active: np.ndarray | None = None, availability: np.ndarray | None = None,
+               by: str = "router") -> list[list[Suggestion]]:
     """:func:`route` for several questions, their features built :data:`BATCH` questions at a time
     (questions × users × features floats: a batch bounds the memory, not the question count)."""
+    if by == "router" and model.uses_availability and availability is None:
+        raise EngineError("this router weighs availability: pass the users' availability at the profiles' moment")
     seen = profiles.days_since_active if days_since_active is None else days_since_active
     users = np.arange(len(profiles.users))
     out: list[list[Suggestion]] = []
     for start in range(0, len(tag_lists), BATCH):
         end = start + BATCH
-        x = question_features(profiles, tag_lists[start:end], tokens[start:end],
+        batch = tag_lists[start:end]
+        x = question_features(profiles, batch, tokens[start:end],
                               np.asarray([-1 if a is None else a for a in askers[start:end]]),
-                              hybrid_scores(hybrid, profiles, tag_lists[start:end], tokens[start:end]))
+                              hybrid_scores(hybrid, profiles, batch, tokens[start:end]),
+                              None if availability is None else np.broadcast_to(availability, (len(batch), *availability.shape)))
         primary, secondary = router_scores(by, model, profiles, x)
         second = np.zeros(len(users)) if secondary is None else secondary
         out += [_suggestions(profiles, tags, primary[q], np.lexsort((users, -second, -primary[q]))[:k], seen)

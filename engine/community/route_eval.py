@@ -52,6 +52,7 @@ import polars as pl
 from engine.community.route import (
     BATCH, ROUTERS, SHIPPED_FEATURES, RouterModel, fit_router, hybrid_scores, router_scores,
 )
+from engine.community.route_availability import availability_features
 from engine.community.route_features import (
     QAPosts, active_users, positions, profiles_at, question_features,
 )
@@ -206,7 +207,9 @@ def score_tables(model: RouterModel, posts: QAPosts, test: pl.DataFrame, candida
             picked = test[chunk]
             tags, tokens = picked["tags"].to_list(), picked["tokens"].to_list()
             x = question_features(profiles, tags, tokens, picked["user_id"].fill_null(-1).to_numpy(),
-                                  hybrid_scores(hybrid, profiles, tags, tokens))
+                                  hybrid_scores(hybrid, profiles, tags, tokens),
+                                  availability_features(posts, profiles.users, picked["created_at"].to_list())
+                                  if model.uses_availability else None)
             for name, (primary, secondary) in scores.items():
                 score, tie = router_scores(name, model, profiles, x)
                 primary[np.ix_(chunk, known)] = score[:, columns[known]]

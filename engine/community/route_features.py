@@ -48,13 +48,14 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from engine.community.route_availability import AVAILABILITY
 from engine.community.route_text import BM25Index, tokens_expr
 from engine.errors import EngineError
 from engine.scalars import as_datetime
 
 FEATURES = ("tag_answers", "tag_share", "tag_recent", "tag_recent_share", "tag_asks", "bm25", "bm25_log", "answers_7",
             "answers_30", "answers_90", "answer_rate", "answer_recency", "active_recency", "events_30", "acceptance",
-            "accepted_log", "answer_score", "popularity", "is_asker", "hybrid")
+            "accepted_log", "answer_score", "popularity", "is_asker", "hybrid", *AVAILABILITY)
 TAG_DECAY_DAYS = 90.0
 RECENT_DAYS = (7, 30, 90)
 DAY_US = 86_400e6
@@ -227,9 +228,12 @@ def tag_matrix(tag_lists: list[list[str]], tags: dict[str, int]) -> sp.csr_matri
 
 
 def question_features(profiles: Profiles, tag_lists: list[list[str]], tokens: list[list[str]],
-                      askers: np.ndarray, hybrid: np.ndarray | None = None) -> np.ndarray:
+                      askers: np.ndarray, hybrid: np.ndarray | None = None,
+                      availability: np.ndarray | None = None) -> np.ndarray:
     """Questions × users × :data:`FEATURES` (see the module docstring); ``askers`` holds each
-    question's asker id (−1 or any unknown id for none), ``hybrid`` a questions × users score."""
+    question's asker id (−1 or any unknown id for none), ``hybrid`` a questions × users score,
+    ``availability`` questions × users × :data:`AVAILABILITY` at each question's own posting
+    (:func:`~engine.community.route_availability.availability_features`; None: those columns stay 0)."""
     n_q, n_u = len(tag_lists), len(profiles.users)
     out = np.zeros((n_q, n_u, len(FEATURES)), dtype=np.float64)
     col = {name: i for i, name in enumerate(FEATURES)}
@@ -262,4 +266,7 @@ def question_features(profiles: Profiles, tag_lists: list[list[str]], tokens: li
     out[np.flatnonzero(has), rows[has], col["is_asker"]] = 1.0
     if hybrid is not None:
         out[..., col["hybrid"]] = hybrid
+    if availability is not None:
+        first = col[AVAILABILITY[0]]
+        out[..., first:first + len(AVAILABILITY)] = availability
     return out

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 #: How the kept router is fitted (the engine's defaults, spelled out so a change refits it).
 FIT = {"windows": 6, "negatives": 200, "loss": "pairwise", "l2": 1.0, "featured_at": "window", "seed": 0}
 KEPT = "router"
-HYBRID_NOTE = ("the hybrid recommender's score is a named variant of the router (features=FEATURES), off: "
+HYBRID_NOTE = ("the hybrid recommender's score is a named variant of the router (features=WITH_HYBRID), off: "
                "it lowered MRR on bicycles.meta (docs/community.md)")
 
 
