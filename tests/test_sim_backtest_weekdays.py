@@ -65,3 +65,17 @@ def test_weekday_multipliers_lower_the_daily_error_on_the_quantum_computing_dump
     assert abs(weekly.mape_actives_weekly - plain.mape_actives_weekly) < 3.0  # the weeks barely move
     m = weekly.weekday_multipliers
     assert set(m) == {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} and m["Sat"] < 0.85 < 1.05 < m["Tue"]
+
+
+@pytest.mark.slow
+def test_level_drift_widens_the_weekly_band_and_leaves_the_mean_level_alone(qc_tables):
+    users, items, events = qc_tables
+    settings = Settings(replicates=12, seed=1)
+    fixed = run_backtest(users, items, events, 0.67, settings=settings, level=False)
+    drifting = run_backtest(users, items, events, 0.67, settings=settings)
+    assert fixed.calendar["level"]["sigma_week"] == 0.0 and drifting.calendar["level"]["sigma_week"] > 0.02
+    width = lambda bt: bt.scores["actives"].weekly_high - bt.scores["actives"].weekly_low
+    assert np.mean(width(drifting)[-3:]) > 1.3 * np.mean(width(fixed)[-3:])  # the walk widens the far weeks most
+    assert width(drifting)[-1] > width(drifting)[0]
+    mean = lambda bt: bt.scores["actives"].weekly_mean.sum()
+    assert mean(drifting) == pytest.approx(mean(fixed), rel=0.15)  # mean-one paths: the level is not moved

@@ -36,6 +36,14 @@ where the data has courses with start dates, the launch calendar
 multiplies each day's visit probabilities by ``weekday × season`` and draws its arrivals at the
 rate ``season × trend`` (:attr:`~engine.simulate.world.World.arrival_weights`).
 
+**Level uncertainty.** The replicates of one calibration differ by its people's draws, not by
+how far the calibration itself is off, so their band alone covers too few real weeks. The local
+level model fitted on the weekly actives before the cut (:mod:`engine.simulate.level`) gives each
+replicate its own mean-one random walk of the level, a step a week, multiplying its visit
+probabilities. Not where the data has a launch calendar: the launches' bunched registrations
+read as a level that jumps by half every week (OULAD: a fitted σ of 0.56–0.81 a week), and
+paths drawn with that drift explode.
+
 **Join days.** The visit process is fitted on the days after joining and a simulated arrival
 first visits the day after it joins (:mod:`engine.simulate.joiners`); the simulated actives of a
 day are its visitors plus its joiners times the share of the pre-cut joiners who were active on
@@ -79,9 +87,10 @@ from engine.simulate.calendar import (
     yearly_visit_multipliers,
 )
 from engine.simulate.calibrate import ARRIVAL_WINDOW_DAYS, MONEY_KINDS, Calibration, calibrate
-from engine.simulate.intervals import mean_interval, predictive_band, share_inside
+from engine.simulate.intervals import at_least_zero, mean_interval, predictive_band, share_inside
 from engine.simulate.joiners import joins_before, simulated_joiners
 from engine.simulate.launches import SIZE_DAYS, launch_calendar
+from engine.simulate.level import NO_DRIFT, fit_level_drift
 from engine.simulate.levers import Levers, Membership, Settings, Tier
 from engine.simulate.policies import PolicySpec
 from engine.simulate.run import SimResult, simulate
@@ -140,13 +149,12 @@ def score_series(replicates: np.ndarray, actual: np.ndarray, history: np.ndarray
     replicates = np.asarray(replicates, dtype=np.float64)
     days = len(actual)
     mean, mean_low, mean_high = mean_interval(replicates, level, axis=1)
-    floor = 0.0 if replicates.size and replicates.min() >= 0 else -np.inf  # counts stay counts
     low, high = predictive_band(replicates, level, axis=1)
-    low = np.maximum(low, floor)
+    mean_low, low = at_least_zero(mean_low, replicates), at_least_zero(low, replicates)  # counts stay counts
     weekly = weekly_sums(replicates)  # [weeks, R]
     w_mean, w_mean_low, w_mean_high = mean_interval(weekly, level, axis=1)
     w_low, w_high = predictive_band(weekly, level, axis=1) if len(weekly) else (np.zeros(0), np.zeros(0))
-    w_low = np.maximum(w_low, floor)
+    w_mean_low, w_low = at_least_zero(w_mean_low, weekly), at_least_zero(w_low, weekly)
     weekly_actual = weekly_sums(actual)
     forecasts = {name: f for name, f in forecast_baselines(history, days).items() if f is not None} | (extra or {})
     return SeriesScores(
@@ -302,10 +310,11 @@ def backtest_calendar(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataF
 
 def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | float, *,
                  settings: Settings, assignment: pl.DataFrame | None = None, weekdays: bool = True,
-                 seasons: bool = True, days: int | None = None, forecasts: dict[str, np.ndarray] | None = None,
-                 progress: Progress = no_progress) -> Backtest:
+                 seasons: bool = True, level: bool = True, days: int | None = None,
+                 forecasts: dict[str, np.ndarray] | None = None, progress: Progress = no_progress) -> Backtest:
     """Calibrate before ``cut``, simulate ``days`` days (default: to the last event day), and
     score (module docstring); ``weekdays`` and ``seasons`` as in :func:`backtest_calendar`;
+    ``level=False`` leaves out the level's drift (every replicate at the calibrated level);
     ``forecasts`` are more baselines (name → daily forecast over the horizon), scored with the rest."""
     cut_day = resolve_cut(events, cut)
     days = days or (as_datetime(events["ts"].max()).date() - cut_day.date()).days + 1
@@ -320,11 +329,15 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
     calendar = backtest_calendar(users, items, events, cut_day, days, hist_yearly,
                                  calibration.world.arrivals_per_day, weekdays=weekdays, seasons=seasons)
     world = replace(calibration.world, arrivals_per_day=calendar.arrivals_per_day, arrival_weights=calendar.arrivals)
+    drift = fit_level_drift(hist_actives) if level and "launches" not in calendar.described else NO_DRIFT
+    calendar.described["level"] = drift.as_dict()
+    visits = (calendar.visits if drift.sigma == 0
+              else calendar.visits[:, None] * drift.multipliers(settings.seed, settings.replicates, days))
     run_settings = Settings(days=days, replicates=settings.replicates, seed=settings.seed,
                             slate_size=settings.slate_size, device=settings.device,
                             tracked_pairs=settings.tracked_pairs, level=settings.level)
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
-                      visit_multipliers=calendar.visits, progress=scaled(progress, 0.3, 1.0))
+                      visit_multipliers=visits, progress=scaled(progress, 0.3, 1.0))
     actives, revenue = actual_series(events, cut_day, days)
     simulated = result.series("dau") + calendar.first_day_share * simulated_joiners(result, world)
     community = _community(result, actual_community(items, events, cut_day, days), settings.level)

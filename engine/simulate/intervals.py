@@ -89,6 +89,17 @@ def predictive_band(values: np.ndarray, level: float = 0.95, axis: int = -1) -> 
     return mean - half, mean + half
 
 
+def at_least_zero(low: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``low`` raised to 0 where every value of ``values`` is ≥ 0: the mean or one draw of a count
+    is never negative, though a t interval over few replicates can reach below 0.
+
+    >>> at_least_zero(np.array([-0.484, 1.0]), np.array([1.0, 2.0, 3.0])).tolist()
+    [0.0, 1.0]
+    """
+    values = np.asarray(values)
+    return np.maximum(low, 0.0) if values.size and values.min() >= 0 else low
+
+
 def share_inside(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
     """The share of ``actual`` values inside ``[low, high]`` (bounds included; None if empty).
 

@@ -66,6 +66,10 @@ class LevelDrift:
         return np.repeat(level.T, WEEK, axis=0)[:days]
 
 
+NO_DRIFT = LevelDrift(sigma=0.0, noise=0.0, weeks=0)
+"""Every replicate at the calibrated level."""
+
+
 def weekly_totals(daily: np.ndarray) -> np.ndarray:
     """The sums of the whole weeks of ``daily`` that end on its last day (oldest first)."""
     daily = np.asarray(daily, dtype=np.float64)

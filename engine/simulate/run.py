@@ -59,7 +59,7 @@ from engine.simulate.choice import (
 )
 from engine.simulate.gather import take
 from engine.simulate.incentives import BadgeLadder, IncentiveProfile
-from engine.simulate.intervals import mean_interval
+from engine.simulate.intervals import at_least_zero, mean_interval
 from engine.simulate.levers import Levers, Settings
 from engine.simulate.membership import Memberships
 from engine.simulate.kpis import METRICS, over_run
@@ -105,13 +105,16 @@ class SimResult:
         """{metric: {mean, low, high}} of the run totals over replicates."""
         out = {}
         for name in self.metrics:
-            m, lo, hi = mean_interval(self.totals(name), level)
-            out[name] = {"mean": float(m), "low": float(lo), "high": float(hi)}
+            totals = self.totals(name)
+            m, lo, hi = mean_interval(totals, level)
+            out[name] = {"mean": float(m), "low": float(at_least_zero(lo, totals)), "high": float(hi)}
         return out
 
     def daily(self, name: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(mean, low, high) per day."""
-        return mean_interval(self.series(name), level, axis=1)
+        """(mean, low, high) per day (a low never below 0 where the metric never is)."""
+        values = self.series(name)
+        mean, low, high = mean_interval(values, level, axis=1)
+        return mean, at_least_zero(low, values), high
 
     @staticmethod
     def joined(parts: list[SimResult]) -> SimResult:
