@@ -10,9 +10,16 @@ On OULAD it also runs the per-presentation backtest (``sim backtest --presentati
 each presentation's registration opening, weekly registrants scored next to the baselines and
 the previous presentation aligned on its opening), with a PASS/FAIL line for ≤ 25 %.
 
+On CDNOW it also runs the BG/NBD protocol (Fader, Hardie & Lee 2005): calibrate on weeks 1–39
+(cut 1997-10-01), track the weekly repeat purchases of weeks 40–78, and print the simulator's
+weekly MAPE and its error on the cumulative repeat purchases at week 78 (weeks 1–78; the
+calibration weeks are the data's) next to a BG/NBD model fitted in the same run on the same
+purchase days (engine/value), with the targets (≤ 19.4 %, ± 4 %).
+
 Data: the Quantum Computing Stack Exchange dump in sample_data/; the three meta dumps, OULAD
-and CDNOW in ../shared/data (skipped when absent). The series is daily actives (users with
-any non-money event); CDNOW has only purchases, so its series is daily revenue.
+and CDNOW (CDNOW_master.txt: 23,570 customers) in ../shared/data (skipped when absent). The
+series is daily actives (users with any non-money event); CDNOW has only purchases, so its
+actives are its customers' purchase days.
 
     python bench/backtest.py [--replicates 8] [--seed 1] [--cuts 0.5,0.6,0.67,0.75] [--only qc,oulad]
 """
@@ -20,6 +27,7 @@ any non-money event); CDNOW has only purchases, so its series is daily revenue.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -29,6 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "data"
 
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+import torch  # noqa: E402
+
+from engine.value.bgnbd import expected_purchases, fit_bg_nbd  # noqa: E402
+from engine.value.data import RepeatData  # noqa: E402
+from engine.value.summary import repeat_purchase_summary  # noqa: E402
 from kpconsole.reads import backtests  # noqa: E402
 from kpconsole.services import datasets, simulate_backtest  # noqa: E402
 from kpconsole.services.datasets import IngestRequest  # noqa: E402
@@ -60,7 +75,8 @@ def datasets_to_run(folder: Path) -> list[tuple[str, str, Path | None, str]]:
           for site in ("alcohol.meta.stackexchange.com", "bicycles.meta.stackexchange.com",
                        "conlang.meta.stackexchange.com")],
         ("oulad", "OULAD registrations and withdrawals", SHARED / "oulad", "actives"),
-        ("cdnow", "CDNOW purchases (revenue: no other events)", _cdnow_csv(folder), "revenue"),
+        ("cdnow", "CDNOW purchase days (purchases only: a purchase day is an active day)", _cdnow_csv(folder),
+         "actives"),
     ]
 
 
@@ -102,6 +118,43 @@ def report(name: str, label: str, each: list[dict], seconds: float, what: str = 
     return mean
 
 
+CDNOW_CUT = "1997-10-01"  # the end of week 39: BG/NBD's calibration period
+
+
+def bgnbd_weekly(csv: Path, cut: dt.date, weeks: int) -> tuple[np.ndarray, float]:
+    """BG/NBD's expected repeat purchase days in each of the ``weeks`` weeks from ``cut``, summed
+    over the customers, and the repeat purchase days before the cut (the data's)."""
+    tx = pl.scan_csv(csv, try_parse_dates=True).select("user_id", "amount", pl.col("ts").cast(pl.Datetime("us")))
+    summary = repeat_purchase_summary(tx, cut - dt.timedelta(days=1), period_days=1.0)
+    x, t_x, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    params = fit_bg_nbd(RepeatData(torch.tensor(x), torch.tensor(t_x), torch.tensor(T))).params
+    cumulative = np.array([expected_purchases(params, 7.0 * k, x, t_x, T).sum() for k in range(weeks + 1)])
+    return np.diff(cumulative), float(x.sum())
+
+
+def cdnow_tracking(session, csv: Path, replicates: int, seed: int) -> None:
+    """The BG/NBD protocol on CDNOW: the simulator's weekly repeat purchases next to BG/NBD's."""
+    start = time.perf_counter()
+    run = simulate_backtest.backtest(session, "cdnow", CDNOW_CUT, replicates=replicates, seed=seed)
+    weekly = run.summary["backtest"]["weekly"]
+    actual, simulated = np.asarray(weekly["actual"]), np.asarray(weekly["mean"])
+    reference, before = bgnbd_weekly(csv, dt.date.fromisoformat(CDNOW_CUT), len(actual))
+    print(f"\n== cdnow-bgnbd: CDNOW, BG/NBD's protocol — calibrate weeks 1–39, track weeks 40–{39 + len(actual)} "
+          f"({replicates} replicates, {time.perf_counter() - start:.0f} s)")
+    print(f"  repeat purchase days: weeks 1–39 {before:,.0f} (the data's), weeks 40–78 {actual.sum():,.0f}")
+    print(f"  {'':10s} {'weekly MAPE %':>13} {'weeks 40–78 total':>17} {'cumulative at week 78':>21}")
+    results = {}
+    for name, forecast in (("simulator", simulated), ("BG/NBD", reference)):
+        mape = float(np.mean(np.abs(forecast - actual) / actual) * 100)
+        cumulative = float((forecast.sum() - actual.sum()) / (before + actual.sum()) * 100)
+        results[name] = (mape, cumulative)
+        print(f"  {name:10s} {mape:13.1f} {(forecast.sum() / actual.sum() - 1) * 100:+16.1f}% {cumulative:+20.1f}%")
+    print(f"  simulator's weeks inside the 95 % predictive band: {run.summary['backtest']['coverage_weekly']:.0%}")
+    mape, cumulative = results["simulator"]
+    print(f"  target: weekly MAPE ≤ 19.4 %: {mape:.1f} % → {'met' if mape <= 19.4 else 'not met'}; cumulative at "
+          f"week 78 within ± 4 %: {cumulative:+.1f} % → {'met' if abs(cumulative) <= 4 else 'not met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicates", type=int, default=8)
@@ -130,6 +183,8 @@ def main() -> None:
                 continue
             each = [_scored(r.summary["backtest"], series) for r in runs]
             means[name] = report(name, label, each, time.perf_counter() - start)
+            if name == "cdnow":
+                cdnow_tracking(session, path, args.replicates, args.seed)
             if name == "oulad":
                 start = time.perf_counter()
                 runs = simulate_backtest.backtest_presentations(session, name, replicates=args.replicates,

@@ -30,10 +30,18 @@ def test_weekly_totals_are_the_whole_weeks_ending_on_the_last_day():
 @pytest.mark.parametrize("drift, noise, noise_rel", [(0.10, 0.20, 0.2), (0.05, 0.10, 0.2), (0.25, 0.05, 0.6)])
 def test_the_fit_recovers_a_planted_drift_and_noise(drift, noise, noise_rel):
     """(A week's noise 5× below its drift is hard to tell apart from it: 0.05 is found as 0.06–0.11.)"""
-    fits = [fit_level_drift(planted(400, drift, noise, seed)) for seed in range(5)]
+    fits = [fit_level_drift(planted(400, drift, noise, seed), weeks=400) for seed in range(5)]
     assert np.mean([f.sigma for f in fits]) == pytest.approx(drift, rel=0.2)
     assert np.mean([f.noise for f in fits]) == pytest.approx(noise, rel=noise_rel)
     assert fits[0].weeks == 400
+
+
+def test_only_the_last_half_year_is_fitted():
+    rng = np.random.default_rng(5)
+    ramp = np.repeat(np.geomspace(50.0, 3000.0, 13), 7)  # a cohort arriving: the level rises sixty-fold
+    flat = rng.poisson(300.0, 7 * 26).astype(float)
+    assert fit_level_drift(np.r_[ramp, flat]).weeks == 26 and fit_level_drift(np.r_[ramp, flat]).sigma < 0.01
+    assert fit_level_drift(np.r_[ramp, flat], weeks=39).sigma > 0.1
 
 
 def test_a_flat_series_has_almost_no_drift_and_a_short_one_none():
@@ -42,6 +50,8 @@ def test_a_flat_series_has_almost_no_drift_and_a_short_one_none():
     assert fit_level_drift(flat).sigma < 0.01
     assert fit_level_drift(flat[:7 * 7]).sigma == 0.0  # under eight weeks: not fitted
     assert fit_level_drift(np.full(7 * 20, 5.0)).sigma == 0.0  # constant
+    sparse = np.random.default_rng(4).poisson(1.0, 7 * 26).astype(float)  # ~7 a week: counts, not a level
+    assert fit_level_drift(sparse).sigma == 0.0 and fit_level_drift(sparse * 10).sigma > 0.0
 
 
 def test_multipliers_are_mean_one_widen_with_the_weeks_and_are_the_same_for_a_seed():

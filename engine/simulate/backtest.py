@@ -86,7 +86,7 @@ from engine.simulate.calendar import (
     weekday_visit_multipliers,
     yearly_visit_multipliers,
 )
-from engine.simulate.calibrate import ARRIVAL_WINDOW_DAYS, MONEY_KINDS, Calibration, calibrate
+from engine.simulate.calibrate import ARRIVAL_WINDOW_DAYS, MONEY_KINDS, Calibration, calibrate, purchases_as_visits
 from engine.simulate.intervals import at_least_zero, mean_interval, predictive_band, share_inside
 from engine.simulate.joiners import joins_before, simulated_joiners
 from engine.simulate.launches import SIZE_DAYS, launch_calendar
@@ -298,7 +298,8 @@ def backtest_calendar(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataF
         rate = float(joins.per_day[-launches.window:].mean())
         described["launches"] = launches.as_dict()
     else:
-        season = yearly_visit_multipliers(history, days) if seasons else np.ones(days)
+        season = yearly_visit_multipliers(history[-settled_days(users, events, cut, known):], days) if seasons \
+            else np.ones(days)
         fit = arrival_trend(joins.per_day) if seasons else Trend(growth=0.0, days=0)
         trend = season * fit.weights(days, lag=min(ARRIVAL_WINDOW_DAYS, known) / 2)
         rate = arrivals_per_day
@@ -306,6 +307,17 @@ def backtest_calendar(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataF
                          trend_days=fit.days, arrivals_factor_last_day=float(trend[-1] / season[-1]))
     return BacktestCalendar(visits=weekday[:days] * season, arrivals=trend, arrivals_per_day=rate,
                             first_day_share=joins.first_day_share, weekdays=weekday[:WEEK], described=described)
+
+
+def settled_days(users: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime, known: int) -> int:
+    """The days before ``cut`` since half of the users who joined in the ``known`` days before it
+    had joined: a yearly profile is fitted on those only, as a year in which the population was
+    still arriving has the arrivals' shape, not the season's (CDNOW's cohort joined in its first
+    twelve weeks, and those weeks hold three times the actives of the same weeks a year later)."""
+    joined = joins_before(users, events, cut, known).per_day
+    if joined.sum() == 0:
+        return known
+    return known - int(np.searchsorted(np.cumsum(joined), joined.sum() / 2))
 
 
 def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | float, *,
@@ -316,17 +328,18 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
     score (module docstring); ``weekdays`` and ``seasons`` as in :func:`backtest_calendar`;
     ``level=False`` leaves out the level's drift (every replicate at the calibrated level);
     ``forecasts`` are more baselines (name → daily forecast over the horizon), scored with the rest."""
-    cut_day = resolve_cut(events, cut)
-    days = days or (as_datetime(events["ts"].max()).date() - cut_day.date()).days + 1
-    first_day = as_datetime(events["ts"].min()).date()
+    log = purchases_as_visits(events)  # a purchases-only log: its purchase days are its actives
+    cut_day = resolve_cut(log, cut)
+    days = days or (as_datetime(log["ts"].max()).date() - cut_day.date()).days + 1
+    first_day = as_datetime(log["ts"].min()).date()
     history_days = min(HISTORY_DAYS, (cut_day.date() - first_day).days)
     history_days = history_days // WEEK * WEEK or history_days  # whole weeks ending the day before the cut
-    hist_actives, hist_revenue = actual_series(events, cut_day - dt.timedelta(days=history_days), history_days)
+    hist_actives, hist_revenue = actual_series(log, cut_day - dt.timedelta(days=history_days), history_days)
     yearly_days = min(2 * YEAR, (cut_day.date() - first_day).days)
-    hist_yearly, _ = actual_series(events, cut_day - dt.timedelta(days=yearly_days), yearly_days)
+    hist_yearly, _ = actual_series(log, cut_day - dt.timedelta(days=yearly_days), yearly_days)
     calibration = calibrate(users, items, events, assignment=assignment, cut=cut_day, seed=settings.seed,
                             progress=scaled(progress, 0.0, 0.3))
-    calendar = backtest_calendar(users, items, events, cut_day, days, hist_yearly,
+    calendar = backtest_calendar(users, items, log, cut_day, days, hist_yearly,
                                  calibration.world.arrivals_per_day, weekdays=weekdays, seasons=seasons)
     world = replace(calibration.world, arrivals_per_day=calendar.arrivals_per_day, arrival_weights=calendar.arrivals)
     drift = fit_level_drift(hist_actives) if level and "launches" not in calendar.described else NO_DRIFT
@@ -338,9 +351,9 @@ def run_backtest(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame,
                             tracked_pairs=settings.tracked_pairs, level=settings.level)
     result = simulate(world, PolicySpec("organic"), calibrated_levers(world), run_settings,
                       visit_multipliers=visits, progress=scaled(progress, 0.3, 1.0))
-    actives, revenue = actual_series(events, cut_day, days)
+    actives, revenue = actual_series(log, cut_day, days)
     simulated = result.series("dau") + calendar.first_day_share * simulated_joiners(result, world)
-    community = _community(result, actual_community(items, events, cut_day, days), settings.level)
+    community = _community(result, actual_community(items, log, cut_day, days), settings.level)
     scores = {"actives": score_series(simulated, actives, hist_actives, settings.level, forecasts),
               "revenue": score_series(result.series("gross"), revenue, hist_revenue, settings.level)}
     a, r = scores["actives"].simulator, scores["revenue"].simulator

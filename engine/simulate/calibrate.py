@@ -2,7 +2,9 @@
 
 Day ``0`` is the first event's day; the window ends at ``cut`` (exclusive) or after the last
 event's day. Money kinds (purchase, subscribe, renew, cancel, refund) are not activity; every
-other event kind is, and a user's *active days* are the days they have any. Per segment:
+other event kind is, and a user's *active days* are the days they have any. A log of purchases
+and nothing else (CDNOW) has its purchase days as its active days (:func:`purchases_as_visits`).
+Per segment:
 
 * **visit and churn** — the BG/BB model (:mod:`engine.simulate.bgbb`) on each user's active
   days after joining (``x``, ``t_x``, ``n``), by maximum likelihood: Beta heterogeneity of the
@@ -65,6 +67,8 @@ ARRIVAL_WINDOW_DAYS = 60
 ITEM_POOL_DAYS = 180
 BGBB_WINDOW_DAYS = 365
 NEVER_DAYS = 10_000_000
+PURCHASE_VISIT = "visit"  # the activity a log of purchases only is given (purchases_as_visits)
+PURCHASES_ONLY_NOTE = "the events are purchases only: each purchase day is counted as a visit"
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,19 @@ class Calibration:
             "plan_price": w.plan_price, "period_days": w.period_days, "start": w.start,
             "notes": list(w.notes),
         }
+
+
+def purchases_as_visits(events: pl.DataFrame) -> pl.DataFrame:
+    """A log of money events only with each purchase also a ``visit`` at the same moment (a
+    purchase day is an active day: CDNOW holds purchases and nothing else, so its visit process
+    is its purchase days); any log with activity, or without purchases, as it is."""
+    kinds = set(events["kind"].unique().to_list())
+    if kinds - set(MONEY_KINDS) or "purchase" not in kinds:
+        return events
+    visits = events.filter(pl.col("kind") == "purchase").with_columns(
+        pl.lit(PURCHASE_VISIT).alias("kind"), *(pl.lit(None, dtype=events.schema[c]).alias(c)
+                                                  for c in ("amount", "value") if c in events.columns))
+    return pl.concat([events, visits]).sort("ts", maintain_order=True)
 
 
 def _prepare(users: pl.DataFrame, events: pl.DataFrame, cut: dt.datetime | None) -> tuple[pl.DataFrame, pl.DataFrame, dt.date, int]:
@@ -213,10 +230,12 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
               seed: int = 0, progress: Progress = no_progress) -> Calibration:
     """Fit a world from the tables (see the module docstring)."""
     progress(0.0, "preparing events")
-    ev, us, start, days = _prepare(users, events, cut)
+    with_visits = purchases_as_visits(events)
+    ev, us, start, days = _prepare(users, with_visits, cut)
     activity = sorted(set(ev["kind"].unique().to_list()) - set(MONEY_KINDS))
     if not activity:
-        raise EngineError("the events hold no activity (only money kinds): nothing to calibrate visits on")
+        raise EngineError("the events hold no activity and no purchases (only subscriptions, cancels or refunds): "
+                          "nothing to calibrate visits on")
     if assignment is not None:
         seg_frame = us.select("user_id").join(assignment.select(pl.col("user_id").cast(pl.String),
                                                                 pl.col("segment").cast(pl.String)),
@@ -312,7 +331,8 @@ def calibrate(users: pl.DataFrame, items: pl.DataFrame, events: pl.DataFrame, *,
     end = start + dt.timedelta(days=days)
     world = World(segments, catalog, source_users, arrivals_per_day=arrivals, reference_price=money.reference_price,
                   plan_price=money.plan_price, period_days=money.period_days, start=end.isoformat(),
-                  notes=tuple(money.notes), item_arrivals=_item_arrivals(items, cat, end, days),
+                  notes=tuple(money.notes) + ((PURCHASES_ONLY_NOTE,) if with_visits is not events else ()),
+                  item_arrivals=_item_arrivals(items, cat, end, days),
                   answering=_answering(items, ev, start, end))
     progress(1.0, "calibrated")
     return Calibration(world=world, segment_source=source,

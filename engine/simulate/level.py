@@ -20,7 +20,9 @@ own level path, one step a week from the cut,
 
 mean one (so the expected path is the calibrated one) and widening as ``√w``: the multiplier
 of that replicate's visit probabilities and of its arrival rate on the days of week ``w``.
-The normals are counter-based (:mod:`engine.simulate.rng`, stream ``level``, one per replicate
+It is fitted on the last :data:`FIT_WEEKS` weeks (a cohort's arrival months before them would
+read as drift: CDNOW's first twelve weeks, σ 0.26 a week on 39 weeks, 0.09 on 26) and not at all
+where the weeks hold fewer than :data:`MIN_WEEKLY_TOTAL` on average. The normals are counter-based (:mod:`engine.simulate.rng`, stream ``level``, one per replicate
 and week), so a replicate's path is the same in every scenario and in every window of the run.
 """
 
@@ -36,6 +38,11 @@ from engine.simulate.rng import uniform
 WEEK = 7
 MIN_WEEKS = 8
 """Fewer whole weeks of history than this: no drift is fitted (``sigma`` 0)."""
+FIT_WEEKS = 26
+"""The weeks the drift is fitted on: the half year before the cut, as the arrival trend."""
+MIN_WEEKLY_TOTAL = 20.0
+"""A mean weekly total below this: no drift is fitted (a few counts a week are Poisson noise
+that ``log(1 + y)`` turns into a drifting level: bicycles.meta, σ 0.53 a week)."""
 _Q_GRID = np.exp(np.linspace(np.log(1e-4), np.log(1e2), 121))
 
 
@@ -95,11 +102,12 @@ def _profile_loglik(z: np.ndarray, q: float) -> tuple[float, float]:
     return -0.5 * (n * np.log(max(s2, 1e-300)) + sum_logf), s2
 
 
-def fit_level_drift(daily: np.ndarray) -> LevelDrift:
-    """The local level model of :func:`weekly_totals` of ``daily`` (the days before the cut),
-    in ``log(1 + y)``, by maximum likelihood (module docstring)."""
-    z = np.log1p(weekly_totals(daily))
-    if len(z) < MIN_WEEKS or np.ptp(z) == 0:
+def fit_level_drift(daily: np.ndarray, weeks: int = FIT_WEEKS) -> LevelDrift:
+    """The local level model of the last ``weeks`` :func:`weekly_totals` of ``daily`` (the days
+    before the cut), in ``log(1 + y)``, by maximum likelihood (module docstring)."""
+    y = weekly_totals(daily)[-weeks:]
+    z = np.log1p(y)
+    if len(z) < MIN_WEEKS or np.ptp(z) == 0 or y.mean() < MIN_WEEKLY_TOTAL:
         return LevelDrift(sigma=0.0, noise=0.0, weeks=len(z))
     best = max(((*_profile_loglik(z, q), q) for q in _Q_GRID), key=lambda t: t[0])
     _, s2, q = best
